@@ -1,0 +1,42 @@
+import { Module, ValidationPipe } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AuthModule } from './auth/auth.module';
+import { HttpExceptionFilter } from './common/filters/http-exception.filter';
+import { appConfig, authConfig, databaseConfig, usersConfig } from './config';
+import { CryptoModule } from './crypto/crypto.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { UsersModule } from './users/users.module';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      // Validation happens in each registerAs factory (src/config/environment.ts), when the app is
+      // built rather than when this file is imported, so tests can set variables per app.
+      load: [appConfig, authConfig, databaseConfig, usersConfig],
+      cache: true,
+    }),
+    CryptoModule,
+    DatabaseModule,
+    UsersModule,
+    AuthModule,
+    HealthModule,
+  ],
+  providers: [
+    { provide: APP_FILTER, useClass: HttpExceptionFilter },
+    {
+      provide: APP_PIPE,
+      useValue: new ValidationPipe({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        forbidUnknownValues: true,
+        transform: true,
+        // Only the documented shapes: no implicit string-to-number or object coercion.
+        transformOptions: { enableImplicitConversion: false },
+      }),
+    },
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,59 @@
+import { RequestMethod, type INestApplication } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { NestApplicationOptions } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import cookieParser from 'cookie-parser';
+import helmet from 'helmet';
+import { bodyParserErrors, JSON_BODY_LIMIT } from './common/http/body-parser-errors.middleware';
+import { BEARER_SCHEME, COOKIE_SCHEME } from './common/http/openapi';
+import { verbatimCookies } from './common/http/verbatim-cookies.middleware';
+import type { AppConfig } from './config';
+
+export const API_PREFIX = 'api';
+
+const API_DESCRIPTION = `Authentication whose logout revokes.
+
+**Flow**: \`POST /api/auth/register\`, then \`POST /api/auth/login\` returns an access token (JWT, short-lived)
+and a refresh token (opaque, single-use), in the body and in HttpOnly cookies. Call protected routes with
+\`Authorization: Bearer <accessToken>\` or the \`accessToken\` cookie. \`POST /api/auth/refresh\` exchanges the
+refresh token for a new pair (rotation). \`POST /api/auth/logout\` revokes the session: from that moment its
+access and refresh tokens get 401, although they have not expired, because every request checks the session.`;
+
+/** Nest's own body parsers are replaced in configureApp by one whose errors we shape. */
+export const APP_OPTIONS: NestApplicationOptions = { bodyParser: false };
+
+/** Everything main.ts and the e2e tests must set up identically. */
+export function configureApp(app: NestExpressApplication): INestApplication {
+  const config = app.get(ConfigService).getOrThrow<AppConfig>('app');
+
+  app.disable('x-powered-by');
+  app.use(helmet());
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  app.use(bodyParserErrors);
+  app.use(cookieParser());
+  app.use(verbatimCookies);
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [
+      { path: 'health', method: RequestMethod.GET },
+      { path: 'health/live', method: RequestMethod.GET },
+    ],
+  });
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({ origin: config.corsOrigins, credentials: true });
+  }
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('secure-logout-jwt')
+      .setDescription(API_DESCRIPTION)
+      .setVersion('0.1.0')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
+      .addCookieAuth('accessToken', { type: 'apiKey', in: 'cookie', name: 'accessToken' }, COOKIE_SCHEME)
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', useGlobalPrefix: false });
+  app.enableShutdownHooks();
+  return app;
+}

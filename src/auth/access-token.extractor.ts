@@ -1,0 +1,26 @@
+import type { Request } from 'express';
+import { ACCESS_TOKEN_COOKIE, readCookie } from './auth-cookies';
+
+export type TokenSource = 'header' | 'cookie';
+
+export interface PresentedAccessToken {
+  /** Null when the Authorization header is present but is not one well-formed Bearer credential. */
+  token: string | null;
+  source: TokenSource;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/**
+ * `Authorization: Bearer <token>` (scheme case-insensitive, RFC 6750 syntax) or the accessToken cookie.
+ * When an Authorization header is present it is the only source considered: a malformed one is a
+ * rejected token, not a reason to fall back to a cookie naming someone else. Never from the URL.
+ */
+export function extractAccessToken(req: Request): PresentedAccessToken | undefined {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    return { token: BEARER.exec(header)?.[1] ?? null, source: 'header' };
+  }
+  const cookie = readCookie(req, ACCESS_TOKEN_COOKIE);
+  return cookie === undefined ? undefined : { token: cookie, source: 'cookie' };
+}

@@ -1,0 +1,62 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { authConfig, type AuthConfig } from '../config';
+import { TokenCrypto } from '../crypto/token-crypto.service';
+
+export interface AccessTokenClaims {
+  sub: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  roles: string[];
+}
+
+export interface IssuedAccessToken {
+  accessToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+}
+
+/** Tolerated clock difference between instances for `iat`. */
+const CLOCK_SKEW_SECONDS = 60;
+const OBJECT_ID = /^[a-f0-9]{24}$/;
+
+@Injectable()
+export class AccessTokenService {
+  constructor(
+    private readonly jwtService: JwtService,
+    private readonly crypto: TokenCrypto,
+    @Inject(authConfig.KEY) private readonly config: AuthConfig,
+  ) {}
+
+  get lifetimeSeconds(): number {
+    return Math.max(1, Math.round(this.config.accessTokenTtlMs / 1000));
+  }
+
+  issue(userId: string, sessionId: string, roles: string[]): IssuedAccessToken {
+    const expiresIn = this.lifetimeSeconds;
+    const accessToken = this.jwtService.sign(
+      { sub: userId, sid: sessionId, roles },
+      { jwtid: this.crypto.randomId(), expiresIn, algorithm: 'HS256' },
+    );
+    return { accessToken, expiresIn };
+  }
+
+  /**
+   * The claims of a token whose signature and expiry the strategy has already verified, if they have
+   * exactly the shapes this service mints; null for anything else (a token is refused, never repaired).
+   */
+  parseClaims(payload: unknown, nowSeconds = Math.floor(Date.now() / 1000)): AccessTokenClaims | null {
+    if (typeof payload !== 'object' || payload === null) return null;
+    const claims = payload as Record<string, unknown>;
+    const { sub, sid, jti, iat, exp, roles } = claims;
+    if (typeof sub !== 'string' || !OBJECT_ID.test(sub)) return null;
+    if (typeof sid !== 'string' || !OBJECT_ID.test(sid)) return null;
+    if (typeof jti !== 'string' || jti.length === 0) return null;
+    if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) return null;
+    if (iat > nowSeconds + CLOCK_SKEW_SECONDS || exp <= iat) return null;
+    if (!Array.isArray(roles) || !roles.every((role): role is string => typeof role === 'string')) return null;
+    return { sub, sid, jti, iat, exp, roles };
+  }
+}

@@ -1,0 +1,22 @@
+import { ForbiddenException, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import type { AuthenticatedUser } from '../authenticated-user';
+import { ROLES_KEY } from '../decorators/roles.decorator';
+
+/** Runs after JwtAuthGuard (registered after it); only routes with @Roles/@Auth(roles) are affected. */
+@Injectable()
+export class RolesGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const required = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!required?.length) return true;
+    const user = context.switchToHttp().getRequest<Request>().user as AuthenticatedUser | undefined;
+    if (user && required.every((role) => user.roles.includes(role))) return true;
+    throw new ForbiddenException('Insufficient role');
+  }
+}

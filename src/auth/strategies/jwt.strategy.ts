@@ -1,0 +1,35 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import type { Request } from 'express';
+import { authConfig, type AuthConfig } from '../../config';
+import { extractAccessToken } from '../access-token.extractor';
+import { AuthService } from '../auth.service';
+import type { AuthenticatedUser } from '../authenticated-user';
+
+export const JWT_STRATEGY = 'jwt';
+export const ACCESS_TOKEN_ALGORITHM = 'HS256';
+
+/**
+ * passport-jwt checks the signature (HS256 only: `none` and every other algorithm are refused) and
+ * expiry; `validate` then asks AuthService whether the token's session is still live. A signature
+ * alone is not enough: that is the whole point of this service.
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
+  constructor(
+    @Inject(authConfig.KEY) config: AuthConfig,
+    private readonly authService: AuthService,
+  ) {
+    super({
+      jwtFromRequest: ExtractJwt.fromExtractors([(req: Request) => extractAccessToken(req)?.token ?? null]),
+      secretOrKey: config.accessTokenSecret,
+      algorithms: [ACCESS_TOKEN_ALGORITHM],
+      ignoreExpiration: false,
+    });
+  }
+
+  async validate(payload: unknown): Promise<AuthenticatedUser | false> {
+    return (await this.authService.authenticateAccessToken(payload)) ?? false;
+  }
+}

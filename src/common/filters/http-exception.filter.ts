@@ -1,0 +1,89 @@
+import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { STATUS_CODES } from 'node:http';
+import { InvalidTokenException } from '../exceptions/invalid-token.exception';
+
+interface ErrorBody {
+  statusCode: number;
+  message: string | string[];
+  error: string;
+}
+
+/** Driver and Mongoose errors that mean "the database cannot be reached right now". */
+const DATABASE_UNAVAILABLE = new Set([
+  'MongoServerSelectionError',
+  'MongooseServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+  'MongoServerClosedError',
+]);
+
+function statusText(status: number): string {
+  return STATUS_CODES[status] ?? 'Error';
+}
+
+/**
+ * Shapes every error as `{statusCode, message, error}`. Client errors keep their message; a 5xx says
+ * only what kind of failure it was, while the real cause is logged here, never sent.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Exceptions');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request>();
+    const body = this.toBody(exception, req);
+
+    if (body.statusCode === HttpStatus.UNAUTHORIZED) {
+      const tokenPresented = exception instanceof InvalidTokenException && exception.tokenPresented;
+      res.setHeader('WWW-Authenticate', tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer');
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown, req: Request): ErrorBody {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      if (status >= 500) this.logger.error(`${req.method} ${req.path} -> ${status}: ${exception.message}`);
+      if (typeof response === 'string') return { statusCode: status, message: response, error: statusText(status) };
+      const { message, error } = response as Partial<ErrorBody>;
+      return {
+        statusCode: status,
+        // Our own exceptions: their messages were written for clients, 5xx included.
+        message: message ?? statusText(status),
+        error: typeof error === 'string' ? error : statusText(status),
+      };
+    }
+
+    const name = (exception as { name?: string } | null)?.name ?? '';
+    if (DATABASE_UNAVAILABLE.has(name) || isMongooseDisconnected(exception)) {
+      this.logger.warn(`${req.method} ${req.path} -> 503: database unavailable (${name})`);
+      return { statusCode: 503, message: 'Database unavailable, try again shortly', error: statusText(503) };
+    }
+
+    this.logger.error(
+      `${req.method} ${req.path} -> 500`,
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+    return { statusCode: 500, message: 'Internal server error', error: statusText(500) };
+  }
+}
+
+/** Mongoose's own error when it has no connection to hand an operation to. */
+function isMongooseDisconnected(exception: unknown): boolean {
+  return (
+    exception instanceof Error &&
+    exception.name === 'MongooseError' &&
+    /buffering timed out|before initial connection|Connection was force closed|client was closed/i.test(exception.message)
+  );
+}

@@ -1,0 +1,2 @@
+export const BEARER_SCHEME = 'bearer';
+export const COOKIE_SCHEME = 'cookie';

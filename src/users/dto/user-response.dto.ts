@@ -1,0 +1,26 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { UserRecord } from '../users.repository';
+
+export class UserResponseDto {
+  @ApiProperty({ example: '6650f0c2a1b2c3d4e5f60718' })
+  id!: string;
+
+  @ApiProperty({ example: 'alice' })
+  username!: string;
+
+  @ApiProperty({ type: [String], example: ['user'] })
+  roles!: string[];
+
+  @ApiProperty({ type: String, format: 'date-time', example: '2026-01-31T12:00:00.000Z' })
+  createdAt!: string;
+}
+
+/** The only way a user leaves the API: never a hash, a token or a Mongoose document. */
+export function toUserResponse(user: UserRecord): UserResponseDto {
+  return {
+    id: user._id.toHexString(),
+    username: user.username,
+    roles: [...user.roles],
+    createdAt: user.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,45 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { isValidObjectId, type Model } from 'mongoose';
+import { User } from './schemas/user.schema';
+
+export type UserRecord = Pick<User, '_id' | 'username' | 'usernameKey' | 'passwordHash' | 'roles' | 'createdAt'>;
+
+export class DuplicateUsernameError extends Error {
+  override name = 'DuplicateUsernameError';
+}
+
+const DUPLICATE_KEY = 11000;
+
+@Injectable()
+export class UsersRepository implements OnModuleInit {
+  constructor(@InjectModel(User.name) private readonly userModel: Model<User>) {}
+
+  /** The unique index is what makes usernames unique, so it must exist before the first request. */
+  async onModuleInit(): Promise<void> {
+    await this.userModel.createIndexes();
+  }
+
+  async create(user: Pick<User, 'username' | 'usernameKey' | 'passwordHash' | 'roles'>): Promise<UserRecord> {
+    try {
+      const created = await this.userModel.create(user);
+      return created.toObject();
+    } catch (error) {
+      if ((error as { code?: number }).code === DUPLICATE_KEY) throw new DuplicateUsernameError(user.usernameKey);
+      throw error;
+    }
+  }
+
+  findByUsernameKey(usernameKey: string): Promise<UserRecord | null> {
+    return this.userModel.findOne({ usernameKey }).lean<UserRecord>().exec();
+  }
+
+  findById(id: string): Promise<UserRecord | null> {
+    if (!isValidObjectId(id)) return Promise.resolve(null);
+    return this.userModel.findById(id).lean<UserRecord>().exec();
+  }
+
+  listByCreation(): Promise<UserRecord[]> {
+    return this.userModel.find().sort({ createdAt: 1, _id: 1 }).lean<UserRecord[]>().exec();
+  }
+}

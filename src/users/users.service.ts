@@ -1,0 +1,61 @@
+import { ConflictException, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { usersConfig, type UsersConfig } from '../config';
+import { PasswordHasher } from '../crypto/password-hasher.service';
+import { ROLE_ADMIN, ROLE_USER, toUsernameKey } from './schemas/user.schema';
+import { DuplicateUsernameError, UsersRepository, type UserRecord } from './users.repository';
+
+@Injectable()
+export class UsersService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(UsersService.name);
+
+  constructor(
+    private readonly usersRepository: UsersRepository,
+    private readonly passwordHasher: PasswordHasher,
+    @Inject(usersConfig.KEY) private readonly config: UsersConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const admin = this.config.bootstrapAdmin;
+    if (!admin) return;
+    if (await this.usersRepository.findByUsernameKey(toUsernameKey(admin.username))) return;
+    try {
+      await this.createUser(admin.username, admin.password, [ROLE_ADMIN, ROLE_USER]);
+      this.logger.log(`Created the first administrator "${admin.username}" from ADMIN_USERNAME`);
+    } catch (error) {
+      // Another instance sharing the database created it first.
+      if (!(error instanceof DuplicateUsernameError)) throw error;
+    }
+  }
+
+  async register(username: string, password: string): Promise<UserRecord> {
+    try {
+      return await this.createUser(username, password, [ROLE_USER]);
+    } catch (error) {
+      if (error instanceof DuplicateUsernameError) throw new ConflictException('Username is already taken');
+      throw error;
+    }
+  }
+
+  /**
+   * The user when the password matches, otherwise null. An unknown username costs one argon2
+   * verification too, so the answer's timing does not tell whether the account exists.
+   */
+  async verifyCredentials(username: string, password: string): Promise<UserRecord | null> {
+    const user = await this.usersRepository.findByUsernameKey(toUsernameKey(username));
+    if (!user) return this.passwordHasher.verifyAgainstDummy(password).then(() => null);
+    return (await this.passwordHasher.verify(user.passwordHash, password)) ? user : null;
+  }
+
+  findById(id: string): Promise<UserRecord | null> {
+    return this.usersRepository.findById(id);
+  }
+
+  list(): Promise<UserRecord[]> {
+    return this.usersRepository.listByCreation();
+  }
+
+  private async createUser(username: string, password: string, roles: string[]): Promise<UserRecord> {
+    const passwordHash = await this.passwordHasher.hash(password);
+    return this.usersRepository.create({ username, usernameKey: toUsernameKey(username), passwordHash, roles });
+  }
+}

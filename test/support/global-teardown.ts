@@ -1,0 +1,9 @@
+import { rm } from 'node:fs/promises';
+import type { RunningFerretDb } from '../../src/database/embedded/ferretdb-server';
+import { TEST_ENV } from './test-env';
+
+export default async function globalTeardown(): Promise<void> {
+  await (globalThis as { __testDatabase?: RunningFerretDb }).__testDatabase?.stop();
+  const dataDir = process.env[TEST_ENV.ownedDataDir];
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+}

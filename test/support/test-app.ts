@@ -1,0 +1,87 @@
+import { Test } from '@nestjs/testing';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { randomBytes } from 'node:crypto';
+import request from 'supertest';
+import type { App } from 'supertest/types';
+import { AppModule } from '../../src/app.module';
+import { APP_OPTIONS, configureApp } from '../../src/app.setup';
+
+export type EnvOverrides = Record<string, string | undefined>;
+
+export interface TestApp {
+  app: NestExpressApplication;
+  /** supertest against the app's HTTP server (no port needed). */
+  http: () => ReturnType<typeof request>;
+  server: App;
+  connection: Connection;
+  dbName: string;
+  /** The secrets this app signs with, for forging tests. */
+  secrets: { access: string; refresh: string };
+  close: () => Promise<void>;
+}
+
+/** A database name unique to this test file and call: e2e files run in parallel on one server. */
+export function uniqueDbName(label = 'e2e'): string {
+  return `t_${label.replace(/[^a-z0-9]/gi, '').slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+}
+
+export function randomSecret(): string {
+  return randomBytes(48).toString('base64url');
+}
+
+/**
+ * Boots the real AppModule (real database over TCP, real guards, filters and pipes) with the given
+ * environment. Variables are applied only while the app is built, then restored.
+ */
+export async function createTestApp(overrides: EnvOverrides = {}, label = 'e2e'): Promise<TestApp> {
+  const secrets = { access: randomSecret(), refresh: randomSecret() };
+  const env: EnvOverrides = {
+    NODE_ENV: 'test',
+    MONGODB_DB_NAME: uniqueDbName(label),
+    ACCESS_TOKEN_SECRET: secrets.access,
+    REFRESH_TOKEN_SECRET: secrets.refresh,
+    ...overrides,
+  };
+  const saved: EnvOverrides = {};
+  for (const [name, value] of Object.entries(env)) {
+    saved[name] = process.env[name];
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+
+  let app: NestExpressApplication;
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    app = moduleRef.createNestApplication<NestExpressApplication>({ ...APP_OPTIONS, logger: ['error'] });
+    configureApp(app);
+    await app.init();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+
+  const connection = app.get<Connection>(getConnectionToken());
+  const server = app.getHttpServer() as App;
+  return {
+    app,
+    server,
+    http: () => request(server),
+    connection,
+    dbName: env.MONGODB_DB_NAME as string,
+    secrets: { access: env.ACCESS_TOKEN_SECRET ?? secrets.access, refresh: env.REFRESH_TOKEN_SECRET ?? secrets.refresh },
+    async close() {
+      await connection.dropDatabase().catch(() => undefined);
+      await app.close();
+    },
+  };
+}
+
+/** Empties every collection, keeping indexes: for a clean slate between tests in one file. */
+export async function clearDatabase(testApp: TestApp): Promise<void> {
+  const collections = await testApp.connection.db!.collections();
+  await Promise.all(collections.map((collection) => collection.deleteMany({})));
+}

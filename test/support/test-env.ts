@@ -1,0 +1,5 @@
+/** Variables the test setup passes to the test files (not read by the application). */
+export const TEST_ENV = {
+  ferretDbBinary: 'SLJ_TEST_FERRETDB_BIN',
+  ownedDataDir: 'SLJ_TEST_DB_DIR',
+} as const;
