@@ -5,25 +5,39 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { APP_OPTIONS, configureApp } from './app.setup';
 import { EnvironmentValidationError, type AppConfig } from './config';
+import { loadEnvironment } from './config/load-environment';
+
+const logger = new Logger('Bootstrap');
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 async function bootstrap(): Promise<void> {
+  // Checked before Nest starts, so that a bad variable is reported as one readable line, not a stack.
+  loadEnvironment();
+
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { ...APP_OPTIONS, abortOnError: false });
   configureApp(app);
   const { port, host } = app.get(ConfigService).getOrThrow<AppConfig>('app');
   await app.listen(port, host);
-  new Logger('Bootstrap').log(`Listening on http://${host}:${port} (API under /api, explorer at /docs)`);
+  logger.log(`Listening on http://${host}:${port} (API under /api, explorer at /docs)`);
+
+  // app.close() stops accepting, lets requests in flight finish, and runs every shutdown hook
+  // (database connection, embedded server); then the process ends with success.
+  for (const signal of SHUTDOWN_SIGNALS) {
+    process.once(signal, () => {
+      logger.log(`${signal} received, shutting down`);
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(`Shutdown failed: ${String(error)}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
 }
 
 bootstrap().catch((error: unknown) => {
-  // Configuration errors name the variable; print them without a stack so they are read.
-  const cause = findValidationError(error);
-  new Logger('Bootstrap').error(cause ? cause.message : error instanceof Error ? (error.stack ?? error.message) : String(error));
+  if (error instanceof EnvironmentValidationError) logger.error(error.message);
+  else logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(1);
 });
-
-function findValidationError(error: unknown): EnvironmentValidationError | undefined {
-  for (let current = error; current instanceof Error; current = current.cause) {
-    if (current instanceof EnvironmentValidationError) return current;
-  }
-  return undefined;
-}

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
+import { MongooseModule } from '@nestjs/mongoose';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { PassportModule } from '@nestjs/passport';
 import { authConfig, type AuthConfig } from '../config';
 import { SessionsModule } from '../sessions/sessions.module';
@@ -10,7 +12,11 @@ import { AuthCookies } from './auth-cookies';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { CsrfPolicy } from './csrf.policy';
+import { AuthRateLimitGuard } from './guards/auth-rate-limit.guard';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { LoginFailuresRepository } from './login-failures.repository';
+import { LoginThrottleService } from './login-throttle.service';
+import { LoginFailure, LoginFailureSchema } from './schemas/login-failure.schema';
 import { RolesGuard } from './guards/roles.guard';
 import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
 
@@ -19,6 +25,15 @@ import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
     UsersModule,
     SessionsModule,
     PassportModule,
+    MongooseModule.forFeature([{ name: LoginFailure.name, schema: LoginFailureSchema }]),
+    ThrottlerModule.forRootAsync({
+      inject: [authConfig.KEY],
+      useFactory: (config: AuthConfig) => ({
+        // One window of a minute; AuthRateLimitGuard skips everything when the limit is 0.
+        throttlers: [{ name: 'default', ttl: 60_000, limit: Math.max(1, config.authRateLimitPerMinute) }],
+        errorMessage: 'Too many requests, slow down',
+      }),
+    }),
     JwtModule.registerAsync({
       inject: [authConfig.KEY],
       useFactory: (config: AuthConfig) => ({
@@ -35,7 +50,10 @@ import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
     AuthCookies,
     CsrfPolicy,
     JwtStrategy,
-    // Order matters: authentication first, then roles.
+    LoginFailuresRepository,
+    LoginThrottleService,
+    // Order matters: rate limit first (bad tokens count too), then authentication, then roles.
+    { provide: APP_GUARD, useClass: AuthRateLimitGuard },
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],

@@ -4,6 +4,7 @@ import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../se
 import type { UserRecord } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 import { AccessTokenService } from './access-token.service';
+import { LoginThrottleService } from './login-throttle.service';
 import type { AuthenticatedUser } from './authenticated-user';
 
 export interface IssuedTokens {
@@ -23,6 +24,7 @@ export class AuthService {
     private readonly usersService: UsersService,
     private readonly sessionsService: SessionsService,
     private readonly accessTokens: AccessTokenService,
+    private readonly loginThrottle: LoginThrottleService,
   ) {}
 
   register(username: string, password: string): Promise<UserRecord> {
@@ -31,8 +33,13 @@ export class AuthService {
 
   /** One failure message for an unknown user and a wrong password alike. */
   async login(username: string, password: string, client: ClientInfo): Promise<IssuedTokens> {
+    await this.loginThrottle.assertAllowed(username, client.ip);
     const user = await this.usersService.verifyCredentials(username, password);
-    if (!user) throw new UnauthorizedException(LOGIN_FAILED);
+    if (!user) {
+      await this.loginThrottle.recordFailure(username, client.ip);
+      throw new UnauthorizedException(LOGIN_FAILED);
+    }
+    await this.loginThrottle.recordSuccess(username, client.ip);
     const session = await this.sessionsService.start(user._id.toHexString(), client);
     return this.issueTokens(user, session);
   }

@@ -2,6 +2,7 @@ import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type Exce
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { InvalidTokenException } from '../exceptions/invalid-token.exception';
+import { TooManyRequestsException } from '../exceptions/too-many-requests.exception';
 
 interface ErrorBody {
   statusCode: number;
@@ -42,6 +43,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (body.statusCode === HttpStatus.UNAUTHORIZED) {
       const tokenPresented = exception instanceof InvalidTokenException && exception.tokenPresented;
       res.setHeader('WWW-Authenticate', tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer');
+    }
+    if (exception instanceof TooManyRequestsException) {
+      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     }
     if (res.headersSent) {
       res.end();
