@@ -2,6 +2,8 @@
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 module.exports = {
+  // Global option (ignored inside projects): e2e tests boot apps and hash passwords.
+  testTimeout: 60_000,
   // One MongoDB-wire server for the whole run (FerretDB, or MONGODB_URI when set); each e2e file
   // works in its own database on it.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
@@ -20,7 +22,6 @@ module.exports = {
       testEnvironment: 'node',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
-      testTimeout: 60_000,
     },
   ],
 };

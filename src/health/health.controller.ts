@@ -1,8 +1,9 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheckService, MongooseHealthIndicator } from '@nestjs/terminus';
+import { HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/decorators/public.decorator';
 import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { DatabaseHealthIndicator } from './database.health';
 
 const DATABASE_PING_TIMEOUT_MS = 1500;
 
@@ -12,7 +13,7 @@ const DATABASE_PING_TIMEOUT_MS = 1500;
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly mongoose: MongooseHealthIndicator,
+    private readonly database: DatabaseHealthIndicator,
   ) {}
 
   @Get()
@@ -22,7 +23,7 @@ export class HealthController {
   async readiness() {
     try {
       const result = await this.health.check([
-        () => this.mongoose.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
+        () => this.database.ping('database', DATABASE_PING_TIMEOUT_MS),
       ]);
       return { status: result.status, info: result.info };
     } catch {

@@ -1,50 +1,67 @@
-import { Injectable, type ExecutionContext } from '@nestjs/common';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
-import type { Request } from 'express';
-import {
-  ACCESS_TOKEN_EXPIRED,
-  InvalidTokenException,
-} from '../../common/exceptions/invalid-token.exception';
+import type { Request, Response } from 'express';
+import passport from 'passport';
+import { ACCESS_TOKEN_EXPIRED, InvalidTokenException } from '../../common/exceptions/invalid-token.exception';
 import { extractAccessToken } from '../access-token.extractor';
 import type { AuthenticatedUser } from '../authenticated-user';
 import { CsrfPolicy } from '../csrf.policy';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
-import { JWT_STRATEGY } from '../strategies/jwt.strategy';
+import { JWT_STRATEGY, JwtStrategy } from '../strategies/jwt.strategy';
 
 /** Our tokens are a few hundred bytes; anything far larger is refused before any parsing. */
 const MAX_TOKEN_LENGTH = 4096;
 
-/** Global guard (APP_GUARD): every route needs a live session unless it is marked @Public(). */
+/**
+ * Global guard (APP_GUARD): every route needs a live session unless it is marked @Public().
+ *
+ * It runs this application's own JwtStrategy through a passport Authenticator of its own, rather than
+ * AuthGuard('jwt'), which looks the strategy up by name in passport's process-wide registry: with two
+ * applications in one process (tests of several instances do exactly that), the one built last would
+ * authenticate requests for both, with its own secret and database.
+ */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
+export class JwtAuthGuard implements CanActivate {
+  private readonly authenticator = new passport.Authenticator();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly csrfPolicy: CsrfPolicy,
+    strategy: JwtStrategy,
   ) {
-    super();
+    this.authenticator.use(JWT_STRATEGY, strategy);
   }
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
 
-    const req = context.switchToHttp().getRequest<Request>();
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
     const presented = extractAccessToken(req);
     if (!presented) throw new InvalidTokenException(false);
     if (presented.token === null || presented.token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenException(true);
 
-    await (super.canActivate(context) as Promise<boolean>);
+    req.user = await this.authenticate(req, http.getResponse<Response>());
     if (presented.source === 'cookie') this.csrfPolicy.assertCookieRequestAllowed(req);
     return true;
   }
 
-  override handleRequest<TUser = AuthenticatedUser>(err: unknown, user: TUser | false, info: unknown): TUser {
-    // A failing session store is not the caller's fault: the exception filter answers 503 for it.
-    if (err) throw err;
-    if (user) return user;
-    // By name: passport-jwt may load its own copy of jsonwebtoken, so instanceof is not reliable.
-    if ((info as Error | undefined)?.name === 'TokenExpiredError') throw new InvalidTokenException(true, ACCESS_TOKEN_EXPIRED);
-    throw new InvalidTokenException(true);
+  private authenticate(req: Request, res: Response): Promise<AuthenticatedUser> {
+    return new Promise((resolve, reject) => {
+      const middleware = this.authenticator.authenticate(
+        JWT_STRATEGY,
+        { session: false },
+        (err: unknown, user: AuthenticatedUser | false, info: unknown) => {
+          // A failing session store is not the caller's fault: the exception filter answers 503.
+          if (err) return reject(err);
+          if (user) return resolve(user);
+          // By name: passport-jwt may load its own copy of jsonwebtoken, so instanceof is not reliable.
+          const expired = (info as Error | undefined)?.name === 'TokenExpiredError';
+          reject(new InvalidTokenException(true, expired ? ACCESS_TOKEN_EXPIRED : undefined));
+        },
+      ) as (req: Request, res: Response, next: (err?: unknown) => void) => void;
+      middleware(req, res, reject);
+    });
   }
 }
