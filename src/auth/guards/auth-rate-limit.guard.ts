@@ -20,6 +20,11 @@ export class AuthRateLimitGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
+  /** One budget per address for all of /api/auth/*, not one per route (the library's default). */
+  protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {
+    return `auth:${throttlerName}:${tracker}`;
+  }
+
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
     return this.config.authRateLimitPerMinute === 0 || context.getClass() !== AuthController;
   }
