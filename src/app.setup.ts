@@ -28,7 +28,9 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   const config = app.get(ConfigService).getOrThrow<AppConfig>('app');
 
   app.disable('x-powered-by');
-  app.use(helmet());
+  // Helmet's defaults, except upgrade-insecure-requests: it would make the explorer at /docs load its
+  // scripts over https:// when the service is reached over plain http (development, a private network).
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   app.use(bodyParserErrors);
   app.use(cookieParser());
