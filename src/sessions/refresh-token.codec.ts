@@ -8,7 +8,8 @@ export interface DecodedRefreshToken {
 }
 
 /** `<session id>.<generation>.<HMAC-SHA256(REFRESH_TOKEN_SECRET, "refresh:<session id>.<generation>")>` */
-const REFRESH_TOKEN_PATTERN = /^([a-f0-9]{24})\.(\d{1,9})\.([A-Za-z0-9_-]{43})$/;
+// The generation is written canonically (no leading zeros): exactly one string per token.
+const REFRESH_TOKEN_PATTERN = /^([a-f0-9]{24})\.(0|[1-9]\d{0,8})\.([A-Za-z0-9_-]{43})$/;
 
 /**
  * Refresh tokens are opaque to clients and deterministic for the server: the token of a session's

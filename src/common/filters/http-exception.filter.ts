@@ -39,6 +39,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
     const body = this.toBody(exception, req);
+    if (res.headersSent) {
+      // Too late to answer with an error: end what was started.
+      res.end();
+      return;
+    }
 
     if (body.statusCode === HttpStatus.UNAUTHORIZED) {
       const tokenPresented = exception instanceof InvalidTokenException && exception.tokenPresented;
@@ -46,10 +51,6 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof TooManyRequestsException) {
       res.setHeader('Retry-After', String(exception.retryAfterSeconds));
-    }
-    if (res.headersSent) {
-      res.end();
-      return;
     }
     res.status(body.statusCode).json(body);
   }

@@ -1,0 +1,180 @@
+import {
+  BadRequestException,
+  HttpException,
+  HttpStatus,
+  Logger,
+  NotFoundException,
+  UnauthorizedException,
+  type ArgumentsHost,
+} from '@nestjs/common';
+import { InvalidTokenException } from '../exceptions/invalid-token.exception';
+import { TooManyRequestsException } from '../exceptions/too-many-requests.exception';
+import { HttpExceptionFilter } from './http-exception.filter';
+
+interface FakeResponse {
+  headersSent: boolean;
+  headers: Map<string, string>;
+  statusCode?: number;
+  body?: unknown;
+  setHeader: jest.Mock;
+  status: jest.Mock;
+  json: jest.Mock;
+  end: jest.Mock;
+}
+
+function fakeResponse(): FakeResponse {
+  const res: FakeResponse = {
+    headersSent: false,
+    headers: new Map(),
+    setHeader: jest.fn((name: string, value: string) => res.headers.set(name.toLowerCase(), value)),
+    status: jest.fn((code: number) => {
+      res.statusCode = code;
+      return res;
+    }),
+    json: jest.fn((body: unknown) => {
+      res.body = body;
+      return res;
+    }),
+    end: jest.fn(),
+  };
+  return res;
+}
+
+function hostFor(res: FakeResponse): ArgumentsHost {
+  const req = { method: 'POST', path: '/api/auth/login' };
+  return { switchToHttp: () => ({ getResponse: () => res, getRequest: () => req }) } as unknown as ArgumentsHost;
+}
+
+describe(HttpExceptionFilter.name, () => {
+  let sut: HttpExceptionFilter;
+  let res: FakeResponse;
+  let loggedErrors: jest.SpyInstance;
+
+  beforeEach(() => {
+    sut = new HttpExceptionFilter();
+    res = fakeResponse();
+    loggedErrors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  describe('HTTP exceptions', () => {
+    it("keeps a client error's message and shape", () => {
+      sut.catch(new NotFoundException('Session not found'), hostFor(res));
+
+      expect(res.statusCode).toBe(404);
+      expect(res.body).toEqual({ statusCode: 404, message: 'Session not found', error: 'Not Found' });
+    });
+
+    it("keeps the validation pipe's list of messages", () => {
+      const messages = ['username must be 3-32 characters of A-Z a-z 0-9 _ . -', 'property roles should not exist'];
+
+      sut.catch(new BadRequestException(messages), hostFor(res));
+
+      expect(res.statusCode).toBe(400);
+      expect(res.body).toEqual({ statusCode: 400, message: messages, error: 'Bad Request' });
+    });
+
+    it('shapes an exception built from a bare string with the status text as error', () => {
+      sut.catch(new HttpException('Request body is too large', HttpStatus.PAYLOAD_TOO_LARGE), hostFor(res));
+
+      expect(res.body).toEqual({ statusCode: 413, message: 'Request body is too large', error: 'Payload Too Large' });
+    });
+  });
+
+  describe('other errors', () => {
+    it('answers an unknown Error with 500 "Internal server error" and none of its message', () => {
+      const secretMessage = 'ECONNREFUSED /srv/app/node_modules/driver.js password=hunter2';
+
+      sut.catch(new Error(secretMessage), hostFor(res));
+
+      expect(res.statusCode).toBe(500);
+      expect(res.body).toEqual({ statusCode: 500, message: 'Internal server error', error: 'Internal Server Error' });
+      expect(JSON.stringify(res.body)).not.toContain('hunter2');
+    });
+
+    it('logs the real cause of a 500 server-side', () => {
+      const error = new TypeError('Cannot read properties of undefined');
+
+      sut.catch(error, hostFor(res));
+
+      expect(loggedErrors).toHaveBeenCalledWith(expect.any(String), error.stack);
+    });
+
+    it('answers a thrown non-Error value with 500', () => {
+      sut.catch('a string was thrown', hostFor(res));
+
+      expect(res.statusCode).toBe(500);
+      expect(JSON.stringify(res.body)).not.toContain('a string was thrown');
+    });
+
+    it.each(['MongoServerSelectionError', 'MongooseServerSelectionError', 'MongoNetworkError'])(
+      'answers a %s with 503 without the driver message',
+      (name) => {
+        const error = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:27017'), { name });
+
+        sut.catch(error, hostFor(res));
+
+        expect(res.statusCode).toBe(503);
+        expect(res.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+        expect(JSON.stringify(res.body)).not.toContain('10.0.0.5');
+      },
+    );
+  });
+
+  describe('WWW-Authenticate', () => {
+    it('says error="invalid_token" on a 401 for a presented token', () => {
+      sut.catch(new InvalidTokenException(true), hostFor(res));
+
+      expect(res.statusCode).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+      expect(res.body).toEqual({ statusCode: 401, message: 'Unauthorized', error: 'Unauthorized' });
+    });
+
+    it('keeps the "Access token expired" message of an expired token', () => {
+      sut.catch(new InvalidTokenException(true, 'Access token expired'), hostFor(res));
+
+      expect(res.body).toMatchObject({ statusCode: 401, message: 'Access token expired' });
+    });
+
+    it.each([
+      ['no token was presented', new InvalidTokenException(false)],
+      ['a plain UnauthorizedException', new UnauthorizedException('Invalid username or password')],
+    ])('says only "Bearer" when %s', (_label, exception) => {
+      sut.catch(exception, hostFor(res));
+
+      expect(res.statusCode).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    });
+
+    it('is not set on other statuses', () => {
+      sut.catch(new NotFoundException(), hostFor(res));
+
+      expect(res.headers.has('www-authenticate')).toBe(false);
+    });
+  });
+
+  describe('Retry-After', () => {
+    it('is set, in seconds, from a TooManyRequestsException', () => {
+      sut.catch(new TooManyRequestsException(42, 'Too many failed logins, try again later'), hostFor(res));
+
+      expect(res.statusCode).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('42');
+      expect(res.body).toEqual({
+        statusCode: 429,
+        message: 'Too many failed logins, try again later',
+        error: 'Too Many Requests',
+      });
+    });
+  });
+
+  it('ends a response whose headers were already sent instead of writing a second body', () => {
+    res.headersSent = true;
+
+    sut.catch(new Error('failed mid-stream'), hostFor(res));
+
+    expect(res.end).toHaveBeenCalled();
+    expect(res.json).not.toHaveBeenCalled();
+  });
+});

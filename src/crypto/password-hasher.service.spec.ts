@@ -1,0 +1,70 @@
+import { PasswordHasher } from './password-hasher.service';
+
+const PASSWORD = 'correct horse battery staple';
+
+/** `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>` → its algorithm and parameters. */
+function encodedParameters(hash: string): { algorithm: string; m: number; t: number; p: number } {
+  const [, algorithm, , parameters] = hash.split('$');
+  const values = Object.fromEntries(parameters.split(',').map((pair) => pair.split('=')));
+  return { algorithm, m: Number(values.m), t: Number(values.t), p: Number(values.p) };
+}
+
+describe(PasswordHasher.name, () => {
+  let sut: PasswordHasher;
+
+  beforeEach(() => {
+    sut = new PasswordHasher();
+  });
+
+  it('hashes with argon2id, m=19456 KiB, t=2, p=1', async () => {
+    const hash = await sut.hash(PASSWORD);
+
+    expect(encodedParameters(hash)).toEqual({ algorithm: 'argon2id', m: 19_456, t: 2, p: 1 });
+  });
+
+  it('salts every hash: one password hashed twice gives two different hashes', async () => {
+    const [first, second] = await Promise.all([sut.hash(PASSWORD), sut.hash(PASSWORD)]);
+
+    expect(first).not.toBe(second);
+    expect(first).not.toContain(PASSWORD);
+  });
+
+  it('verifies the right password as true and a wrong one as false', async () => {
+    const hash = await sut.hash(PASSWORD);
+
+    await expect(sut.verify(hash, PASSWORD)).resolves.toBe(true);
+    await expect(sut.verify(hash, `${PASSWORD} `)).resolves.toBe(false);
+    await expect(sut.verify(hash, 'Correct horse battery staple')).resolves.toBe(false);
+  });
+
+  it.each(['', 'not-a-hash', '$argon2id$v=19$m=19456,t=2,p=1$garbage', '$2b$10$abcdefghijklmnopqrstuv'])(
+    'verifies against a malformed stored hash %j as false instead of throwing',
+    async (malformed) => {
+      await expect(sut.verify(malformed, PASSWORD)).resolves.toBe(false);
+    },
+  );
+
+  it('always resolves the dummy verification as false', async () => {
+    sut.onModuleInit();
+
+    await expect(sut.verifyAgainstDummy(PASSWORD)).resolves.toBe(false);
+    await expect(sut.verifyAgainstDummy('')).resolves.toBe(false);
+  });
+
+  it('does not block the event loop while hashing', async () => {
+    let turns = 0;
+    let hashing = true;
+    const spin = () => {
+      if (!hashing) return;
+      turns += 1;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+
+    await sut.hash(PASSWORD);
+    hashing = false;
+
+    // A synchronous hash would finish before the first setImmediate callback: the count would be ~0.
+    expect(turns).toBeGreaterThan(20);
+  });
+});
