@@ -15,8 +15,13 @@ const PUBLIC_ROUTES = ['POST auth/register', 'POST auth/login', 'POST auth/refre
 /** The API contract's routes that need an access token (paths without the global /api prefix). */
 const PROTECTED_ROUTES = [
   'POST auth/logout',
+  'POST auth/logout-all',
+  'GET auth/sessions',
+  'DELETE auth/sessions/:id',
   'GET auth/verify',
   'GET users/me',
+  'PATCH users/me/password',
+  'DELETE users/me',
   'GET users',
 ];
 

@@ -89,63 +89,118 @@ describe(AccessTokenService.name, () => {
   });
 
   describe('issue', () => {
-    it('signs a token that verifies with the access secret and not with another', () => {
-      const { accessToken } = sut.issue(USER_ID, SESSION_ID, ['user']);
+    /** Milliseconds, deliberately not on a second boundary. */
+    const NOW_MS = NOW * 1000 + 700;
+    const LONG_AFTER = new Date(NOW_MS + 7 * 86_400_000);
 
-      expect(() => jwtService.verify(accessToken)).not.toThrow();
-      expect(() => jwtServiceFor('another-Secret-0123456789-ABCDEFGHIJKLMNOP').verify(accessToken)).toThrow();
+    function issueAt(notAfter = LONG_AFTER, roles = ['user'], service = sut) {
+      return service.issue(USER_ID, SESSION_ID, roles, notAfter, NOW_MS);
+    }
+
+    /** Verified against the issuing clock, so that the spec does not depend on today's date. */
+    function claimsOf(accessToken: string, verifier = jwtService): AccessTokenClaims {
+      return verifier.verify<AccessTokenClaims>(accessToken, { clockTimestamp: NOW });
+    }
+
+    it('signs a token that verifies with the access secret and not with another', () => {
+      const { accessToken } = issueAt();
+
+      expect(() => claimsOf(accessToken)).not.toThrow();
+      expect(() => claimsOf(accessToken, jwtServiceFor('another-Secret-0123456789-ABCDEFGHIJKLMNOP'))).toThrow();
     });
 
     it('uses an HS256 header', () => {
-      const { accessToken } = sut.issue(USER_ID, SESSION_ID, ['user']);
+      const { accessToken } = issueAt();
 
       const decoded = jwtService.decode<{ header: { alg: string } }>(accessToken, { complete: true });
       expect(decoded.header.alg).toBe('HS256');
     });
 
     it('carries sub, sid, jti, iat, exp and roles', () => {
-      const { accessToken } = sut.issue(USER_ID, SESSION_ID, ['admin', 'user']);
+      const { accessToken } = issueAt(LONG_AFTER, ['admin', 'user']);
 
-      const payload = jwtService.verify<Record<string, unknown>>(accessToken);
-      expect(payload).toEqual({
+      expect(claimsOf(accessToken)).toEqual({
         sub: USER_ID,
         sid: SESSION_ID,
         jti: expect.any(String),
-        iat: expect.any(Number),
-        exp: expect.any(Number),
+        iat: NOW,
+        exp: NOW + 15 * 60,
         roles: ['admin', 'user'],
       });
     });
 
-    it('sets exp - iat to the configured lifetime and reports it as expiresIn', () => {
-      const { accessToken, expiresIn } = sut.issue(USER_ID, SESSION_ID, ['user']);
+    it('sets exp - iat to the configured lifetime and reports it as expiresIn and expiresAt', () => {
+      const { accessToken, expiresIn, expiresAt } = issueAt();
 
-      const { iat, exp } = jwtService.verify<AccessTokenClaims>(accessToken);
+      const { iat, exp } = claimsOf(accessToken);
       expect(exp - iat).toBe(15 * 60);
       expect(expiresIn).toBe(15 * 60);
+      expect(expiresAt).toEqual(new Date(exp * 1000));
     });
 
     it('follows another configured lifetime', () => {
       const shortLived = new AccessTokenService(jwtService, new TokenCrypto(), { ...config, accessTokenTtlMs: 90_000 });
 
-      const { accessToken, expiresIn } = shortLived.issue(USER_ID, SESSION_ID, ['user']);
+      const { accessToken, expiresIn } = issueAt(LONG_AFTER, ['user'], shortLived);
 
-      const { iat, exp } = jwtService.verify<AccessTokenClaims>(accessToken);
+      const { iat, exp } = claimsOf(accessToken);
       expect(exp - iat).toBe(90);
       expect(expiresIn).toBe(90);
     });
 
+    it('ends the token at the end of its session when that comes before the configured lifetime', () => {
+      const sessionEnd = new Date(NOW_MS + 300_000);
+
+      const { accessToken, expiresIn, expiresAt } = issueAt(sessionEnd);
+
+      const { iat, exp } = claimsOf(accessToken);
+      expect(exp - iat).toBe(300);
+      expect(expiresIn).toBe(300);
+      expect(expiresAt).toEqual(new Date(exp * 1000));
+    });
+
+    it('never lets exp pass the session end, whatever the fractions of a second', () => {
+      for (const untilEndMs of [300_000, 300_001, 300_299, 300_300, 300_999, 899_999, 900_000]) {
+        const sessionEnd = new Date(NOW_MS + untilEndMs);
+
+        const { accessToken, expiresAt } = issueAt(sessionEnd);
+
+        expect(claimsOf(accessToken).exp * 1000).toBeLessThanOrEqual(sessionEnd.getTime());
+        expect(expiresAt.getTime()).toBeLessThanOrEqual(sessionEnd.getTime());
+      }
+    });
+
+    it('keeps the configured lifetime exactly when the session ends at that same moment or later', () => {
+      expect(issueAt(new Date(NOW_MS + 900_000)).expiresIn).toBe(900);
+      expect(issueAt(new Date(NOW_MS + 900_001)).expiresIn).toBe(900);
+    });
+
+    it.each([
+      ['less than a second away', 400],
+      ['already passed', -60_000],
+    ])('issues a token of at least one second when the session end is %s', (_label, untilEndMs) => {
+      const { accessToken, expiresIn } = issueAt(new Date(NOW_MS + untilEndMs));
+
+      const { iat, exp } = claimsOf(accessToken);
+      expect(expiresIn).toBe(1);
+      expect(exp - iat).toBe(1);
+    });
+
+    it('sets iat from the given clock, in whole seconds', () => {
+      expect(claimsOf(issueAt().accessToken).iat).toBe(Math.floor(NOW_MS / 1000));
+    });
+
     it('gives every token its own jti', () => {
-      const first = jwtService.verify<AccessTokenClaims>(sut.issue(USER_ID, SESSION_ID, ['user']).accessToken);
-      const second = jwtService.verify<AccessTokenClaims>(sut.issue(USER_ID, SESSION_ID, ['user']).accessToken);
+      const first = claimsOf(issueAt().accessToken);
+      const second = claimsOf(issueAt().accessToken);
 
       expect(first.jti).not.toBe(second.jti);
     });
 
     it('issues tokens whose verified claims parseClaims accepts', () => {
-      const payload: unknown = jwtService.verify(sut.issue(USER_ID, SESSION_ID, ['user']).accessToken);
+      const payload: unknown = claimsOf(issueAt().accessToken);
 
-      expect(sut.parseClaims(payload)).toMatchObject({ sub: USER_ID, sid: SESSION_ID, roles: ['user'] });
+      expect(sut.parseClaims(payload, NOW)).toMatchObject({ sub: USER_ID, sid: SESSION_ID, roles: ['user'] });
     });
   });
 });

@@ -16,6 +16,7 @@ export interface IssuedAccessToken {
   accessToken: string;
   /** Seconds until the access token expires. */
   expiresIn: number;
+  expiresAt: Date;
 }
 
 /** Tolerated clock difference between instances for `iat`. */
@@ -34,13 +35,17 @@ export class AccessTokenService {
     return Math.max(1, Math.round(this.config.accessTokenTtlMs / 1000));
   }
 
-  issue(userId: string, sessionId: string, roles: string[]): IssuedAccessToken {
-    const expiresIn = this.lifetimeSeconds;
+  /** `notAfter`: the session's end; a token never outlives its session, even unchecked. */
+  issue(userId: string, sessionId: string, roles: string[], notAfter: Date, now = Date.now()): IssuedAccessToken {
+    const untilSessionEnds = Math.floor((notAfter.getTime() - now) / 1000);
+    const expiresIn = Math.max(1, Math.min(this.lifetimeSeconds, untilSessionEnds));
+    const iat = Math.floor(now / 1000);
+    const exp = iat + expiresIn;
     const accessToken = this.jwtService.sign(
-      { sub: userId, sid: sessionId, roles },
-      { jwtid: this.crypto.randomId(), expiresIn, algorithm: 'HS256' },
+      { sub: userId, sid: sessionId, roles, iat, exp },
+      { jwtid: this.crypto.randomId(), algorithm: 'HS256' },
     );
-    return { accessToken, expiresIn };
+    return { accessToken, expiresIn, expiresAt: new Date(exp * 1000) };
   }
 
   /**

@@ -1,4 +1,17 @@
-import { BadRequestException, Body, Controller, Get, Header, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  Req,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -6,6 +19,7 @@ import {
   ApiExtraModels,
   ApiForbiddenResponse,
   ApiNoContentResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -27,6 +41,7 @@ import { Auth } from './decorators/auth.decorator';
 import { CurrentUser } from './decorators/current-user.decorator';
 import { Public } from './decorators/public.decorator';
 import { RefreshTokenDto } from './dto/refresh-token.dto';
+import { SessionResponseDto, toSessionResponse } from './dto/session-response.dto';
 import { CookieTokensResponseDto, MessageResponseDto, TokenPairResponseDto } from './dto/token-response.dto';
 
 const NO_STORE = 'no-store';
@@ -127,6 +142,41 @@ export class AuthController {
     await this.authService.logout(caller);
     this.authCookies.clear(res);
     return { message: 'User logged out' };
+  }
+
+  @Post('logout-all')
+  @Auth()
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ operationId: 'logoutAll', summary: "Revoke every session of the caller (this one included) and clear both cookies" })
+  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiForbiddenResponse({ description: 'Cookie-authenticated request from a foreign origin', type: ErrorResponseDto })
+  async logoutAll(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<MessageResponseDto> {
+    await this.authService.logoutAll(caller);
+    this.authCookies.clear(res);
+    return { message: 'Logged out of all sessions' };
+  }
+
+  @Get('sessions')
+  @Auth()
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ operationId: 'listSessions', summary: "The caller's live sessions, newest first" })
+  @ApiOkResponse({ type: [SessionResponseDto] })
+  async sessions(@CurrentUser() caller: AuthenticatedUser): Promise<SessionResponseDto[]> {
+    return (await this.authService.listSessions(caller)).map(toSessionResponse);
+  }
+
+  @Delete('sessions/:id')
+  @Auth()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ operationId: 'revokeSession', summary: 'Revoke one of the caller\'s sessions (sign out a device)' })
+  @ApiNoContentResponse({ description: 'Revoked: its tokens get 401 from now on' })
+  @ApiNotFoundResponse({ description: 'No live session of the caller has this id', type: ErrorResponseDto })
+  @ApiForbiddenResponse({ description: 'Cookie-authenticated request from a foreign origin', type: ErrorResponseDto })
+  async revokeSession(@CurrentUser() caller: AuthenticatedUser, @Param('id') id: string): Promise<void> {
+    await this.authService.revokeSession(caller, id);
   }
 
   @Get('verify')

@@ -2,9 +2,10 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { MongooseModule } from '@nestjs/mongoose';
-import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { PassportModule } from '@nestjs/passport';
 import { authConfig, type AuthConfig } from '../config';
+import { REDIS_CLIENT, type RedisClient } from '../redis/redis.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AccessTokenService } from './access-token.service';
@@ -14,9 +15,12 @@ import { AuthService } from './auth.service';
 import { CsrfPolicy } from './csrf.policy';
 import { AuthRateLimitGuard } from './guards/auth-rate-limit.guard';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
-import { LoginFailuresRepository } from './login-failures.repository';
+import { DatabaseLoginFailureStore } from './login-failures/database-login-failure.store';
+import { LoginFailure, LoginFailureSchema } from './login-failures/login-failure.schema';
+import { LoginFailureStore } from './login-failures/login-failure.store';
+import { RedisLoginFailureStore } from './login-failures/redis-login-failure.store';
 import { LoginThrottleService } from './login-throttle.service';
-import { LoginFailure, LoginFailureSchema } from './schemas/login-failure.schema';
+import { AUTH_THROTTLER_STORAGE, RateLimitStorageModule } from './rate-limit/rate-limit-storage.module';
 import { RolesGuard } from './guards/roles.guard';
 import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
 
@@ -27,11 +31,13 @@ import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
     PassportModule,
     MongooseModule.forFeature([{ name: LoginFailure.name, schema: LoginFailureSchema }]),
     ThrottlerModule.forRootAsync({
-      inject: [authConfig.KEY],
-      useFactory: (config: AuthConfig) => ({
+      imports: [RateLimitStorageModule],
+      inject: [authConfig.KEY, AUTH_THROTTLER_STORAGE],
+      useFactory: (config: AuthConfig, storage: ThrottlerStorage) => ({
         // One window of a minute; AuthRateLimitGuard skips everything when the limit is 0.
         throttlers: [{ name: 'default', ttl: 60_000, limit: Math.max(1, config.authRateLimitPerMinute) }],
         errorMessage: 'Too many requests, slow down',
+        storage,
       }),
     }),
     JwtModule.registerAsync({
@@ -50,7 +56,13 @@ import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
     AuthCookies,
     CsrfPolicy,
     JwtStrategy,
-    LoginFailuresRepository,
+    DatabaseLoginFailureStore,
+    {
+      provide: LoginFailureStore,
+      inject: [REDIS_CLIENT, DatabaseLoginFailureStore],
+      useFactory: (redis: RedisClient, database: DatabaseLoginFailureStore): LoginFailureStore =>
+        redis ? new RedisLoginFailureStore(redis) : database,
+    },
     LoginThrottleService,
     // Order matters: rate limit first (bad tokens count too), then authentication, then roles.
     { provide: APP_GUARD, useClass: AuthRateLimitGuard },

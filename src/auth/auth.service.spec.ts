@@ -1,69 +1,34 @@
 import { HttpStatus, UnauthorizedException } from '@nestjs/common';
-import { Types } from 'mongoose';
 import { InvalidTokenException } from '../common/exceptions/invalid-token.exception';
+import { StateStoreUnavailableError } from '../common/exceptions/state-store-unavailable.error';
 import { TooManyRequestsException } from '../common/exceptions/too-many-requests.exception';
-import type { ClientInfo, IssuedRefreshToken, SessionsService } from '../sessions/sessions.service';
-import type { UserRecord } from '../users/users.repository';
-import type { UsersService } from '../users/users.service';
-import type { AccessTokenClaims, AccessTokenService } from './access-token.service';
+import type { RotationResult } from '../sessions/sessions.service';
 import { AuthService, LOGIN_FAILED } from './auth.service';
-import type { AuthenticatedUser } from './authenticated-user';
-import type { LoginThrottleService } from './login-throttle.service';
+import {
+  ACCESS,
+  authServiceMocks,
+  CLIENT,
+  createAuthService,
+  rejectionOf,
+  SESSION,
+  SESSION_ID,
+  USER,
+  USER_ID,
+  type AuthServiceMocks,
+} from './testing/auth-service.fixture';
 
-const USER_ID = '6650f0c2a1b2c3d4e5f60718';
-const SESSION_ID = '6650f0c2a1b2c3d4e5f60719';
-const CLIENT: ClientInfo = { userAgent: 'curl/8.5.0', ip: '198.51.100.4' };
-const USER: UserRecord = {
-  _id: new Types.ObjectId(USER_ID),
-  username: 'Alice',
-  usernameKey: 'alice',
-  passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
-  roles: ['user'],
-  createdAt: new Date('2030-01-01T00:00:00.000Z'),
-};
-const SESSION: IssuedRefreshToken = {
-  sessionId: SESSION_ID,
-  userId: USER_ID,
-  refreshToken: `${SESSION_ID}.1.refresh-mac`,
-  expiresAt: new Date('2030-01-08T00:00:00.000Z'),
-};
-const CLAIMS: AccessTokenClaims = {
-  sub: USER_ID,
-  sid: SESSION_ID,
-  jti: 'b9f7c1de-4d55-4c39-9d4e-2f3b8a1c0e6f',
-  iat: 1_900_000_000,
-  exp: 1_900_000_900,
-  roles: ['user'],
-};
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
-
+/** Login, refresh, and the tokens both hand out. Session management: auth.service.sessions.spec.ts. */
 describe(AuthService.name, () => {
-  let usersService: jest.Mocked<Pick<UsersService, 'register' | 'verifyCredentials' | 'findById'>>;
-  let sessionsService: jest.Mocked<Pick<SessionsService, 'start' | 'rotate' | 'revoke' | 'isLive'>>;
-  let accessTokens: jest.Mocked<Pick<AccessTokenService, 'issue' | 'parseClaims'>>;
-  let loginThrottle: jest.Mocked<Pick<LoginThrottleService, 'assertAllowed' | 'recordFailure' | 'recordSuccess'>>;
+  let usersService: AuthServiceMocks['usersService'];
+  let sessionsService: AuthServiceMocks['sessionsService'];
+  let accessTokens: AuthServiceMocks['accessTokens'];
+  let loginThrottle: AuthServiceMocks['loginThrottle'];
   let sut: AuthService;
 
   beforeEach(() => {
-    usersService = { register: jest.fn(), verifyCredentials: jest.fn(), findById: jest.fn() };
-    sessionsService = { start: jest.fn(), rotate: jest.fn(), revoke: jest.fn(), isLive: jest.fn() };
-    accessTokens = { issue: jest.fn(), parseClaims: jest.fn() };
-    loginThrottle = { assertAllowed: jest.fn(), recordFailure: jest.fn(), recordSuccess: jest.fn() };
-    accessTokens.issue.mockReturnValue({ accessToken: 'access.jwt.token', expiresIn: 900 });
-    sut = new AuthService(
-      usersService as unknown as UsersService,
-      sessionsService as unknown as SessionsService,
-      accessTokens as unknown as AccessTokenService,
-      loginThrottle as unknown as LoginThrottleService,
-    );
+    const mocks = authServiceMocks();
+    ({ usersService, sessionsService, accessTokens, loginThrottle } = mocks);
+    sut = createAuthService(mocks);
   });
 
   describe('login', () => {
@@ -127,10 +92,10 @@ describe(AuthService.name, () => {
 
       const issued = await sut.login('alice', 'correct-password', CLIENT);
 
-      expect(accessTokens.issue).toHaveBeenCalledWith(USER_ID, SESSION_ID, ['admin', 'user']);
+      expect(accessTokens.issue).toHaveBeenCalledWith(USER_ID, SESSION_ID, ['admin', 'user'], expect.any(Date));
       expect(issued).toMatchObject({
-        accessToken: 'access.jwt.token',
-        expiresIn: 900,
+        accessToken: ACCESS.accessToken,
+        expiresIn: ACCESS.expiresIn,
         refreshToken: SESSION.refreshToken,
         refreshTokenExpiresAt: SESSION.expiresAt,
       });
@@ -138,86 +103,110 @@ describe(AuthService.name, () => {
   });
 
   describe('refresh', () => {
-    it('refuses a token the sessions service rejects with a 401 that says a token was presented', async () => {
-      sessionsService.rotate.mockResolvedValue(null);
+    it.each<[string, RotationResult]>([
+      ['forged, stale or of an ended session', { outcome: 'invalid' }],
+      ['reused (the session has been revoked)', { outcome: 'reuse', sessionId: SESSION_ID, userId: USER_ID }],
+    ])('refuses a token that is %s with a 401 that says a token was presented', async (_label, result) => {
+      sessionsService.rotate.mockResolvedValue(result);
 
-      const error = await rejectionOf(sut.refresh('stale-or-forged'));
+      const error = await rejectionOf(sut.refresh('presented-token'));
 
       expect(error).toBeInstanceOf(InvalidTokenException);
       expect((error as InvalidTokenException).tokenPresented).toBe(true);
       expect((error as InvalidTokenException).getStatus()).toBe(HttpStatus.UNAUTHORIZED);
       expect(usersService.findById).not.toHaveBeenCalled();
       expect(accessTokens.issue).not.toHaveBeenCalled();
+      expect(sessionsService.recordAccessTokenIssued).not.toHaveBeenCalled();
+    });
+
+    it('answers reuse exactly like an invalid token, so a thief learns nothing', async () => {
+      sessionsService.rotate.mockResolvedValueOnce({ outcome: 'invalid' });
+      sessionsService.rotate.mockResolvedValueOnce({ outcome: 'reuse', sessionId: SESSION_ID, userId: USER_ID });
+
+      const invalid = (await rejectionOf(sut.refresh('forged'))) as InvalidTokenException;
+      const reuse = (await rejectionOf(sut.refresh('reused'))) as InvalidTokenException;
+
+      expect(reuse.getResponse()).toEqual(invalid.getResponse());
+    });
+
+    it('leaves the revocation of a reused session to the sessions service (no second revocation)', async () => {
+      sessionsService.rotate.mockResolvedValue({ outcome: 'reuse', sessionId: SESSION_ID, userId: USER_ID });
+
+      await rejectionOf(sut.refresh('reused'));
+
+      expect(sessionsService.revoke).not.toHaveBeenCalled();
     });
 
     it('revokes the session and refuses with 401 when its user has been deleted', async () => {
-      sessionsService.rotate.mockResolvedValue(SESSION);
+      sessionsService.rotate.mockResolvedValue({ outcome: 'rotated', issued: SESSION });
       usersService.findById.mockResolvedValue(null);
 
       const error = await rejectionOf(sut.refresh('valid-token'));
 
       expect(error).toBeInstanceOf(InvalidTokenException);
       expect((error as InvalidTokenException).tokenPresented).toBe(true);
-      expect(sessionsService.revoke).toHaveBeenCalledWith(SESSION_ID, expect.any(String));
+      expect(sessionsService.revoke).toHaveBeenCalledWith(SESSION_ID, 'user_deleted');
       expect(accessTokens.issue).not.toHaveBeenCalled();
     });
 
-    it("issues a new access token for the rotated session and returns the successor refresh token", async () => {
-      sessionsService.rotate.mockResolvedValue(SESSION);
+    it.each(['rotated', 'grace'] as const)(
+      "issues a new access token and returns the successor refresh token when the outcome is '%s'",
+      async (outcome) => {
+        sessionsService.rotate.mockResolvedValue({ outcome, issued: SESSION });
+        usersService.findById.mockResolvedValue(USER);
+
+        const issued = await sut.refresh('valid-token');
+
+        expect(sessionsService.rotate).toHaveBeenCalledWith('valid-token');
+        expect(usersService.findById).toHaveBeenCalledWith(USER_ID);
+        expect(accessTokens.issue).toHaveBeenCalledWith(USER_ID, SESSION_ID, USER.roles, SESSION.expiresAt);
+        expect(issued).toMatchObject({ accessToken: ACCESS.accessToken, refreshToken: SESSION.refreshToken });
+      },
+    );
+  });
+
+  describe('issued tokens', () => {
+    beforeEach(() => {
+      usersService.verifyCredentials.mockResolvedValue(USER);
+      sessionsService.start.mockResolvedValue(SESSION);
+    });
+
+    it('caps the access token at the end of its session', async () => {
+      await sut.login('alice', 'correct-password', CLIENT);
+
+      const [, , , notAfter] = accessTokens.issue.mock.calls[0];
+      expect(notAfter).toEqual(SESSION.expiresAt);
+    });
+
+    it("records the session as usable until the access token's own expiry, before answering", async () => {
+      const issued = await sut.login('alice', 'correct-password', CLIENT);
+
+      expect(sessionsService.recordAccessTokenIssued).toHaveBeenCalledWith(SESSION_ID, USER_ID, ACCESS.expiresAt);
+      expect(issued.accessToken).toBe(ACCESS.accessToken);
+    });
+
+    it('reports the lifetime the access-token service chose, and the session end for the refresh token', async () => {
+      accessTokens.issue.mockReturnValue({ ...ACCESS, expiresIn: 42, expiresAt: new Date('2030-01-01T00:00:42.000Z') });
+
+      const issued = await sut.login('alice', 'correct-password', CLIENT);
+
+      expect(issued.expiresIn).toBe(42);
+      expect(issued.refreshTokenExpiresAt).toEqual(SESSION.expiresAt);
+    });
+
+    it('hands out no token that other instances would refuse: a failing record fails the login', async () => {
+      sessionsService.recordAccessTokenIssued.mockRejectedValue(new StateStoreUnavailableError('Redis: Connection is closed.'));
+
+      await expect(sut.login('alice', 'correct-password', CLIENT)).rejects.toBeInstanceOf(StateStoreUnavailableError);
+    });
+
+    it('records the refreshed access token too', async () => {
+      sessionsService.rotate.mockResolvedValue({ outcome: 'grace', issued: SESSION });
       usersService.findById.mockResolvedValue(USER);
 
-      const issued = await sut.refresh('valid-token');
+      await sut.refresh('valid-token');
 
-      expect(sessionsService.rotate).toHaveBeenCalledWith('valid-token');
-      expect(usersService.findById).toHaveBeenCalledWith(USER_ID);
-      expect(accessTokens.issue).toHaveBeenCalledWith(USER_ID, SESSION_ID, USER.roles);
-      expect(issued).toMatchObject({ accessToken: 'access.jwt.token', refreshToken: SESSION.refreshToken });
-    });
-  });
-
-  describe('logout', () => {
-    it("revokes exactly the caller's session and nothing else", async () => {
-      const caller: AuthenticatedUser = { userId: USER_ID, sessionId: SESSION_ID, roles: ['user'] };
-
-      await sut.logout(caller);
-
-      expect(sessionsService.revoke).toHaveBeenCalledTimes(1);
-      expect(sessionsService.revoke).toHaveBeenCalledWith(SESSION_ID, 'logout');
-    });
-  });
-
-  describe('authenticateAccessToken', () => {
-    it('returns null for malformed claims without touching sessions', async () => {
-      accessTokens.parseClaims.mockReturnValue(null);
-
-      await expect(sut.authenticateAccessToken({ sub: 'x' })).resolves.toBeNull();
-      expect(sessionsService.isLive).not.toHaveBeenCalled();
-    });
-
-    it("returns null when the token's session is no longer live", async () => {
-      accessTokens.parseClaims.mockReturnValue(CLAIMS);
-      sessionsService.isLive.mockResolvedValue(false);
-
-      await expect(sut.authenticateAccessToken(CLAIMS)).resolves.toBeNull();
-      expect(sessionsService.isLive).toHaveBeenCalledWith(SESSION_ID, USER_ID);
-    });
-
-    it('returns the principal of a live session', async () => {
-      accessTokens.parseClaims.mockReturnValue({ ...CLAIMS, roles: ['admin', 'user'] });
-      sessionsService.isLive.mockResolvedValue(true);
-
-      await expect(sut.authenticateAccessToken(CLAIMS)).resolves.toEqual({
-        userId: USER_ID,
-        sessionId: SESSION_ID,
-        roles: ['admin', 'user'],
-      });
-    });
-
-    it('propagates a failing session store instead of authenticating', async () => {
-      accessTokens.parseClaims.mockReturnValue(CLAIMS);
-      sessionsService.isLive.mockRejectedValue(Object.assign(new Error('down'), { name: 'MongoNetworkError' }));
-
-      await expect(sut.authenticateAccessToken(CLAIMS)).rejects.toThrow('down');
+      expect(sessionsService.recordAccessTokenIssued).toHaveBeenCalledWith(SESSION_ID, USER_ID, ACCESS.expiresAt);
     });
   });
 });

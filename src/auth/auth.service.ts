@@ -1,11 +1,12 @@
-import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import { InvalidTokenException } from '../common/exceptions/invalid-token.exception';
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../sessions/sessions.service';
+import type { SessionRecord } from '../sessions/sessions.repository';
 import type { UserRecord } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 import { AccessTokenService } from './access-token.service';
-import { LoginThrottleService } from './login-throttle.service';
 import type { AuthenticatedUser } from './authenticated-user';
+import { LoginThrottleService } from './login-throttle.service';
 
 export interface IssuedTokens {
   user: UserRecord;
@@ -14,6 +15,11 @@ export interface IssuedTokens {
   expiresIn: number;
   refreshToken: string;
   refreshTokenExpiresAt: Date;
+}
+
+export interface SessionView {
+  session: SessionRecord;
+  current: boolean;
 }
 
 export const LOGIN_FAILED = 'Invalid username or password';
@@ -44,35 +50,54 @@ export class AuthService {
     return this.issueTokens(user, session);
   }
 
+  /** Forged, stale, reused (the session is then revoked) or ended: one answer, 401. */
   async refresh(refreshToken: unknown): Promise<IssuedTokens> {
-    const session = await this.sessionsService.rotate(refreshToken);
-    if (!session) throw new InvalidTokenException(true);
-    const user = await this.usersService.findById(session.userId);
+    const result = await this.sessionsService.rotate(refreshToken);
+    if (result.outcome === 'invalid' || result.outcome === 'reuse') throw new InvalidTokenException(true);
+    const user = await this.usersService.findById(result.issued.userId);
     if (!user) {
-      await this.sessionsService.revoke(session.sessionId, 'logout');
+      await this.sessionsService.revoke(result.issued.sessionId, 'user_deleted');
       throw new InvalidTokenException(true);
     }
-    return this.issueTokens(user, session);
+    return this.issueTokens(user, result.issued);
   }
 
   async logout(caller: AuthenticatedUser): Promise<void> {
     await this.sessionsService.revoke(caller.sessionId, 'logout');
   }
 
+  async logoutAll(caller: AuthenticatedUser): Promise<void> {
+    await this.sessionsService.revokeAllOfUser(caller.userId, 'logout_all');
+  }
+
+  async listSessions(caller: AuthenticatedUser): Promise<SessionView[]> {
+    const sessions = await this.sessionsService.listLive(caller.userId);
+    return sessions.map((session) => ({ session, current: session._id.toHexString() === caller.sessionId }));
+  }
+
+  /** 404 for a session that is not the caller's (or no longer live): its existence is not disclosed. */
+  async revokeSession(caller: AuthenticatedUser, sessionId: string): Promise<void> {
+    if (!(await this.sessionsService.revokeOwn(caller.userId, sessionId, 'session_deleted'))) {
+      throw new NotFoundException('Session not found');
+    }
+  }
+
   /** The guard's check after the signature: well-formed claims of a session that is still live. */
   async authenticateAccessToken(payload: unknown): Promise<AuthenticatedUser | null> {
     const claims = this.accessTokens.parseClaims(payload);
     if (!claims) return null;
-    if (!(await this.sessionsService.isLive(claims.sid, claims.sub))) return null;
+    if (!(await this.sessionsService.isActive(claims.sid, claims.sub))) return null;
     return { userId: claims.sub, sessionId: claims.sid, roles: claims.roles };
   }
 
-  private issueTokens(user: UserRecord, session: IssuedRefreshToken): IssuedTokens {
-    const { accessToken, expiresIn } = this.accessTokens.issue(user._id.toHexString(), session.sessionId, user.roles);
+  private async issueTokens(user: UserRecord, session: IssuedRefreshToken): Promise<IssuedTokens> {
+    const userId = user._id.toHexString();
+    const access = this.accessTokens.issue(userId, session.sessionId, user.roles, session.expiresAt);
+    await this.sessionsService.recordAccessTokenIssued(session.sessionId, userId, access.expiresAt);
     return {
       user,
-      accessToken,
-      expiresIn,
+      accessToken: access.accessToken,
+      expiresIn: access.expiresIn,
       refreshToken: session.refreshToken,
       refreshTokenExpiresAt: session.expiresAt,
     };

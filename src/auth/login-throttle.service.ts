@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { authConfig, type AuthConfig } from '../config';
 import { TooManyRequestsException } from '../common/exceptions/too-many-requests.exception';
 import { toUsernameKey } from '../users/schemas/user.schema';
-import { LoginFailuresRepository } from './login-failures.repository';
+import { LoginFailureStore } from './login-failures/login-failure.store';
 
 /**
  * LOGIN_MAX_FAILURES failed logins for one username from one client address within
@@ -12,28 +12,23 @@ import { LoginFailuresRepository } from './login-failures.repository';
 @Injectable()
 export class LoginThrottleService {
   constructor(
-    private readonly failures: LoginFailuresRepository,
+    private readonly failures: LoginFailureStore,
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
   ) {}
 
   async assertAllowed(username: string, clientIp: string | null, now = new Date()): Promise<void> {
-    const window = await this.failures.findOpenWindow(this.key(username, clientIp), this.windowOpenSince(now));
+    const window = await this.failures.openWindow(this.key(username, clientIp), now);
     if (!window || window.count < this.config.loginMaxFailures) return;
-    const reopensAt = window.windowStartedAt.getTime() + this.config.loginFailureWindowMs;
-    const retryAfterSeconds = Math.max(1, Math.ceil((reopensAt - now.getTime()) / 1000));
+    const retryAfterSeconds = Math.max(1, Math.ceil((window.closesAt.getTime() - now.getTime()) / 1000));
     throw new TooManyRequestsException(retryAfterSeconds, 'Too many failed logins, try again later');
   }
 
   recordFailure(username: string, clientIp: string | null, now = new Date()): Promise<void> {
-    return this.failures.recordFailure(this.key(username, clientIp), now, this.windowOpenSince(now));
+    return this.failures.recordFailure(this.key(username, clientIp), now, this.config.loginFailureWindowMs);
   }
 
   recordSuccess(username: string, clientIp: string | null): Promise<void> {
     return this.failures.clear(this.key(username, clientIp));
-  }
-
-  private windowOpenSince(now: Date): Date {
-    return new Date(now.getTime() - this.config.loginFailureWindowMs);
   }
 
   private key(username: string, clientIp: string | null): string {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /** The project's one home for digests, MACs and random identifiers. */
 @Injectable()
@@ -17,6 +17,14 @@ export class TokenCrypto {
     const left = Buffer.from(a);
     const right = Buffer.from(b);
     return left.length === right.length && timingSafeEqual(left, right);
+  }
+
+  /**
+   * An HMAC key object. jsonwebtoken, given a string secret, first tries to parse it as a PEM key on
+   * every verification; a KeyObject skips that, which makes each check several times cheaper.
+   */
+  secretKey(secret: string): KeyObject {
+    return createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   randomId(): string {

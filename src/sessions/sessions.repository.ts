@@ -9,6 +9,7 @@ export type SessionRecord = Pick<
   | 'userId'
   | 'generation'
   | 'lastUsedAt'
+  | 'rotatedAt'
   | 'idleExpiresAt'
   | 'absoluteExpiresAt'
   | 'revokedAt'
@@ -92,7 +93,12 @@ export class SessionsRepository implements OnModuleInit {
         {
           $inc: { generation: 1 },
           // The session stays bounded by absoluteExpiresAt: liveness checks both dates.
-          $set: { refreshTokenHash: rotation.nextHash, lastUsedAt: now, idleExpiresAt: rotation.nextIdleExpiresAt },
+          $set: {
+            refreshTokenHash: rotation.nextHash,
+            lastUsedAt: now,
+            rotatedAt: now,
+            idleExpiresAt: rotation.nextIdleExpiresAt,
+          },
         },
         { new: true },
       )
@@ -104,16 +110,74 @@ export class SessionsRepository implements OnModuleInit {
   async revoke(sessionId: string, reason: string, now: Date): Promise<boolean> {
     if (!isValidObjectId(sessionId)) return false;
     const result = await this.sessionModel
-      .updateOne(
-        { _id: sessionId, revokedAt: null },
-        { $set: { revokedAt: now, revokedReason: reason }, $unset: { refreshTokenHash: 1 } },
-      )
+      .updateOne({ _id: sessionId, revokedAt: null }, revocation(reason, now))
       .exec();
     return result.modifiedCount === 1;
+  }
+
+  /** Revokes the user's session `sessionId` if it is live; false when it is not the user's or not live. */
+  async revokeLiveOfUser(sessionId: string, userId: string, reason: string, now: Date): Promise<boolean> {
+    if (!isValidObjectId(sessionId) || !isValidObjectId(userId)) return false;
+    const result = await this.sessionModel
+      .updateOne({ _id: sessionId, userId: new Types.ObjectId(userId), ...liveFilter(now) }, revocation(reason, now))
+      .exec();
+    return result.modifiedCount === 1;
+  }
+
+  /**
+   * Revokes every unrevoked session of the user but `exceptSessionId`, and returns their ids (the
+   * shared revocation store needs them).
+   */
+  async revokeAllOfUser(userId: string, reason: string, now: Date, exceptSessionId?: string): Promise<string[]> {
+    if (!isValidObjectId(userId)) return [];
+    const owner = new Types.ObjectId(userId);
+    const filter = {
+      userId: owner,
+      revokedAt: null,
+      ...(exceptSessionId && isValidObjectId(exceptSessionId) ? { _id: { $ne: new Types.ObjectId(exceptSessionId) } } : {}),
+    };
+    const ids = (await this.sessionModel.find(filter, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>().exec()).map((s) => s._id);
+    if (ids.length > 0) {
+      await this.sessionModel.updateMany({ _id: { $in: ids }, revokedAt: null }, revocation(reason, now)).exec();
+    }
+    return ids.map((id) => id.toHexString());
+  }
+
+  async listIdsRevokedSince(since: Date): Promise<string[]> {
+    const sessions = await this.sessionModel.find({ revokedAt: { $gt: since } }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>().exec();
+    return sessions.map((session) => session._id.toHexString());
+  }
+
+  listLiveOfUser(userId: string, now: Date): Promise<SessionRecord[]> {
+    if (!isValidObjectId(userId)) return Promise.resolve([]);
+    return this.sessionModel
+      .find({ userId: new Types.ObjectId(userId), ...liveFilter(now) })
+      .sort({ createdAt: -1, _id: -1 })
+      .lean<SessionRecord[]>()
+      .exec();
+  }
+
+  async deleteAllOfUser(userId: string): Promise<void> {
+    if (!isValidObjectId(userId)) return;
+    await this.sessionModel.deleteMany({ userId: new Types.ObjectId(userId) }).exec();
+  }
+
+  /** Removes sessions that can never be used again. Correctness never depends on it having run. */
+  async deleteEnded(now: Date, revokedBefore: Date): Promise<number> {
+    const result = await this.sessionModel
+      .deleteMany({
+        $or: [{ idleExpiresAt: { $lte: now } }, { absoluteExpiresAt: { $lte: now } }, { revokedAt: { $lte: revokedBefore } }],
+      })
+      .exec();
+    return result.deletedCount;
   }
 
   findById(sessionId: string): Promise<SessionRecord | null> {
     if (!isValidObjectId(sessionId)) return Promise.resolve(null);
     return this.sessionModel.findById(sessionId).lean<SessionRecord>().exec();
   }
+}
+
+function revocation(reason: string, now: Date) {
+  return { $set: { revokedAt: now, revokedReason: reason }, $unset: { refreshTokenHash: 1 } };
 }

@@ -1,33 +1,24 @@
+import { Logger } from '@nestjs/common';
 import { Types } from 'mongoose';
-import { makeAuthConfig } from '../config/testing/auth-config.fixture';
 import { TokenCrypto } from '../crypto/token-crypto.service';
 import { RefreshTokenCodec } from './refresh-token.codec';
 import type { NewSession, SessionRecord, SessionsRepository } from './sessions.repository';
-import { SessionsService, type ClientInfo } from './sessions.service';
-
-const HOUR = 3_600_000;
-const config = makeAuthConfig({ refreshTokenTtlMs: 2 * HOUR, sessionMaxLifetimeMs: 10 * HOUR });
-
-const NOW = new Date('2030-01-01T12:00:00.000Z');
-const USER_ID = '6650f0c2a1b2c3d4e5f60718';
-const SESSION_ID = '6650f0c2a1b2c3d4e5f60719';
-const CLIENT: ClientInfo = { userAgent: 'Mozilla/5.0 (X11; Linux x86_64)', ip: '203.0.113.7' };
-
-function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    _id: new Types.ObjectId(SESSION_ID),
-    userId: new Types.ObjectId(USER_ID),
-    generation: 0,
-    lastUsedAt: NOW,
-    idleExpiresAt: new Date(NOW.getTime() + config.refreshTokenTtlMs),
-    absoluteExpiresAt: new Date(NOW.getTime() + config.sessionMaxLifetimeMs),
-    revokedAt: null,
-    userAgent: CLIENT.userAgent,
-    ip: CLIENT.ip,
-    createdAt: NOW,
-    ...overrides,
-  } as SessionRecord;
-}
+import { SessionsService } from './sessions.service';
+import type { SessionStateStore } from './state/session-state.store';
+import {
+  at,
+  CLIENT,
+  HOUR,
+  NOW,
+  SESSION_ID,
+  sessionRecord,
+  sessionsConfig as config,
+  sessionsRepositoryMock,
+  sessionStateMock,
+  USER_ID,
+  type SessionsRepositoryMock,
+  type SessionStateMock,
+} from './testing/sessions.fixture';
 
 /** What the repository would store for a new session. */
 function recordFor(session: NewSession): SessionRecord {
@@ -40,19 +31,26 @@ function recordFor(session: NewSession): SessionRecord {
 }
 
 describe(SessionsService.name, () => {
-  let repository: jest.Mocked<Pick<SessionsRepository, 'create' | 'rotateRefreshToken' | 'isLive' | 'revoke'>>;
+  let repository: SessionsRepositoryMock;
+  let state: SessionStateMock;
   let codec: RefreshTokenCodec;
   let sut: SessionsService;
 
+  function createSut(overrides: Partial<typeof config> = {}): SessionsService {
+    return new SessionsService(
+      repository as unknown as SessionsRepository,
+      codec,
+      state as unknown as SessionStateStore,
+      { ...config, ...overrides },
+    );
+  }
+
   beforeEach(() => {
-    repository = {
-      create: jest.fn((session: NewSession) => Promise.resolve(recordFor(session))),
-      rotateRefreshToken: jest.fn(),
-      isLive: jest.fn(),
-      revoke: jest.fn(),
-    };
+    repository = sessionsRepositoryMock();
+    repository.create.mockImplementation((session: NewSession) => Promise.resolve(recordFor(session)));
+    state = sessionStateMock();
     codec = new RefreshTokenCodec(new TokenCrypto(), config);
-    sut = new SessionsService(repository as unknown as SessionsRepository, codec, config);
+    sut = createSut();
   });
 
   describe('start', () => {
@@ -81,8 +79,8 @@ describe(SessionsService.name, () => {
         expect.objectContaining({
           userId: USER_ID,
           now: NOW,
-          idleExpiresAt: new Date(NOW.getTime() + 2 * HOUR),
-          absoluteExpiresAt: new Date(NOW.getTime() + 10 * HOUR),
+          idleExpiresAt: at(2 * HOUR),
+          absoluteExpiresAt: at(10 * HOUR),
           userAgent: CLIENT.userAgent,
           ip: CLIENT.ip,
         }),
@@ -98,97 +96,131 @@ describe(SessionsService.name, () => {
     });
   });
 
-  describe('rotate', () => {
+  describe('rotate, when the compare-and-set matches', () => {
     it('sends a compare-and-set on the presented generation and hash with the successor hash', async () => {
       const presented = codec.encode(SESSION_ID, 4);
       repository.rotateRefreshToken.mockResolvedValue(sessionRecord({ generation: 5 }));
 
-      const issued = await sut.rotate(presented, NOW);
+      await sut.rotate(presented, NOW);
 
       expect(repository.rotateRefreshToken).toHaveBeenCalledTimes(1);
       expect(repository.rotateRefreshToken).toHaveBeenCalledWith({
         sessionId: SESSION_ID,
         expectedGeneration: 4,
         expectedHash: codec.hash(presented),
-        nextHash: codec.hash(issued!.refreshToken),
+        nextHash: codec.hash(codec.encode(SESSION_ID, 5)),
         now: NOW,
-        nextIdleExpiresAt: new Date(NOW.getTime() + config.refreshTokenTtlMs),
+        nextIdleExpiresAt: at(config.refreshTokenTtlMs),
       });
     });
 
-    it('returns the successor token, of generation + 1, for the same session', async () => {
+    it("answers 'rotated' with the successor token, of generation + 1, for the same session", async () => {
       repository.rotateRefreshToken.mockResolvedValue(sessionRecord({ generation: 5 }));
 
-      const issued = await sut.rotate(codec.encode(SESSION_ID, 4), NOW);
+      const result = await sut.rotate(codec.encode(SESSION_ID, 4), NOW);
 
-      expect(issued).toMatchObject({ sessionId: SESSION_ID, userId: USER_ID, refreshToken: codec.encode(SESSION_ID, 5) });
+      expect(result).toEqual({
+        outcome: 'rotated',
+        issued: expect.objectContaining({ sessionId: SESSION_ID, userId: USER_ID, refreshToken: codec.encode(SESSION_ID, 5) }),
+      });
+      expect(repository.findById).not.toHaveBeenCalled();
+      expect(repository.revoke).not.toHaveBeenCalled();
     });
 
     it.each([
       [
-      'a token minted with another secret',
-      () =>
-        new RefreshTokenCodec(new TokenCrypto(), { ...config, refreshTokenSecret: 'another-Secret-0123456789-ABCDEFGHIJ' })
-          .encode(SESSION_ID, 0),
-    ],
+        'a token minted with another secret',
+        () =>
+          new RefreshTokenCodec(new TokenCrypto(), { ...config, refreshTokenSecret: 'another-Secret-0123456789-ABCDEFGHIJ' })
+            .encode(SESSION_ID, 0),
+      ],
       ['a token with a tampered generation', () => codec.encode(SESSION_ID, 0).replace('.0.', '.1.')],
       ['a garbage string', () => 'not-a-refresh-token'],
       ['an operator object', () => ({ $ne: null })],
       ['undefined', () => undefined],
-    ])('returns null for %s without asking the repository', async (_label, presented) => {
-      await expect(sut.rotate(presented(), NOW)).resolves.toBeNull();
+    ])("answers 'invalid' for %s without asking the repository", async (_label, presented) => {
+      await expect(sut.rotate(presented(), NOW)).resolves.toEqual({ outcome: 'invalid' });
       expect(repository.rotateRefreshToken).not.toHaveBeenCalled();
-    });
-
-    it('returns null when the repository matches no current session (stale, used or ended)', async () => {
-      repository.rotateRefreshToken.mockResolvedValue(null);
-
-      await expect(sut.rotate(codec.encode(SESSION_ID, 1), NOW)).resolves.toBeNull();
+      expect(repository.findById).not.toHaveBeenCalled();
     });
   });
 
-  describe('expiresAt', () => {
+  describe("the issued token's expiresAt", () => {
     it('is the idle expiry when that comes first', async () => {
-      const idle = new Date(NOW.getTime() + HOUR);
-      repository.rotateRefreshToken.mockResolvedValue(
-        sessionRecord({ idleExpiresAt: idle, absoluteExpiresAt: new Date(NOW.getTime() + 5 * HOUR) }),
-      );
+      const idle = at(HOUR);
+      repository.rotateRefreshToken.mockResolvedValue(sessionRecord({ idleExpiresAt: idle, absoluteExpiresAt: at(5 * HOUR) }));
 
-      const issued = await sut.rotate(codec.encode(SESSION_ID, 0), NOW);
+      const result = await sut.rotate(codec.encode(SESSION_ID, 0), NOW);
 
-      expect(issued?.expiresAt).toEqual(idle);
+      expect(result.outcome === 'rotated' && result.issued.expiresAt).toEqual(idle);
     });
 
     it('is the absolute expiry when the session ends before the idle window does', async () => {
-      const absolute = new Date(NOW.getTime() + 30 * 60_000);
-      repository.rotateRefreshToken.mockResolvedValue(
-        sessionRecord({ idleExpiresAt: new Date(NOW.getTime() + 2 * HOUR), absoluteExpiresAt: absolute }),
-      );
+      const absolute = at(30 * 60_000);
+      repository.rotateRefreshToken.mockResolvedValue(sessionRecord({ idleExpiresAt: at(2 * HOUR), absoluteExpiresAt: absolute }));
 
-      const issued = await sut.rotate(codec.encode(SESSION_ID, 0), NOW);
+      const result = await sut.rotate(codec.encode(SESSION_ID, 0), NOW);
 
-      expect(issued?.expiresAt).toEqual(absolute);
+      expect(result.outcome === 'rotated' && result.issued.expiresAt).toEqual(absolute);
     });
 
     it('is capped by SESSION_MAX_LIFETIME for a new session when that is shorter than the idle window', async () => {
-      const shortLived = new SessionsService(repository as unknown as SessionsRepository, codec, {
-        ...config,
-        sessionMaxLifetimeMs: HOUR,
-      });
+      const issued = await createSut({ sessionMaxLifetimeMs: HOUR }).start(USER_ID, CLIENT, NOW);
 
-      const issued = await shortLived.start(USER_ID, CLIENT, NOW);
-
-      expect(issued.expiresAt).toEqual(new Date(NOW.getTime() + HOUR));
+      expect(issued.expiresAt).toEqual(at(HOUR));
     });
   });
 
-  it('passes liveness checks and revocations through for the given session', async () => {
-    repository.isLive.mockResolvedValue(true);
-    repository.revoke.mockResolvedValue(true);
+  describe('purge of ended sessions', () => {
+    const PURGE_INTERVAL_MS = 10 * 60_000;
+    const REVOKED_RETENTION_MS = 24 * HOUR;
+    let warnings: jest.SpyInstance;
 
-    await expect(sut.isLive(SESSION_ID, USER_ID, NOW)).resolves.toBe(true);
-    await expect(sut.revoke(SESSION_ID, 'logout', NOW)).resolves.toBe(true);
-    expect(repository.isLive).toHaveBeenCalledWith(SESSION_ID, USER_ID, NOW);
-    expect(repository.revoke).toHaveBeenCalledWith(SESSION_ID, 'logout', NOW);
+    beforeEach(() => {
+      jest.useFakeTimers({ now: NOW });
+      warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    });
+
+    afterEach(() => {
+      sut.onApplicationShutdown();
+      jest.useRealTimers();
+      jest.restoreAllMocks();
+    });
+
+    it('does not run before the module is initialised', async () => {
+      await jest.advanceTimersByTimeAsync(3 * PURGE_INTERVAL_MS);
+
+      expect(repository.deleteEnded).not.toHaveBeenCalled();
+    });
+
+    it('deletes expired sessions, and revoked ones past their retention, once per interval', async () => {
+      sut.onModuleInit();
+
+      await jest.advanceTimersByTimeAsync(PURGE_INTERVAL_MS);
+
+      expect(repository.deleteEnded).toHaveBeenCalledTimes(1);
+      expect(repository.deleteEnded).toHaveBeenCalledWith(at(PURGE_INTERVAL_MS), at(PURGE_INTERVAL_MS - REVOKED_RETENTION_MS));
+    });
+
+    it('stops on application shutdown', async () => {
+      sut.onModuleInit();
+      await jest.advanceTimersByTimeAsync(PURGE_INTERVAL_MS);
+
+      sut.onApplicationShutdown();
+      await jest.advanceTimersByTimeAsync(3 * PURGE_INTERVAL_MS);
+
+      expect(repository.deleteEnded).toHaveBeenCalledTimes(1);
+    });
+
+    it('survives a failing purge, logs it, and tries again at the next interval', async () => {
+      repository.deleteEnded.mockRejectedValueOnce(new Error('not primary'));
+      sut.onModuleInit();
+
+      await jest.advanceTimersByTimeAsync(2 * PURGE_INTERVAL_MS);
+
+      expect(warnings).toHaveBeenCalledWith(expect.stringContaining('not primary'));
+      expect(repository.deleteEnded).toHaveBeenCalledTimes(2);
+    });
   });
 });

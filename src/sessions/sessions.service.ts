@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { authConfig, type AuthConfig } from '../config';
 import { RefreshTokenCodec } from './refresh-token.codec';
 import { SessionsRepository, type SessionRecord } from './sessions.repository';
+import { SessionStateStore } from './state/session-state.store';
 
 export interface ClientInfo {
   userAgent: string | null;
@@ -13,19 +14,46 @@ export interface IssuedRefreshToken {
   sessionId: string;
   userId: string;
   refreshToken: string;
-  /** When this refresh token stops working unless used: the idle window, capped by the session's end. */
+  /**
+   * When the session ends unless refreshed: the idle window, capped by its absolute end. Neither the
+   * refresh token nor any access token of the session outlives it.
+   */
   expiresAt: Date;
 }
 
-export type RevocationReason = 'logout';
+export type RotationResult =
+  | { outcome: 'rotated' | 'grace'; issued: IssuedRefreshToken }
+  /** A genuine but superseded token: theft is assumed and the session has been revoked. */
+  | { outcome: 'reuse'; sessionId: string; userId: string }
+  /** Forged, malformed, or of a session that has ended. */
+  | { outcome: 'invalid' };
+
+export type RevocationReason = 'logout' | 'logout_all' | 'session_deleted' | 'password_changed' | 'refresh_reuse' | 'user_deleted';
+
+/** How long revoked sessions are kept (for the audit trail) before the purge removes them. */
+const REVOKED_RETENTION_MS = 24 * 3_600_000;
+const PURGE_INTERVAL_MS = 10 * 60_000;
 
 @Injectable()
-export class SessionsService {
+export class SessionsService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(SessionsService.name);
+  private purgeTimer?: NodeJS.Timeout;
+
   constructor(
     private readonly sessionsRepository: SessionsRepository,
     private readonly refreshTokens: RefreshTokenCodec,
+    private readonly state: SessionStateStore,
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
   ) {}
+
+  onModuleInit(): void {
+    this.purgeTimer = setInterval(() => void this.purgeEnded(), PURGE_INTERVAL_MS);
+    this.purgeTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.purgeTimer);
+  }
 
   async start(userId: string, client: ClientInfo, now = new Date()): Promise<IssuedRefreshToken> {
     const id = new Types.ObjectId();
@@ -44,35 +72,110 @@ export class SessionsService {
   }
 
   /**
-   * Exchanges a refresh token for its successor. Null when the token is forged, stale, already used,
-   * or its session has ended; the state change is one compare-and-set in the database.
+   * Exchanges a refresh token for its successor, by one compare-and-set in the database. When the
+   * compare fails, the session as it is now tells what happened: the token rotated last, presented
+   * again within REFRESH_REUSE_GRACE (parallel tabs, a lost response), gets the same successor again;
+   * any other genuine but superseded token is reuse, and the whole session is revoked.
    */
-  async rotate(presentedToken: unknown, now = new Date()): Promise<IssuedRefreshToken | null> {
+  async rotate(presentedToken: unknown, now = new Date()): Promise<RotationResult> {
     const decoded = this.refreshTokens.decode(presentedToken);
-    if (!decoded) return null;
-    const nextToken = this.refreshTokens.encode(decoded.sessionId, decoded.generation + 1);
-    const session = await this.sessionsRepository.rotateRefreshToken({
-      sessionId: decoded.sessionId,
-      expectedGeneration: decoded.generation,
+    if (!decoded) return { outcome: 'invalid' };
+    const { sessionId, generation } = decoded;
+    const nextToken = this.refreshTokens.encode(sessionId, generation + 1);
+
+    const rotated = await this.sessionsRepository.rotateRefreshToken({
+      sessionId,
+      expectedGeneration: generation,
       expectedHash: this.refreshTokens.hash(presentedToken as string),
       nextHash: this.refreshTokens.hash(nextToken),
       now,
       nextIdleExpiresAt: new Date(now.getTime() + this.config.refreshTokenTtlMs),
     });
-    return session ? this.issued(session, nextToken) : null;
+    if (rotated) return { outcome: 'rotated', issued: this.issued(rotated, nextToken) };
+
+    const session = await this.sessionsRepository.findById(sessionId);
+    if (!session || !isLive(session, now)) return { outcome: 'invalid' };
+    const userId = session.userId.toHexString();
+
+    const withinGrace =
+      this.config.refreshReuseGraceMs > 0 &&
+      session.generation === generation + 1 &&
+      session.rotatedAt !== null &&
+      now.getTime() - session.rotatedAt.getTime() <= this.config.refreshReuseGraceMs;
+    if (withinGrace) return { outcome: 'grace', issued: this.issued(session, nextToken) };
+
+    if (generation < session.generation) {
+      await this.revoke(sessionId, 'refresh_reuse', now);
+      this.logger.warn(
+        JSON.stringify({ event: 'refresh_token_reuse_detected', sessionId, userId, presentedGeneration: generation, currentGeneration: session.generation }),
+      );
+      return { outcome: 'reuse', sessionId, userId };
+    }
+    return { outcome: 'invalid' };
   }
 
-  isLive(sessionId: string, userId: string, now = new Date()): Promise<boolean> {
-    return this.sessionsRepository.isLive(sessionId, userId, now);
+  /** The per-request check: one lookup in the shared state store. */
+  isActive(sessionId: string, userId: string, now = new Date()): Promise<boolean> {
+    return this.state.isActive(sessionId, userId, now);
   }
 
-  revoke(sessionId: string, reason: RevocationReason, now = new Date()): Promise<boolean> {
-    return this.sessionsRepository.revoke(sessionId, reason, now);
+  /** Makes the session usable on every instance until its newest access token expires. */
+  recordAccessTokenIssued(sessionId: string, userId: string, expiresAt: Date): Promise<void> {
+    return this.state.recordIssued(sessionId, userId, expiresAt);
+  }
+
+  listLive(userId: string, now = new Date()): Promise<SessionRecord[]> {
+    return this.sessionsRepository.listLiveOfUser(userId, now);
+  }
+
+  // Each revocation is written to the database first (the record), then to the store that every
+  // instance reads per request; only then does the caller answer.
+
+  async revoke(sessionId: string, reason: RevocationReason, now = new Date()): Promise<void> {
+    await this.sessionsRepository.revoke(sessionId, reason, now);
+    // Published even if it was revoked already: an earlier publication may have failed.
+    await this.state.recordRevoked([sessionId]);
+  }
+
+  /** False when the session is not the user's, or has already ended. */
+  async revokeOwn(userId: string, sessionId: string, reason: RevocationReason, now = new Date()): Promise<boolean> {
+    const found = await this.sessionsRepository.revokeLiveOfUser(sessionId, userId, reason, now);
+    if (found) await this.state.recordRevoked([sessionId]);
+    return found;
+  }
+
+  async revokeAllOfUser(userId: string, reason: RevocationReason, exceptSessionId?: string, now = new Date()): Promise<void> {
+    const revokedIds = await this.sessionsRepository.revokeAllOfUser(userId, reason, now, exceptSessionId);
+    await this.state.recordRevoked(revokedIds);
+  }
+
+  /** Revokes every session first (so no token of them is accepted anywhere), then forgets them. */
+  async deleteAllOfUser(userId: string, now = new Date()): Promise<void> {
+    await this.revokeAllOfUser(userId, 'user_deleted', undefined, now);
+    await this.sessionsRepository.deleteAllOfUser(userId);
+  }
+
+  private async purgeEnded(now = new Date()): Promise<void> {
+    try {
+      const removed = await this.sessionsRepository.deleteEnded(now, new Date(now.getTime() - REVOKED_RETENTION_MS));
+      if (removed > 0) this.logger.log(`Purged ${removed} ended sessions`);
+    } catch (error) {
+      this.logger.warn(`Session purge skipped: ${(error as Error).message}`);
+    }
   }
 
   private issued(session: SessionRecord, refreshToken: string): IssuedRefreshToken {
     const expiresAt =
       session.idleExpiresAt < session.absoluteExpiresAt ? session.idleExpiresAt : session.absoluteExpiresAt;
-    return { sessionId: session._id.toHexString(), userId: session.userId.toHexString(), refreshToken, expiresAt };
+    return {
+      sessionId: session._id.toHexString(),
+      userId: session.userId.toHexString(),
+      refreshToken,
+      expiresAt,
+    };
   }
+}
+
+function isLive(session: SessionRecord, now: Date): boolean {
+  return session.revokedAt === null && session.idleExpiresAt > now && session.absoluteExpiresAt > now;
 }

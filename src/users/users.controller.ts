@@ -1,5 +1,14 @@
-import { Controller, Get, HttpCode, HttpStatus, UnauthorizedException } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, UnauthorizedException } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ChangePasswordDto } from './dto/change-password.dto';
 import { Auth } from '../auth/decorators/auth.decorator';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
@@ -22,6 +31,27 @@ export class UsersController {
     // The session outlived its user (deleted meanwhile): the token no longer names anyone.
     if (!user) throw new UnauthorizedException();
     return toUserResponse(user);
+  }
+
+  @Patch('me/password')
+  @Auth()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ operationId: 'changePassword', summary: 'Change the password; every other session is revoked' })
+  @ApiNoContentResponse({ description: 'Changed' })
+  @ApiBadRequestResponse({ description: 'Invalid or unexpected fields', type: ErrorResponseDto })
+  @ApiForbiddenResponse({ description: 'Current password is incorrect, or a cross-site cookie request', type: ErrorResponseDto })
+  async changePassword(@CurrentUser() caller: AuthenticatedUser, @Body() body: ChangePasswordDto): Promise<void> {
+    await this.usersService.changePassword(caller.userId, caller.sessionId, body.currentPassword, body.newPassword);
+  }
+
+  @Delete('me')
+  @Auth()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ operationId: 'deleteAccount', summary: 'Delete the account and every session of it' })
+  @ApiNoContentResponse({ description: 'Deleted: every token of the account gets 401 from now on' })
+  @ApiForbiddenResponse({ description: 'Cookie-authenticated request from a foreign origin', type: ErrorResponseDto })
+  async deleteAccount(@CurrentUser() caller: AuthenticatedUser): Promise<void> {
+    await this.usersService.deleteAccount(caller.userId);
   }
 
   @Get()

@@ -39,6 +39,18 @@ export class UsersRepository implements OnModuleInit {
     return this.userModel.findById(id).lean<UserRecord>().exec();
   }
 
+  async updatePasswordHash(id: string, passwordHash: string): Promise<boolean> {
+    if (!isValidObjectId(id)) return false;
+    const result = await this.userModel.updateOne({ _id: id }, { $set: { passwordHash } }).exec();
+    return result.matchedCount === 1;
+  }
+
+  async deleteById(id: string): Promise<boolean> {
+    if (!isValidObjectId(id)) return false;
+    const result = await this.userModel.deleteOne({ _id: id }).exec();
+    return result.deletedCount === 1;
+  }
+
   listByCreation(): Promise<UserRecord[]> {
     return this.userModel.find().sort({ createdAt: 1, _id: 1 }).lean<UserRecord[]>().exec();
   }

@@ -1,42 +1,30 @@
 import { ConflictException, HttpStatus, Logger } from '@nestjs/common';
-import { Types } from 'mongoose';
 import type { UsersConfig } from '../config';
-import type { PasswordHasher } from '../crypto/password-hasher.service';
-import { DuplicateUsernameError, type UserRecord, type UsersRepository } from './users.repository';
+import { DuplicateUsernameError } from './users.repository';
 import { UsersService } from './users.service';
+import {
+  ALICE,
+  createUsersService,
+  PASSWORD,
+  PASSWORD_HASH,
+  usersServiceMocks,
+  type UsersServiceMocks,
+} from './testing/users.fixture';
 
-const PASSWORD = 'correct horse battery staple';
-const PASSWORD_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g';
-const ALICE: UserRecord = {
-  _id: new Types.ObjectId('6650f0c2a1b2c3d4e5f60718'),
-  username: 'Alice',
-  usernameKey: 'alice',
-  passwordHash: PASSWORD_HASH,
-  roles: ['user'],
-  createdAt: new Date('2030-01-01T00:00:00.000Z'),
-};
-
+/** Registration, credentials and the first administrator. Password change and deletion: users.service.account.spec.ts. */
 describe(UsersService.name, () => {
-  let repository: jest.Mocked<Pick<UsersRepository, 'create' | 'findByUsernameKey' | 'findById' | 'listByCreation'>>;
-  let hasher: jest.Mocked<Pick<PasswordHasher, 'hash' | 'verify' | 'verifyAgainstDummy'>>;
+  let repository: UsersServiceMocks['repository'];
+  let hasher: UsersServiceMocks['hasher'];
+  let mocks: UsersServiceMocks;
 
-  function createSut(config: UsersConfig = { bootstrapAdmin: undefined }): UsersService {
-    return new UsersService(repository as unknown as UsersRepository, hasher as unknown as PasswordHasher, config);
+  function createSut(config?: UsersConfig): UsersService {
+    return createUsersService(mocks, config);
   }
 
   beforeEach(() => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    repository = {
-      create: jest.fn((user) => Promise.resolve({ ...ALICE, ...user })),
-      findByUsernameKey: jest.fn(),
-      findById: jest.fn(),
-      listByCreation: jest.fn(),
-    };
-    hasher = {
-      hash: jest.fn().mockResolvedValue(PASSWORD_HASH),
-      verify: jest.fn(),
-      verifyAgainstDummy: jest.fn().mockResolvedValue(false),
-    };
+    mocks = usersServiceMocks();
+    ({ repository, hasher } = mocks);
   });
 
   afterEach(() => jest.restoreAllMocks());

@@ -1,6 +1,15 @@
-import { ConflictException, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  ConflictException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  Logger,
+  UnauthorizedException,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { usersConfig, type UsersConfig } from '../config';
 import { PasswordHasher } from '../crypto/password-hasher.service';
+import { SessionsService } from '../sessions/sessions.service';
 import { ROLE_ADMIN, ROLE_USER, toUsernameKey } from './schemas/user.schema';
 import { DuplicateUsernameError, UsersRepository, type UserRecord } from './users.repository';
 
@@ -11,6 +20,7 @@ export class UsersService implements OnApplicationBootstrap {
   constructor(
     private readonly usersRepository: UsersRepository,
     private readonly passwordHasher: PasswordHasher,
+    private readonly sessionsService: SessionsService,
     @Inject(usersConfig.KEY) private readonly config: UsersConfig,
   ) {}
 
@@ -48,6 +58,26 @@ export class UsersService implements OnApplicationBootstrap {
 
   findById(id: string): Promise<UserRecord | null> {
     return this.usersRepository.findById(id);
+  }
+
+  /**
+   * Changes the password and revokes every other session: whoever else holds a token of this
+   * account (the reason passwords get changed) is signed out; the caller's session stays.
+   */
+  async changePassword(userId: string, currentSessionId: string, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await this.usersRepository.findById(userId);
+    if (!user) throw new UnauthorizedException();
+    if (!(await this.passwordHasher.verify(user.passwordHash, currentPassword))) {
+      throw new ForbiddenException('Current password is incorrect');
+    }
+    await this.usersRepository.updatePasswordHash(userId, await this.passwordHasher.hash(newPassword));
+    await this.sessionsService.revokeAllOfUser(userId, 'password_changed', currentSessionId);
+  }
+
+  /** Sessions first: once they are revoked no token of the account works, whatever happens next. */
+  async deleteAccount(userId: string): Promise<void> {
+    await this.sessionsService.deleteAllOfUser(userId);
+    await this.usersRepository.deleteById(userId);
   }
 
   list(): Promise<UserRecord[]> {

@@ -2,17 +2,31 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFerretDbBinary, startFerretDb } from '../../src/database/embedded/ferretdb-server';
+import { ensureRedisServer, startRedis } from './redis-server';
 import { TEST_ENV } from './test-env';
 
 /**
- * Starts FerretDB on a free port in a temporary folder for the whole run, unless MONGODB_URI points
- * at a server already. Jest workers inherit the variables set here.
+ * Starts FerretDB (unless MONGODB_URI points at a server) and Redis (unless REDIS_URL does) on free
+ * ports in temporary folders for the whole run. Jest workers inherit the variables set here.
  */
 export default async function globalSetup(): Promise<void> {
   const cacheDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'secure-logout-jwt');
   const log = (message: string) => process.stderr.write(`\n[test database] ${message}\n`);
   const binary = await ensureFerretDbBinary(cacheDir, log);
   process.env[TEST_ENV.ferretDbBinary] = binary;
+
+  // Redis for the suites that run in Redis mode (they pass it as REDIS_URL to their apps).
+  if (process.env.REDIS_URL) {
+    process.env[TEST_ENV.redisUrl] = process.env.REDIS_URL;
+  } else {
+    await ensureRedisServer(log);
+    const redis = await startRedis();
+    process.env[TEST_ENV.redisUrl] = redis.url;
+    (globalThis as { __testRedis?: typeof redis }).__testRedis = redis;
+    log(`Redis on ${redis.url}`);
+  }
+  // Apps choose their mode per suite: REDIS_URL is never inherited by accident.
+  delete process.env.REDIS_URL;
 
   if (process.env.MONGODB_URI) {
     log(`using MONGODB_URI ${process.env.MONGODB_URI.replace(/\/\/[^@/]*@/, '//***@')}`);

@@ -7,6 +7,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, configureApp } from '../../src/app.setup';
+import { TEST_ENV } from './test-env';
 
 export type EnvOverrides = Record<string, string | undefined>;
 
@@ -25,6 +26,13 @@ export interface TestApp {
 /** A database name unique to this test file and call: e2e files run in parallel on one server. */
 export function uniqueDbName(label = 'e2e'): string {
   return `t_${label.replace(/[^a-z0-9]/gi, '').slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** The Redis started for this test run, for suites that run the app in Redis mode. */
+export function testRedisUrl(): string {
+  const url = process.env[TEST_ENV.redisUrl];
+  if (!url) throw new Error('No test Redis: the Jest global setup did not run');
+  return url;
 }
 
 export function randomSecret(): string {

@@ -2,4 +2,6 @@
 export const TEST_ENV = {
   ferretDbBinary: 'SLJ_TEST_FERRETDB_BIN',
   ownedDataDir: 'SLJ_TEST_DB_DIR',
+  /** The run's Redis; suites in Redis mode pass it to their apps as REDIS_URL. */
+  redisUrl: 'SLJ_TEST_REDIS_URL',
 } as const;

@@ -3,6 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { Request } from 'express';
 import { authConfig, type AuthConfig } from '../../config';
+import { TokenCrypto } from '../../crypto/token-crypto.service';
 import { extractAccessToken } from '../access-token.extractor';
 import { AuthService } from '../auth.service';
 import type { AuthenticatedUser } from '../authenticated-user';
@@ -19,11 +20,13 @@ export const ACCESS_TOKEN_ALGORITHM = 'HS256';
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   constructor(
     @Inject(authConfig.KEY) config: AuthConfig,
+    crypto: TokenCrypto,
     private readonly authService: AuthService,
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromExtractors([(req: Request) => extractAccessToken(req)?.token ?? null]),
-      secretOrKey: config.accessTokenSecret,
+      // passport-jwt hands this to jsonwebtoken.verify as is; its types predate KeyObject.
+      secretOrKey: crypto.secretKey(config.accessTokenSecret) as unknown as string,
       algorithms: [ACCESS_TOKEN_ALGORITHM],
       ignoreExpiration: false,
     });

@@ -7,7 +7,10 @@ import {
   UnauthorizedException,
   type ArgumentsHost,
 } from '@nestjs/common';
+import { ReplyError } from 'ioredis';
+import { MaxRetriesPerRequestError } from 'ioredis/built/errors';
 import { InvalidTokenException } from '../exceptions/invalid-token.exception';
+import { StateStoreUnavailableError } from '../exceptions/state-store-unavailable.error';
 import { TooManyRequestsException } from '../exceptions/too-many-requests.exception';
 import { HttpExceptionFilter } from './http-exception.filter';
 
@@ -49,12 +52,13 @@ describe(HttpExceptionFilter.name, () => {
   let sut: HttpExceptionFilter;
   let res: FakeResponse;
   let loggedErrors: jest.SpyInstance;
+  let loggedWarnings: jest.SpyInstance;
 
   beforeEach(() => {
     sut = new HttpExceptionFilter();
     res = fakeResponse();
     loggedErrors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    loggedWarnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   });
 
   afterEach(() => jest.restoreAllMocks());
@@ -85,7 +89,7 @@ describe(HttpExceptionFilter.name, () => {
 
   describe('other errors', () => {
     it('answers an unknown Error with 500 "Internal server error" and none of its message', () => {
-      const secretMessage = 'ECONNREFUSED /srv/app/node_modules/driver.js password=hunter2';
+      const secretMessage = 'EACCES: permission denied, open /srv/app/config/secrets.json password=hunter2';
 
       sut.catch(new Error(secretMessage), hostFor(res));
 
@@ -121,6 +125,47 @@ describe(HttpExceptionFilter.name, () => {
         expect(JSON.stringify(res.body)).not.toContain('10.0.0.5');
       },
     );
+  });
+
+  describe('state store (Redis) unavailable', () => {
+    const SERVICE_UNAVAILABLE = {
+      statusCode: 503,
+      message: 'Service temporarily unavailable, try again shortly',
+      error: 'Service Unavailable',
+    };
+
+    it.each<[string, unknown]>([
+      ['a StateStoreUnavailableError', new StateStoreUnavailableError('Redis: connect ECONNREFUSED 10.0.0.6:6379')],
+      ['an ioredis "Connection is closed." error', new Error('Connection is closed.')],
+      ['an ioredis MaxRetriesPerRequestError', new MaxRetriesPerRequestError(1)],
+      ['an ioredis command timeout', new Error('Command timed out')],
+    ])('answers %s with 503 and a generic message', (_label, error) => {
+      sut.catch(error, hostFor(res));
+
+      expect(res.statusCode).toBe(503);
+      expect(res.body).toEqual(SERVICE_UNAVAILABLE);
+    });
+
+    it('sends none of the cause, but logs it server-side', () => {
+      sut.catch(new StateStoreUnavailableError('Redis: connect ECONNREFUSED 10.0.0.6:6379'), hostFor(res));
+
+      expect(JSON.stringify(res.body)).not.toContain('10.0.0.6');
+      expect(JSON.stringify(res.body)).not.toContain('Redis');
+      expect(loggedWarnings).toHaveBeenCalledWith(expect.stringContaining('10.0.0.6'));
+    });
+
+    it('sets no WWW-Authenticate header: the token was not judged', () => {
+      sut.catch(new StateStoreUnavailableError('Redis: Connection is closed.'), hostFor(res));
+
+      expect(res.headers.has('www-authenticate')).toBe(false);
+    });
+
+    it('leaves a Redis command error that is not about the connection a 500', () => {
+      sut.catch(new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value'), hostFor(res));
+
+      expect(res.statusCode).toBe(500);
+      expect(JSON.stringify(res.body)).not.toContain('WRONGTYPE');
+    });
   });
 
   describe('WWW-Authenticate', () => {

@@ -2,6 +2,7 @@ import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type Exce
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { InvalidTokenException } from '../exceptions/invalid-token.exception';
+import { isRedisUnavailable, StateStoreUnavailableError } from '../exceptions/state-store-unavailable.error';
 import { TooManyRequestsException } from '../exceptions/too-many-requests.exception';
 
 interface ErrorBody {
@@ -74,6 +75,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (DATABASE_UNAVAILABLE.has(name) || isMongooseDisconnected(exception)) {
       this.logger.warn(`${req.method} ${req.path} -> 503: database unavailable (${name})`);
       return { statusCode: 503, message: 'Database unavailable, try again shortly', error: statusText(503) };
+    }
+
+    if (exception instanceof StateStoreUnavailableError || isRedisUnavailable(exception)) {
+      this.logger.warn(`${req.method} ${req.path} -> 503: state store unavailable (${(exception as Error).message})`);
+      return { statusCode: 503, message: 'Service temporarily unavailable, try again shortly', error: statusText(503) };
     }
 
     this.logger.error(

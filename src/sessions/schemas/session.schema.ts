@@ -20,8 +20,13 @@ export class Session {
   @Prop({ type: String })
   refreshTokenHash?: string;
 
+  /** When the session was created or last refreshed (not updated per request: that would be a write each). */
   @Prop({ type: Date, required: true })
   lastUsedAt!: Date;
+
+  /** When the current generation replaced the previous one: start of REFRESH_REUSE_GRACE. */
+  @Prop({ type: Date, default: null })
+  rotatedAt!: Date | null;
 
   /** Renewed by each refresh (REFRESH_TOKEN_EXPIRY), never past absoluteExpiresAt. */
   @Prop({ type: Date, required: true })
@@ -50,3 +55,4 @@ export class Session {
 export type SessionDocument = HydratedDocument<Session>;
 export const SessionSchema = SchemaFactory.createForClass(Session);
 SessionSchema.index({ userId: 1, createdAt: -1 }, { name: 'user_sessions' });
+SessionSchema.index({ revokedAt: 1 }, { name: 'revoked_at' });

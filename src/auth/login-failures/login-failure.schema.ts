@@ -13,8 +13,9 @@ export class LoginFailure {
   @Prop({ type: Number, required: true })
   count!: number;
 
+  /** The window starts at the first failure and lasts LOGIN_FAILURE_WINDOW. */
   @Prop({ type: Date, required: true })
-  windowStartedAt!: Date;
+  closesAt!: Date;
 }
 
 export const LoginFailureSchema = SchemaFactory.createForClass(LoginFailure);

@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import { REDIS_CLIENT, type RedisClient } from '../../redis/redis.module';
+import { DatabaseThrottlerStorage } from './database-throttler.storage';
+import { RateLimitWindow, RateLimitWindowSchema } from './rate-limit-window.schema';
+
+/** Where the auth rate limit counts: Redis when configured, else the database; shared either way. */
+export const AUTH_THROTTLER_STORAGE = Symbol('AUTH_THROTTLER_STORAGE');
+
+@Module({
+  imports: [MongooseModule.forFeature([{ name: RateLimitWindow.name, schema: RateLimitWindowSchema }])],
+  providers: [
+    DatabaseThrottlerStorage,
+    {
+      provide: AUTH_THROTTLER_STORAGE,
+      inject: [REDIS_CLIENT, DatabaseThrottlerStorage],
+      useFactory: (redis: RedisClient, database: DatabaseThrottlerStorage): ThrottlerStorage =>
+        redis ? new ThrottlerStorageRedisService(redis) : database,
+    },
+  ],
+  exports: [AUTH_THROTTLER_STORAGE],
+})
+export class RateLimitStorageModule {}

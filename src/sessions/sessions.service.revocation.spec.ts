@@ -1,0 +1,185 @@
+import { Types } from 'mongoose';
+import { TokenCrypto } from '../crypto/token-crypto.service';
+import { RefreshTokenCodec } from './refresh-token.codec';
+import type { SessionsRepository } from './sessions.repository';
+import { SessionsService } from './sessions.service';
+import type { SessionStateStore } from './state/session-state.store';
+import {
+  at,
+  NOW,
+  OTHER_USER_ID,
+  SESSION_ID,
+  sessionRecord,
+  sessionsConfig as config,
+  sessionsRepositoryMock,
+  sessionStateMock,
+  USER_ID,
+  type SessionsRepositoryMock,
+  type SessionStateMock,
+} from './testing/sessions.fixture';
+
+const OTHER_SESSION_ID = '6650f0c2a1b2c3d4e5f6071a';
+const THIRD_SESSION_ID = '6650f0c2a1b2c3d4e5f6071b';
+
+/** The per-request check, listing, and every kind of revocation: database first, then the shared state. */
+describe(SessionsService.name, () => {
+  let repository: SessionsRepositoryMock;
+  let state: SessionStateMock;
+  let sut: SessionsService;
+
+  /** True when the database write happened before the state store was told. */
+  function databaseBeforeState(write: { mock: { invocationCallOrder: number[] } }): boolean {
+    return write.mock.invocationCallOrder[0] < state.recordRevoked.mock.invocationCallOrder[0];
+  }
+
+  beforeEach(() => {
+    repository = sessionsRepositoryMock();
+    state = sessionStateMock();
+    sut = new SessionsService(
+      repository as unknown as SessionsRepository,
+      new RefreshTokenCodec(new TokenCrypto(), config),
+      state as unknown as SessionStateStore,
+      config,
+    );
+  });
+
+  describe('isActive', () => {
+    it.each([true, false])('answers what the state store answers (%s) for the session and user', async (active) => {
+      state.isActive.mockResolvedValue(active);
+
+      await expect(sut.isActive(SESSION_ID, USER_ID, NOW)).resolves.toBe(active);
+      expect(state.isActive).toHaveBeenCalledWith(SESSION_ID, USER_ID, NOW);
+    });
+
+    it('does not read the sessions collection itself', async () => {
+      state.isActive.mockResolvedValue(true);
+
+      await sut.isActive(SESSION_ID, USER_ID, NOW);
+
+      expect(repository.isLive).not.toHaveBeenCalled();
+      expect(repository.findById).not.toHaveBeenCalled();
+    });
+
+    it('propagates a failing state store instead of answering', async () => {
+      state.isActive.mockRejectedValue(new Error('store unreachable'));
+
+      await expect(sut.isActive(SESSION_ID, USER_ID, NOW)).rejects.toThrow('store unreachable');
+    });
+  });
+
+  describe('recordAccessTokenIssued', () => {
+    it("tells the state store the session is usable until the access token's expiry", async () => {
+      const expiresAt = at(15 * 60_000);
+
+      await sut.recordAccessTokenIssued(SESSION_ID, USER_ID, expiresAt);
+
+      expect(state.recordIssued).toHaveBeenCalledWith(SESSION_ID, USER_ID, expiresAt);
+    });
+  });
+
+  describe('listLive', () => {
+    it("returns the user's live sessions as the repository lists them at that moment", async () => {
+      const sessions = [sessionRecord(), sessionRecord({ _id: new Types.ObjectId(OTHER_SESSION_ID) })];
+      repository.listLiveOfUser.mockResolvedValue(sessions);
+
+      await expect(sut.listLive(USER_ID, NOW)).resolves.toBe(sessions);
+      expect(repository.listLiveOfUser).toHaveBeenCalledWith(USER_ID, NOW);
+    });
+  });
+
+  describe('revoke', () => {
+    it('records the revocation with its reason in the database, then publishes it', async () => {
+      await sut.revoke(SESSION_ID, 'logout', NOW);
+
+      expect(repository.revoke).toHaveBeenCalledWith(SESSION_ID, 'logout', NOW);
+      expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
+      expect(databaseBeforeState(repository.revoke)).toBe(true);
+    });
+
+    it('publishes again a session that was already revoked (an earlier publication may have failed)', async () => {
+      repository.revoke.mockResolvedValue(false);
+
+      await sut.revoke(SESSION_ID, 'logout', NOW);
+
+      expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
+    });
+
+    it('does not publish, and fails, when the database write fails', async () => {
+      repository.revoke.mockRejectedValue(new Error('not primary'));
+
+      await expect(sut.revoke(SESSION_ID, 'logout', NOW)).rejects.toThrow('not primary');
+      expect(state.recordRevoked).not.toHaveBeenCalled();
+    });
+
+    it('fails when the revocation cannot be published, so that logout does not answer success', async () => {
+      state.recordRevoked.mockRejectedValue(new Error('Redis down'));
+
+      await expect(sut.revoke(SESSION_ID, 'logout', NOW)).rejects.toThrow('Redis down');
+    });
+  });
+
+  describe('revokeOwn', () => {
+    it("revokes a live session of the user and publishes it, answering true", async () => {
+      repository.revokeLiveOfUser.mockResolvedValue(true);
+
+      await expect(sut.revokeOwn(USER_ID, SESSION_ID, 'session_deleted', NOW)).resolves.toBe(true);
+      expect(repository.revokeLiveOfUser).toHaveBeenCalledWith(SESSION_ID, USER_ID, 'session_deleted', NOW);
+      expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
+      expect(databaseBeforeState(repository.revokeLiveOfUser)).toBe(true);
+    });
+
+    it("answers false and publishes nothing for a session that is not the user's or not live", async () => {
+      repository.revokeLiveOfUser.mockResolvedValue(false);
+
+      await expect(sut.revokeOwn(OTHER_USER_ID, SESSION_ID, 'session_deleted', NOW)).resolves.toBe(false);
+      expect(state.recordRevoked).not.toHaveBeenCalled();
+    });
+
+    it('never goes through the unconditional revoke, which ignores the owner', async () => {
+      await sut.revokeOwn(OTHER_USER_ID, SESSION_ID, 'session_deleted', NOW);
+
+      expect(repository.revoke).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('revokeAllOfUser', () => {
+    it('publishes exactly the ids the database revoked', async () => {
+      repository.revokeAllOfUser.mockResolvedValue([SESSION_ID, OTHER_SESSION_ID]);
+
+      await sut.revokeAllOfUser(USER_ID, 'logout_all', undefined, NOW);
+
+      expect(repository.revokeAllOfUser).toHaveBeenCalledWith(USER_ID, 'logout_all', NOW, undefined);
+      expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID, OTHER_SESSION_ID]);
+      expect(databaseBeforeState(repository.revokeAllOfUser)).toBe(true);
+    });
+
+    it('passes the session to keep to the database, and does not publish it', async () => {
+      repository.revokeAllOfUser.mockResolvedValue([OTHER_SESSION_ID, THIRD_SESSION_ID]);
+
+      await sut.revokeAllOfUser(USER_ID, 'password_changed', SESSION_ID, NOW);
+
+      expect(repository.revokeAllOfUser).toHaveBeenCalledWith(USER_ID, 'password_changed', NOW, SESSION_ID);
+      expect(state.recordRevoked.mock.calls.flat(2)).not.toContain(SESSION_ID);
+    });
+  });
+
+  describe('deleteAllOfUser', () => {
+    it("revokes and publishes every session with reason 'user_deleted' before deleting them", async () => {
+      repository.revokeAllOfUser.mockResolvedValue([SESSION_ID, OTHER_SESSION_ID]);
+
+      await sut.deleteAllOfUser(USER_ID, NOW);
+
+      expect(repository.revokeAllOfUser).toHaveBeenCalledWith(USER_ID, 'user_deleted', NOW, undefined);
+      expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID, OTHER_SESSION_ID]);
+      expect(repository.deleteAllOfUser).toHaveBeenCalledWith(USER_ID);
+      expect(state.recordRevoked.mock.invocationCallOrder[0]).toBeLessThan(repository.deleteAllOfUser.mock.invocationCallOrder[0]);
+    });
+
+    it('deletes nothing when the revocation cannot be published', async () => {
+      state.recordRevoked.mockRejectedValue(new Error('Redis down'));
+
+      await expect(sut.deleteAllOfUser(USER_ID, NOW)).rejects.toThrow('Redis down');
+      expect(repository.deleteAllOfUser).not.toHaveBeenCalled();
+    });
+  });
+});

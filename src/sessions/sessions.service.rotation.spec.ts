@@ -1,0 +1,197 @@
+import { Logger } from '@nestjs/common';
+import { TokenCrypto } from '../crypto/token-crypto.service';
+import { RefreshTokenCodec } from './refresh-token.codec';
+import type { SessionRecord, SessionsRepository } from './sessions.repository';
+import { SessionsService } from './sessions.service';
+import type { SessionStateStore } from './state/session-state.store';
+import {
+  at,
+  GRACE_MS,
+  HOUR,
+  NOW,
+  SESSION_ID,
+  sessionRecord,
+  sessionsConfig as config,
+  sessionsRepositoryMock,
+  sessionStateMock,
+  USER_ID,
+  type SessionsRepositoryMock,
+  type SessionStateMock,
+} from './testing/sessions.fixture';
+
+/** The generation of the token the client presents in these specs. */
+const PRESENTED = 3;
+
+/**
+ * rotate() after its compare-and-set matched nothing: the session as it is now decides between
+ * 'grace' (same successor again), 'reuse' (the session is revoked) and 'invalid'.
+ */
+describe(SessionsService.name, () => {
+  let repository: SessionsRepositoryMock;
+  let state: SessionStateMock;
+  let codec: RefreshTokenCodec;
+  let warnings: jest.SpyInstance;
+  let sut: SessionsService;
+
+  function createSut(refreshReuseGraceMs = GRACE_MS): SessionsService {
+    return new SessionsService(
+      repository as unknown as SessionsRepository,
+      codec,
+      state as unknown as SessionStateStore,
+      { ...config, refreshReuseGraceMs },
+    );
+  }
+
+  /** The session after the presented token was rotated `ago` ms before NOW (and maybe more since). */
+  function currentSession(overrides: Partial<SessionRecord> & { ago?: number } = {}): SessionRecord {
+    const { ago = 0, ...rest } = overrides;
+    return sessionRecord({ generation: PRESENTED + 1, rotatedAt: at(-ago), lastUsedAt: at(-ago), ...rest });
+  }
+
+  function rotatePresented(now = NOW) {
+    return sut.rotate(codec.encode(SESSION_ID, PRESENTED), now);
+  }
+
+  beforeEach(() => {
+    repository = sessionsRepositoryMock();
+    state = sessionStateMock();
+    codec = new RefreshTokenCodec(new TokenCrypto(), config);
+    warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    sut = createSut();
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  describe('grace', () => {
+    it('gives the token rotated last, presented again within the grace period, the same successor', async () => {
+      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS / 2 }));
+
+      const result = await rotatePresented();
+
+      expect(result).toEqual({
+        outcome: 'grace',
+        issued: expect.objectContaining({ sessionId: SESSION_ID, userId: USER_ID, refreshToken: codec.encode(SESSION_ID, PRESENTED + 1) }),
+      });
+      expect(repository.findById).toHaveBeenCalledWith(SESSION_ID);
+    });
+
+    it('neither revokes nor changes the session', async () => {
+      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS / 2 }));
+
+      await rotatePresented();
+
+      expect(repository.revoke).not.toHaveBeenCalled();
+      expect(state.recordRevoked).not.toHaveBeenCalled();
+      expect(repository.rotateRefreshToken).toHaveBeenCalledTimes(1);
+    });
+
+    it("reports the session's current end as the successor's expiry", async () => {
+      const idle = at(HOUR);
+      repository.findById.mockResolvedValue(currentSession({ ago: 1_000, idleExpiresAt: idle }));
+
+      const result = await rotatePresented();
+
+      expect(result.outcome === 'grace' && result.issued.expiresAt).toEqual(idle);
+    });
+
+    it('still applies exactly at the end of the grace period', async () => {
+      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS }));
+
+      await expect(rotatePresented()).resolves.toMatchObject({ outcome: 'grace' });
+    });
+
+    it('applies to a request that read its clock before the concurrent rotation was written', async () => {
+      repository.findById.mockResolvedValue(currentSession({ ago: -5 }));
+
+      await expect(rotatePresented()).resolves.toMatchObject({ outcome: 'grace' });
+    });
+  });
+
+  describe('reuse', () => {
+    it('is the token rotated last, presented one millisecond after the grace period', async () => {
+      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS + 1 }));
+
+      await expect(rotatePresented()).resolves.toEqual({ outcome: 'reuse', sessionId: SESSION_ID, userId: USER_ID });
+    });
+
+    it('is a token older than the one rotated last, even within the grace period', async () => {
+      repository.findById.mockResolvedValue(currentSession({ generation: PRESENTED + 2, ago: 0 }));
+
+      await expect(rotatePresented()).resolves.toMatchObject({ outcome: 'reuse' });
+    });
+
+    it.each([
+      ['rotated the same millisecond', 0],
+      ['rotated a millisecond earlier', 1],
+      ['rotated just after this request read its clock', -1],
+    ])('is any superseded token when the grace period is 0 (%s)', async (_label, ago) => {
+      sut = createSut(0);
+      repository.findById.mockResolvedValue(currentSession({ ago }));
+
+      await expect(rotatePresented()).resolves.toMatchObject({ outcome: 'reuse' });
+    });
+
+    it("revokes the session with reason 'refresh_reuse' in the database, then publishes it", async () => {
+      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS + 1 }));
+
+      await rotatePresented();
+
+      expect(repository.revoke).toHaveBeenCalledWith(SESSION_ID, 'refresh_reuse', NOW);
+      expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
+      expect(repository.revoke.mock.invocationCallOrder[0]).toBeLessThan(state.recordRevoked.mock.invocationCallOrder[0]);
+    });
+
+    it('logs one audit line naming the session, the user and both generations, but not the token', async () => {
+      repository.findById.mockResolvedValue(currentSession({ generation: PRESENTED + 2 }));
+      const presented = codec.encode(SESSION_ID, PRESENTED);
+
+      await sut.rotate(presented, NOW);
+
+      expect(warnings).toHaveBeenCalledTimes(1);
+      const line = String(warnings.mock.calls[0][0]);
+      expect(JSON.parse(line)).toMatchObject({
+        event: 'refresh_token_reuse_detected',
+        sessionId: SESSION_ID,
+        userId: USER_ID,
+        presentedGeneration: PRESENTED,
+        currentGeneration: PRESENTED + 2,
+      });
+      expect(line).not.toContain(presented.split('.')[2]);
+    });
+
+    it('fails rather than answering when the revocation cannot be published', async () => {
+      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS + 1 }));
+      state.recordRevoked.mockRejectedValue(new Error('Redis down'));
+
+      await expect(rotatePresented()).rejects.toThrow('Redis down');
+    });
+  });
+
+  describe('invalid', () => {
+    it.each<[string, SessionRecord | null]>([
+      ['the session no longer exists', null],
+      ['the session was revoked', currentSession({ ago: GRACE_MS + 1, revokedAt: at(-1_000) })],
+      ['the session is idle-expired', currentSession({ ago: GRACE_MS + 1, idleExpiresAt: NOW })],
+      ['the session reached its maximum lifetime', currentSession({ ago: GRACE_MS + 1, absoluteExpiresAt: at(-1) })],
+      ['the session ended, even within the grace period', currentSession({ ago: 1, revokedAt: at(-1) })],
+    ])('is a superseded token when %s, and nothing is revoked again', async (_label, session) => {
+      repository.findById.mockResolvedValue(session);
+
+      await expect(rotatePresented()).resolves.toEqual({ outcome: 'invalid' });
+      expect(repository.revoke).not.toHaveBeenCalled();
+      expect(state.recordRevoked).not.toHaveBeenCalled();
+      expect(warnings).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['of the current generation', PRESENTED],
+      ['of a generation the session never reached', PRESENTED - 1],
+    ])('is a genuine token %s that the compare-and-set refused, without revoking', async (_label, generation) => {
+      repository.findById.mockResolvedValue(currentSession({ generation, ago: GRACE_MS + 1 }));
+
+      await expect(rotatePresented()).resolves.toEqual({ outcome: 'invalid' });
+      expect(repository.revoke).not.toHaveBeenCalled();
+      expect(state.recordRevoked).not.toHaveBeenCalled();
+    });
+  });
+});

@@ -1,0 +1,87 @@
+import { Logger } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { SESSION_ID, USER_ID } from '../testing/sessions.fixture';
+import { fakeRedis, type FakeRedis } from '../testing/fake-redis';
+import { RedisSessionState } from './redis-session-state';
+
+const OTHER_SESSION_ID = '6650f0c2a1b2c3d4e5f6071a';
+const ACCESS_TOKEN_TTL_MS = 15 * 60_000;
+const CLOCK_MARGIN_MS = 60_000;
+const NOW = new Date('2030-01-01T12:00:00.000Z');
+
+/** Lets the listener's un-awaited work run to completion. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Revocations that reached the database while Redis was unreachable are published once it is back. */
+describe(RedisSessionState.name, () => {
+  let redis: FakeRedis;
+  let revokedSince: jest.Mock<Promise<string[]>, [Date]>;
+  let warnings: jest.SpyInstance;
+  let sut: RedisSessionState;
+
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    redis = fakeRedis();
+    revokedSince = jest.fn().mockResolvedValue([SESSION_ID, OTHER_SESSION_ID]);
+    sut = new RedisSessionState(redis as unknown as Redis, ACCESS_TOKEN_TTL_MS, revokedSince);
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it('looks back over every revocation whose access tokens may still be unexpired', async () => {
+    await sut.republishRecentRevocations(NOW);
+
+    expect(revokedSince).toHaveBeenCalledWith(new Date(NOW.getTime() - ACCESS_TOKEN_TTL_MS - CLOCK_MARGIN_MS));
+  });
+
+  it('marks those sessions revoked in Redis, so that tokens recorded as live are refused', async () => {
+    await sut.recordIssued(SESSION_ID, USER_ID, new Date(Date.now() + ACCESS_TOKEN_TTL_MS));
+
+    await sut.republishRecentRevocations(NOW);
+
+    await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
+  });
+
+  it('re-publishes when the connection is ready again after an error', async () => {
+    redis.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:6379'));
+    redis.emit('ready');
+    await settle();
+
+    expect(revokedSince).toHaveBeenCalledTimes(1);
+    expect(redis.multi).toHaveBeenCalledTimes(1);
+  });
+
+  it('does nothing on the first ready, when Redis was never unreachable', async () => {
+    redis.emit('ready');
+    await settle();
+
+    expect(revokedSince).not.toHaveBeenCalled();
+  });
+
+  it('re-publishes once per outage, not on every ready', async () => {
+    redis.emit('error', new Error('Connection is closed.'));
+    redis.emit('ready');
+    await settle();
+    redis.emit('ready');
+    await settle();
+
+    expect(revokedSince).toHaveBeenCalledTimes(1);
+  });
+
+  it('logs a failed re-publication and tries again at the next ready', async () => {
+    revokedSince.mockRejectedValueOnce(new Error('no primary'));
+
+    redis.emit('error', new Error('Connection is closed.'));
+    redis.emit('ready');
+    await settle();
+    redis.emit('ready');
+    await settle();
+
+    expect(warnings).toHaveBeenCalledWith(expect.stringContaining('no primary'));
+    expect(revokedSince).toHaveBeenCalledTimes(2);
+    expect(redis.multi).toHaveBeenCalledTimes(1);
+  });
+});

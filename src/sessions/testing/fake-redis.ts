@@ -1,0 +1,60 @@
+import { EventEmitter } from 'node:events';
+
+/**
+ * The few ioredis members the session state uses, over an in-memory map, so that what one method
+ * writes is what another reads. Each command is a jest.fn(): a spec can inspect calls or make one fail.
+ */
+export interface FakeTransaction {
+  set: jest.Mock;
+  del: jest.Mock;
+  exec: jest.Mock<Promise<[Error | null, unknown][] | null>, []>;
+}
+
+export interface FakeRedis {
+  /** key -> value and the PX lifetime it was written with. */
+  readonly data: Map<string, { value: string; ttlMs: number }>;
+  mget: jest.Mock<Promise<(string | null)[]>, string[]>;
+  set: jest.Mock<Promise<'OK'>, [string, string, 'PX', number]>;
+  multi: jest.Mock<FakeTransaction, []>;
+  on: jest.Mock;
+  /** What the ioredis client does on a connection event ('error', 'ready'). */
+  emit(event: 'error' | 'ready', ...args: unknown[]): void;
+}
+
+export function fakeRedis(): FakeRedis {
+  const data = new Map<string, { value: string; ttlMs: number }>();
+  const events = new EventEmitter();
+  const write = (key: string, value: string, ttlMs: number) => data.set(key, { value, ttlMs });
+
+  const multi = (): FakeTransaction => {
+    const queued: (() => [Error | null, unknown])[] = [];
+    const transaction: FakeTransaction = {
+      set: jest.fn((key: string, value: string, _px: 'PX', ttlMs: number) => {
+        queued.push(() => (write(key, value, ttlMs), [null, 'OK']));
+        return transaction;
+      }),
+      del: jest.fn((key: string) => {
+        queued.push(() => [null, data.delete(key) ? 1 : 0]);
+        return transaction;
+      }),
+      exec: jest.fn(() => Promise.resolve(queued.map((command) => command()))),
+    };
+    return transaction;
+  };
+
+  const redis: FakeRedis = {
+    data,
+    mget: jest.fn((...keys: string[]) => Promise.resolve(keys.map((key) => data.get(key)?.value ?? null))),
+    set: jest.fn((key: string, value: string, _px: 'PX', ttlMs: number) => {
+      write(key, value, ttlMs);
+      return Promise.resolve('OK' as const);
+    }),
+    multi: jest.fn(multi),
+    on: jest.fn((event: string, listener: (...args: unknown[]) => void) => {
+      events.on(event, listener);
+      return redis;
+    }),
+    emit: (event, ...args) => void events.emit(event, ...args),
+  };
+  return redis;
+}

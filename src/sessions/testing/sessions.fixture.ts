@@ -1,0 +1,84 @@
+import { Types } from 'mongoose';
+import { makeAuthConfig } from '../../config/testing/auth-config.fixture';
+import type { SessionRecord, SessionsRepository } from '../sessions.repository';
+import type { ClientInfo } from '../sessions.service';
+import type { SessionStateStore } from '../state/session-state.store';
+
+export const HOUR = 3_600_000;
+export const GRACE_MS = 10_000;
+
+/** Short windows so that idle and absolute expiry are easy to tell apart. */
+export const sessionsConfig = makeAuthConfig({
+  refreshTokenTtlMs: 2 * HOUR,
+  sessionMaxLifetimeMs: 10 * HOUR,
+  refreshReuseGraceMs: GRACE_MS,
+});
+
+export const NOW = new Date('2030-01-01T12:00:00.000Z');
+export const USER_ID = '6650f0c2a1b2c3d4e5f60718';
+export const OTHER_USER_ID = '6650f0c2a1b2c3d4e5f60720';
+export const SESSION_ID = '6650f0c2a1b2c3d4e5f60719';
+export const CLIENT: ClientInfo = { userAgent: 'Mozilla/5.0 (X11; Linux x86_64)', ip: '203.0.113.7' };
+
+export function at(offsetMs: number): Date {
+  return new Date(NOW.getTime() + offsetMs);
+}
+
+/** A live session of USER_ID as the repository returns it; override what a spec is about. */
+export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    _id: new Types.ObjectId(SESSION_ID),
+    userId: new Types.ObjectId(USER_ID),
+    generation: 0,
+    lastUsedAt: NOW,
+    rotatedAt: null,
+    idleExpiresAt: at(sessionsConfig.refreshTokenTtlMs),
+    absoluteExpiresAt: at(sessionsConfig.sessionMaxLifetimeMs),
+    revokedAt: null,
+    userAgent: CLIENT.userAgent,
+    ip: CLIENT.ip,
+    createdAt: NOW,
+    ...overrides,
+  };
+}
+
+export type SessionsRepositoryMock = jest.Mocked<
+  Pick<
+    SessionsRepository,
+    | 'create'
+    | 'isLive'
+    | 'rotateRefreshToken'
+    | 'findById'
+    | 'revoke'
+    | 'revokeLiveOfUser'
+    | 'revokeAllOfUser'
+    | 'listLiveOfUser'
+    | 'deleteAllOfUser'
+    | 'deleteEnded'
+  >
+>;
+
+export function sessionsRepositoryMock(): SessionsRepositoryMock {
+  return {
+    create: jest.fn(),
+    isLive: jest.fn(),
+    rotateRefreshToken: jest.fn().mockResolvedValue(null),
+    findById: jest.fn().mockResolvedValue(null),
+    revoke: jest.fn().mockResolvedValue(true),
+    revokeLiveOfUser: jest.fn().mockResolvedValue(false),
+    revokeAllOfUser: jest.fn().mockResolvedValue([]),
+    listLiveOfUser: jest.fn().mockResolvedValue([]),
+    deleteAllOfUser: jest.fn().mockResolvedValue(undefined),
+    deleteEnded: jest.fn().mockResolvedValue(0),
+  };
+}
+
+export type SessionStateMock = jest.Mocked<Pick<SessionStateStore, 'isActive' | 'recordIssued' | 'recordRevoked'>>;
+
+export function sessionStateMock(): SessionStateMock {
+  return {
+    isActive: jest.fn(),
+    recordIssued: jest.fn().mockResolvedValue(undefined),
+    recordRevoked: jest.fn().mockResolvedValue(undefined),
+  };
+}

@@ -1,0 +1,121 @@
+import { ForbiddenException, HttpStatus, UnauthorizedException } from '@nestjs/common';
+import { StateStoreUnavailableError } from '../common/exceptions/state-store-unavailable.error';
+import { UsersService } from './users.service';
+import { ALICE, ALICE_ID, createUsersService, PASSWORD, PASSWORD_HASH, usersServiceMocks, type UsersServiceMocks } from './testing/users.fixture';
+
+const CURRENT_SESSION_ID = '6650f0c2a1b2c3d4e5f60719';
+const NEW_PASSWORD = 'a much longer new passphrase';
+const NEW_HASH = '$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaA';
+
+/** What the account owner does to their own account: change the password, delete the account. */
+describe(UsersService.name, () => {
+  let repository: UsersServiceMocks['repository'];
+  let hasher: UsersServiceMocks['hasher'];
+  let sessionsService: UsersServiceMocks['sessionsService'];
+  let sut: UsersService;
+
+  beforeEach(() => {
+    const mocks = usersServiceMocks();
+    ({ repository, hasher, sessionsService } = mocks);
+    hasher.hash.mockResolvedValue(NEW_HASH);
+    sut = createUsersService(mocks);
+  });
+
+  describe('changePassword', () => {
+    function changePassword(currentPassword = PASSWORD) {
+      return sut.changePassword(ALICE_ID, CURRENT_SESSION_ID, currentPassword, NEW_PASSWORD);
+    }
+
+    it('answers 401 when the user no longer exists, and changes nothing', async () => {
+      repository.findById.mockResolvedValue(null);
+
+      await expect(changePassword()).rejects.toBeInstanceOf(UnauthorizedException);
+      expect(repository.updatePasswordHash).not.toHaveBeenCalled();
+      expect(sessionsService.revokeAllOfUser).not.toHaveBeenCalled();
+    });
+
+    it('verifies the current password against the stored hash', async () => {
+      repository.findById.mockResolvedValue(ALICE);
+      hasher.verify.mockResolvedValue(true);
+
+      await changePassword();
+
+      expect(repository.findById).toHaveBeenCalledWith(ALICE_ID);
+      expect(hasher.verify).toHaveBeenCalledWith(PASSWORD_HASH, PASSWORD);
+    });
+
+    it("answers 403 'Current password is incorrect' for a wrong current password, and changes nothing", async () => {
+      repository.findById.mockResolvedValue(ALICE);
+      hasher.verify.mockResolvedValue(false);
+
+      const error: unknown = await changePassword('not the password').catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(ForbiddenException);
+      expect((error as ForbiddenException).getStatus()).toBe(HttpStatus.FORBIDDEN);
+      expect((error as ForbiddenException).message).toBe('Current password is incorrect');
+      expect(repository.updatePasswordHash).not.toHaveBeenCalled();
+      expect(sessionsService.revokeAllOfUser).not.toHaveBeenCalled();
+    });
+
+    it('stores the hash of the new password, never the password itself', async () => {
+      repository.findById.mockResolvedValue(ALICE);
+      hasher.verify.mockResolvedValue(true);
+
+      await changePassword();
+
+      expect(hasher.hash).toHaveBeenCalledWith(NEW_PASSWORD);
+      expect(repository.updatePasswordHash).toHaveBeenCalledWith(ALICE_ID, NEW_HASH);
+      expect(JSON.stringify(repository.updatePasswordHash.mock.calls)).not.toContain(NEW_PASSWORD);
+    });
+
+    it("revokes every other session of the user with reason 'password_changed', keeping the caller's", async () => {
+      repository.findById.mockResolvedValue(ALICE);
+      hasher.verify.mockResolvedValue(true);
+
+      await changePassword();
+
+      expect(sessionsService.revokeAllOfUser).toHaveBeenCalledTimes(1);
+      expect(sessionsService.revokeAllOfUser).toHaveBeenCalledWith(ALICE_ID, 'password_changed', CURRENT_SESSION_ID);
+    });
+
+    it('fails, rather than reporting success, when the other sessions cannot be revoked', async () => {
+      repository.findById.mockResolvedValue(ALICE);
+      hasher.verify.mockResolvedValue(true);
+      sessionsService.revokeAllOfUser.mockRejectedValue(new StateStoreUnavailableError('Redis: Connection is closed.'));
+
+      await expect(changePassword()).rejects.toBeInstanceOf(StateStoreUnavailableError);
+    });
+  });
+
+  describe('deleteAccount', () => {
+    it('deletes every session of the user, then the user', async () => {
+      await sut.deleteAccount(ALICE_ID);
+
+      expect(sessionsService.deleteAllOfUser).toHaveBeenCalledWith(ALICE_ID);
+      expect(repository.deleteById).toHaveBeenCalledWith(ALICE_ID);
+      expect(sessionsService.deleteAllOfUser.mock.invocationCallOrder[0]).toBeLessThan(
+        repository.deleteById.mock.invocationCallOrder[0],
+      );
+    });
+
+    it('keeps the user when the sessions could not be revoked, so that the request can be repeated', async () => {
+      sessionsService.deleteAllOfUser.mockRejectedValue(new StateStoreUnavailableError('Redis: Command timed out'));
+
+      await expect(sut.deleteAccount(ALICE_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
+      expect(repository.deleteById).not.toHaveBeenCalled();
+    });
+
+    it('waits for the sessions to be revoked before deleting the user', async () => {
+      let finishRevocation!: () => void;
+      sessionsService.deleteAllOfUser.mockReturnValue(new Promise<void>((resolve) => (finishRevocation = resolve)));
+
+      const deletion = sut.deleteAccount(ALICE_ID);
+      await Promise.resolve();
+      expect(repository.deleteById).not.toHaveBeenCalled();
+
+      finishRevocation();
+      await deletion;
+      expect(repository.deleteById).toHaveBeenCalledWith(ALICE_ID);
+    });
+  });
+});
