@@ -17,7 +17,7 @@ export class LoginThrottleService {
   ) {}
 
   async assertAllowed(username: string, clientIp: string | null, now = new Date()): Promise<void> {
-    const window = await this.failures.openWindow(this.key(username, clientIp), now);
+    const window = await this.failures.openWindow(this.key(username, clientIp), now, this.config.loginFailureWindowMs);
     if (!window || window.count < this.config.loginMaxFailures) return;
     const retryAfterSeconds = Math.max(1, Math.ceil((window.closesAt.getTime() - now.getTime()) / 1000));
     throw new TooManyRequestsException(retryAfterSeconds, 'Too many failed logins, try again later');

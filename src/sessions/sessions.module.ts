@@ -3,6 +3,7 @@ import { MongooseModule } from '@nestjs/mongoose';
 import { authConfig, type AuthConfig } from '../config';
 import { REDIS_CLIENT, type RedisClient } from '../redis/redis.module';
 import { RefreshTokenCodec } from './refresh-token.codec';
+import { RefreshRotation, RefreshRotationSchema } from './schemas/refresh-rotation.schema';
 import { Session, SessionSchema } from './schemas/session.schema';
 import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
@@ -11,7 +12,12 @@ import { RedisSessionState } from './state/redis-session-state';
 import { SessionStateStore } from './state/session-state.store';
 
 @Module({
-  imports: [MongooseModule.forFeature([{ name: Session.name, schema: SessionSchema }])],
+  imports: [
+    MongooseModule.forFeature([
+      { name: Session.name, schema: SessionSchema },
+      { name: RefreshRotation.name, schema: RefreshRotationSchema },
+    ]),
+  ],
   providers: [
     SessionsRepository,
     SessionsService,

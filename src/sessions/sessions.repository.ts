@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { isValidObjectId, Types, type Model } from 'mongoose';
+import { RefreshRotation } from './schemas/refresh-rotation.schema';
 import { Session } from './schemas/session.schema';
 
 export type SessionRecord = Pick<
@@ -29,7 +30,7 @@ export interface NewSession {
   ip: string | null;
 }
 
-export interface RefreshRotation {
+export interface RefreshRotationRequest {
   sessionId: string;
   /** The generation and hash of the token presented: the update happens only if both are current. */
   expectedGeneration: number;
@@ -39,6 +40,17 @@ export interface RefreshRotation {
   nextIdleExpiresAt: Date;
 }
 
+export type RotationAttempt =
+  | { status: 'rotated'; session: SessionRecord }
+  /** Another request rotated this generation first, at `claimedAt`. */
+  | { status: 'claimed'; session: SessionRecord; claimedAt: Date }
+  /** The session is not live at this generation with this token (superseded, revoked, ended, unknown). */
+  | { status: 'stale' };
+
+const DUPLICATE_KEY = 11000;
+/** A rotation takes milliseconds; a claim this old without its write belongs to a request that died. */
+const ABANDONED_CLAIM_MS = 30_000;
+
 /** Live = not revoked and neither idle- nor absolutely expired at `now`. */
 function liveFilter(now: Date) {
   return { revokedAt: null, idleExpiresAt: { $gt: now }, absoluteExpiresAt: { $gt: now } };
@@ -46,7 +58,10 @@ function liveFilter(now: Date) {
 
 @Injectable()
 export class SessionsRepository implements OnModuleInit {
-  constructor(@InjectModel(Session.name) private readonly sessionModel: Model<Session>) {}
+  constructor(
+    @InjectModel(Session.name) private readonly sessionModel: Model<Session>,
+    @InjectModel(RefreshRotation.name) private readonly rotationModel: Model<RefreshRotation>,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     await this.sessionModel.createIndexes();
@@ -77,33 +92,54 @@ export class SessionsRepository implements OnModuleInit {
   }
 
   /**
-   * Compare-and-set: moves the session to the next refresh token only if the presented one is still
-   * the current one. Of two concurrent refreshes with the same token, exactly one matches.
+   * Moves the session from the presented refresh token to the next one, at most once per generation:
+   * the session must be live with this generation and hash, and the claim `<session>:<generation>`
+   * must be ours (an insert that only one request can win).
    */
-  rotateRefreshToken(rotation: RefreshRotation): Promise<SessionRecord | null> {
-    const { now } = rotation;
-    return this.sessionModel
-      .findOneAndUpdate(
-        {
-          _id: rotation.sessionId,
-          generation: rotation.expectedGeneration,
-          refreshTokenHash: rotation.expectedHash,
-          ...liveFilter(now),
-        },
-        {
-          $inc: { generation: 1 },
-          // The session stays bounded by absoluteExpiresAt: liveness checks both dates.
-          $set: {
-            refreshTokenHash: rotation.nextHash,
-            lastUsedAt: now,
-            rotatedAt: now,
-            idleExpiresAt: rotation.nextIdleExpiresAt,
-          },
-        },
-        { new: true },
-      )
+  async rotateRefreshToken(rotation: RefreshRotationRequest): Promise<RotationAttempt> {
+    const { now, sessionId, expectedGeneration } = rotation;
+    if (!isValidObjectId(sessionId)) return { status: 'stale' };
+    const current = await this.sessionModel
+      .findOne({ _id: sessionId, generation: expectedGeneration, refreshTokenHash: rotation.expectedHash, ...liveFilter(now) })
       .lean<SessionRecord>()
       .exec();
+    if (!current) return { status: 'stale' };
+
+    const next = {
+      generation: expectedGeneration + 1,
+      refreshTokenHash: rotation.nextHash,
+      lastUsedAt: now,
+      rotatedAt: now,
+      // The session stays bounded by absoluteExpiresAt: liveness checks both dates.
+      idleExpiresAt: rotation.nextIdleExpiresAt,
+    };
+    // Applying the rotation is idempotent (the successor is derived from the generation), so a
+    // request that lost the claim applies it too: if the winner died between its claim and this
+    // write, the session does not stay stuck at a generation that is already claimed. Not
+    // `revokedAt: null` in the filter on purpose: nothing here touches revokedAt, so a logout racing
+    // with this refresh still wins, and liveness is checked on every use.
+    const apply = () =>
+      this.sessionModel.updateOne({ _id: sessionId, generation: expectedGeneration }, { $set: next }).exec();
+
+    try {
+      await this.rotationModel.create({ _id: `${sessionId}:${expectedGeneration}`, claimedAt: now });
+    } catch (error) {
+      if ((error as { code?: number }).code !== DUPLICATE_KEY) throw error;
+      const claim = await this.rotationModel
+        .findById(`${sessionId}:${expectedGeneration}`)
+        .lean<RefreshRotation>()
+        .exec();
+      const claimedAt = claim?.claimedAt ?? now;
+      const completed = (await apply()).modifiedCount === 1;
+      // A claim long past whose rotation was never written: its request died. This one finished it,
+      // so it counts as this request's own rotation rather than as reuse of a legitimate token.
+      if (completed && now.getTime() - claimedAt.getTime() > ABANDONED_CLAIM_MS) {
+        return { status: 'rotated', session: { ...current, ...next } };
+      }
+      return { status: 'claimed', session: { ...current, ...next }, claimedAt };
+    }
+    await apply();
+    return { status: 'rotated', session: { ...current, ...next } };
   }
 
   /** Revokes and forgets the refresh token (`$unset`, not `$set: undefined`, which Mongoose drops). */
@@ -164,6 +200,8 @@ export class SessionsRepository implements OnModuleInit {
 
   /** Removes sessions that can never be used again. Correctness never depends on it having run. */
   async deleteEnded(now: Date, revokedBefore: Date): Promise<number> {
+    // A claim only matters while its rotation is in flight; a day is generous.
+    await this.rotationModel.deleteMany({ claimedAt: { $lte: revokedBefore } }).exec();
     const result = await this.sessionModel
       .deleteMany({
         $or: [{ idleExpiresAt: { $lte: now } }, { absoluteExpiresAt: { $lte: now } }, { revokedAt: { $lte: revokedBefore } }],

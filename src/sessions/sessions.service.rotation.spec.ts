@@ -23,8 +23,9 @@ import {
 const PRESENTED = 3;
 
 /**
- * rotate() after its compare-and-set matched nothing: the session as it is now decides between
- * 'grace' (same successor again), 'reuse' (the session is revoked) and 'invalid'.
+ * rotate() when the repository answers 'stale' (the presented token is not the session's current
+ * one): the session as it is now decides between 'grace' (same successor again), 'reuse' (the
+ * session is revoked) and 'invalid'. See sessions.service.rotation-claimed.spec.ts for 'claimed'.
  */
 describe(SessionsService.name, () => {
   let repository: SessionsRepositoryMock;
@@ -58,6 +59,7 @@ describe(SessionsService.name, () => {
     codec = new RefreshTokenCodec(new TokenCrypto(), config);
     warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     sut = createSut();
+    repository.rotateRefreshToken.mockResolvedValue({ status: 'stale' });
   });
 
   afterEach(() => jest.restoreAllMocks());
@@ -186,7 +188,7 @@ describe(SessionsService.name, () => {
     it.each([
       ['of the current generation', PRESENTED],
       ['of a generation the session never reached', PRESENTED - 1],
-    ])('is a genuine token %s that the compare-and-set refused, without revoking', async (_label, generation) => {
+    ])('is a genuine token %s that the repository found stale, without revoking', async (_label, generation) => {
       repository.findById.mockResolvedValue(currentSession({ generation, ago: GRACE_MS + 1 }));
 
       await expect(rotatePresented()).resolves.toEqual({ outcome: 'invalid' });

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { TokenCrypto } from '../crypto/token-crypto.service';
 import { RefreshTokenCodec } from './refresh-token.codec';
-import type { NewSession, SessionRecord, SessionsRepository } from './sessions.repository';
+import type { NewSession, RotationAttempt, SessionRecord, SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
 import type { SessionStateStore } from './state/session-state.store';
 import {
@@ -19,6 +19,11 @@ import {
   type SessionsRepositoryMock,
   type SessionStateMock,
 } from './testing/sessions.fixture';
+
+/** The repository's answer when this request won the claim and rotated the session. */
+function rotated(session: SessionRecord): RotationAttempt {
+  return { status: 'rotated', session };
+}
 
 /** What the repository would store for a new session. */
 function recordFor(session: NewSession): SessionRecord {
@@ -96,10 +101,10 @@ describe(SessionsService.name, () => {
     });
   });
 
-  describe('rotate, when the compare-and-set matches', () => {
-    it('sends a compare-and-set on the presented generation and hash with the successor hash', async () => {
+  describe('rotate, when the repository rotates the session', () => {
+    it('asks to rotate the presented generation and hash to the successor hash', async () => {
       const presented = codec.encode(SESSION_ID, 4);
-      repository.rotateRefreshToken.mockResolvedValue(sessionRecord({ generation: 5 }));
+      repository.rotateRefreshToken.mockResolvedValue(rotated(sessionRecord({ generation: 5 })));
 
       await sut.rotate(presented, NOW);
 
@@ -115,7 +120,7 @@ describe(SessionsService.name, () => {
     });
 
     it("answers 'rotated' with the successor token, of generation + 1, for the same session", async () => {
-      repository.rotateRefreshToken.mockResolvedValue(sessionRecord({ generation: 5 }));
+      repository.rotateRefreshToken.mockResolvedValue(rotated(sessionRecord({ generation: 5 })));
 
       const result = await sut.rotate(codec.encode(SESSION_ID, 4), NOW);
 
@@ -148,7 +153,7 @@ describe(SessionsService.name, () => {
   describe("the issued token's expiresAt", () => {
     it('is the idle expiry when that comes first', async () => {
       const idle = at(HOUR);
-      repository.rotateRefreshToken.mockResolvedValue(sessionRecord({ idleExpiresAt: idle, absoluteExpiresAt: at(5 * HOUR) }));
+      repository.rotateRefreshToken.mockResolvedValue(rotated(sessionRecord({ idleExpiresAt: idle, absoluteExpiresAt: at(5 * HOUR) })));
 
       const result = await sut.rotate(codec.encode(SESSION_ID, 0), NOW);
 
@@ -157,7 +162,7 @@ describe(SessionsService.name, () => {
 
     it('is the absolute expiry when the session ends before the idle window does', async () => {
       const absolute = at(30 * 60_000);
-      repository.rotateRefreshToken.mockResolvedValue(sessionRecord({ idleExpiresAt: at(2 * HOUR), absoluteExpiresAt: absolute }));
+      repository.rotateRefreshToken.mockResolvedValue(rotated(sessionRecord({ idleExpiresAt: at(2 * HOUR), absoluteExpiresAt: absolute })));
 
       const result = await sut.rotate(codec.encode(SESSION_ID, 0), NOW);
 

@@ -72,10 +72,11 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Exchanges a refresh token for its successor, by one compare-and-set in the database. When the
-   * compare fails, the session as it is now tells what happened: the token rotated last, presented
-   * again within REFRESH_REUSE_GRACE (parallel tabs, a lost response), gets the same successor again;
-   * any other genuine but superseded token is reuse, and the whole session is revoked.
+   * Exchanges a refresh token for its successor. Exactly one request can rotate a generation (see
+   * SessionsRepository.rotateRefreshToken). Any other request with the same token finds it
+   * superseded: the token rotated last, presented again within REFRESH_REUSE_GRACE (parallel tabs, a
+   * lost response), gets the same successor again; any other genuine but superseded token is reuse,
+   * and the whole session is revoked.
    */
   async rotate(presentedToken: unknown, now = new Date()): Promise<RotationResult> {
     const decoded = this.refreshTokens.decode(presentedToken);
@@ -83,7 +84,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     const { sessionId, generation } = decoded;
     const nextToken = this.refreshTokens.encode(sessionId, generation + 1);
 
-    const rotated = await this.sessionsRepository.rotateRefreshToken({
+    const attempt = await this.sessionsRepository.rotateRefreshToken({
       sessionId,
       expectedGeneration: generation,
       expectedHash: this.refreshTokens.hash(presentedToken as string),
@@ -91,27 +92,43 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       now,
       nextIdleExpiresAt: new Date(now.getTime() + this.config.refreshTokenTtlMs),
     });
-    if (rotated) return { outcome: 'rotated', issued: this.issued(rotated, nextToken) };
+    if (attempt.status === 'rotated') return { outcome: 'rotated', issued: this.issued(attempt.session, nextToken) };
+
+    // A concurrent request rotated this very generation: the grace period runs from its claim.
+    if (attempt.status === 'claimed') {
+      if (this.withinGrace(attempt.claimedAt, now)) return { outcome: 'grace', issued: this.issued(attempt.session, nextToken) };
+      return this.reuseDetected(sessionId, attempt.session.userId.toHexString(), generation, generation + 1, now);
+    }
 
     const session = await this.sessionsRepository.findById(sessionId);
     if (!session || !isLive(session, now)) return { outcome: 'invalid' };
-    const userId = session.userId.toHexString();
-
-    const withinGrace =
-      this.config.refreshReuseGraceMs > 0 &&
-      session.generation === generation + 1 &&
-      session.rotatedAt !== null &&
-      now.getTime() - session.rotatedAt.getTime() <= this.config.refreshReuseGraceMs;
-    if (withinGrace) return { outcome: 'grace', issued: this.issued(session, nextToken) };
-
+    if (session.generation === generation + 1 && session.rotatedAt && this.withinGrace(session.rotatedAt, now)) {
+      return { outcome: 'grace', issued: this.issued(session, nextToken) };
+    }
     if (generation < session.generation) {
-      await this.revoke(sessionId, 'refresh_reuse', now);
-      this.logger.warn(
-        JSON.stringify({ event: 'refresh_token_reuse_detected', sessionId, userId, presentedGeneration: generation, currentGeneration: session.generation }),
-      );
-      return { outcome: 'reuse', sessionId, userId };
+      return this.reuseDetected(sessionId, session.userId.toHexString(), generation, session.generation, now);
     }
     return { outcome: 'invalid' };
+  }
+
+  private withinGrace(rotatedAt: Date, now: Date): boolean {
+    const grace = this.config.refreshReuseGraceMs;
+    return grace > 0 && now.getTime() - rotatedAt.getTime() <= grace;
+  }
+
+  /** A genuine but superseded refresh token: whoever holds it, the session is no longer safe. */
+  private async reuseDetected(
+    sessionId: string,
+    userId: string,
+    presentedGeneration: number,
+    currentGeneration: number,
+    now: Date,
+  ): Promise<RotationResult> {
+    await this.revoke(sessionId, 'refresh_reuse', now);
+    this.logger.warn(
+      JSON.stringify({ event: 'refresh_token_reuse_detected', sessionId, userId, presentedGeneration, currentGeneration }),
+    );
+    return { outcome: 'reuse', sessionId, userId };
   }
 
   /** The per-request check: one lookup in the shared state store. */

@@ -4,30 +4,33 @@ import type { Model } from 'mongoose';
 import { LoginFailure } from './login-failure.schema';
 import { LoginFailureStore, type FailureWindow } from './login-failure.store';
 
+/**
+ * Failures within the last LOGIN_FAILURE_WINDOW (a sliding window): the block lifts when the oldest
+ * of them ages out.
+ */
 @Injectable()
 export class DatabaseLoginFailureStore extends LoginFailureStore {
   constructor(@InjectModel(LoginFailure.name) private readonly model: Model<LoginFailure>) {
     super();
   }
 
-  async openWindow(key: string, now: Date): Promise<FailureWindow | null> {
-    const window = await this.model.findOne({ _id: key, closesAt: { $gt: now } }).lean<LoginFailure>().exec();
-    return window ? { count: window.count, closesAt: window.closesAt } : null;
+  async openWindow(key: string, now: Date, windowMs: number): Promise<FailureWindow | null> {
+    const since = new Date(now.getTime() - windowMs);
+    const [count, oldest] = await Promise.all([
+      this.model.countDocuments({ key, at: { $gt: since } }).exec(),
+      this.model.findOne({ key, at: { $gt: since } }).sort({ at: 1 }).lean<LoginFailure>().exec(),
+    ]);
+    if (count === 0 || !oldest) return null;
+    return { count, closesAt: new Date(oldest.at.getTime() + windowMs) };
   }
 
-  /**
-   * Counts one failure: into the open window with an atomic $inc, or by starting a new window. Two
-   * failures racing to start a window may count as one; the limit is a brake, not a ledger.
-   */
   async recordFailure(key: string, now: Date, windowMs: number): Promise<void> {
-    const counted = await this.model.updateOne({ _id: key, closesAt: { $gt: now } }, { $inc: { count: 1 } }).exec();
-    if (counted.matchedCount === 1) return;
-    await this.model
-      .updateOne({ _id: key }, { $set: { count: 1, closesAt: new Date(now.getTime() + windowMs) } }, { upsert: true })
-      .exec();
+    await this.model.create({ key, at: now });
+    // Keep the collection to what can still matter.
+    await this.model.deleteMany({ key, at: { $lte: new Date(now.getTime() - windowMs) } }).exec();
   }
 
   async clear(key: string): Promise<void> {
-    await this.model.deleteOne({ _id: key }).exec();
+    await this.model.deleteMany({ key }).exec();
   }
 }

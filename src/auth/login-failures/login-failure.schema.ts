@@ -1,21 +1,19 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 
 /**
- * Failed logins for one (username, client address) pair within the current window. Keyed by both so
- * that an attacker elsewhere cannot lock the real user out.
+ * One failed login for a (username, client address) pair. A document per failure: inserts are atomic
+ * on every MongoDB-wire server, where a counter's $inc under contention is not on all of them.
  */
 @Schema({ collection: 'login_failures', versionKey: false })
 export class LoginFailure {
   /** `<username key>|<client address>` */
   @Prop({ type: String, required: true })
-  _id!: string;
+  key!: string;
 
-  @Prop({ type: Number, required: true })
-  count!: number;
-
-  /** The window starts at the first failure and lasts LOGIN_FAILURE_WINDOW. */
   @Prop({ type: Date, required: true })
-  closesAt!: Date;
+  at!: Date;
 }
 
 export const LoginFailureSchema = SchemaFactory.createForClass(LoginFailure);
+LoginFailureSchema.index({ key: 1, at: -1 }, { name: 'key_at' });
+LoginFailureSchema.index({ at: 1 }, { name: 'at' });

@@ -5,11 +5,11 @@ export interface FailureWindow {
 }
 
 /**
- * Failed logins per (username, client address) in a fixed window that starts at the first failure:
- * in Redis when configured, else in the database, so every instance counts together.
+ * Failed logins per (username, client address) within LOGIN_FAILURE_WINDOW: in Redis when
+ * configured, else in the database, so every instance counts together.
  */
 export abstract class LoginFailureStore {
-  abstract openWindow(key: string, now: Date): Promise<FailureWindow | null>;
+  abstract openWindow(key: string, now: Date, windowMs: number): Promise<FailureWindow | null>;
   abstract recordFailure(key: string, now: Date, windowMs: number): Promise<void>;
   abstract clear(key: string): Promise<void>;
 }

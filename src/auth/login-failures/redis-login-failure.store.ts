@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import { StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
 import { LoginFailureStore, type FailureWindow } from './login-failure.store';
 
-/** One counter key per (username, address) that expires with its window. */
+/** One counter key per (username, address), in a fixed window that starts at the first failure. */
 export class RedisLoginFailureStore extends LoginFailureStore {
   constructor(private readonly redis: Redis) {
     super();

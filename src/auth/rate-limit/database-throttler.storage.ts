@@ -1,37 +1,53 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import type { Model } from 'mongoose';
-import { RateLimitWindow } from './rate-limit-window.schema';
+import { RateLimitHit } from './rate-limit-hit.schema';
+
+const PURGE_INTERVAL_MS = 60_000;
 
 /**
  * @nestjs/throttler storage in the database, for deployments without Redis: every instance counts
- * into the same fixed one-minute windows. One atomic $inc per request in the common case.
+ * into the same fixed windows. A request under the limit inserts its hit and counts again, so of N
+ * concurrent requests no more than the limit get through (each sees at least every hit before its own).
  */
 @Injectable()
-export class DatabaseThrottlerStorage implements ThrottlerStorage {
-  constructor(@InjectModel(RateLimitWindow.name) private readonly model: Model<RateLimitWindow>) {}
+export class DatabaseThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
+  private purgeTimer?: NodeJS.Timeout;
+  private longestTtlMs = 60_000;
+
+  constructor(@InjectModel(RateLimitHit.name) private readonly model: Model<RateLimitHit>) {}
+
+  onModuleInit(): void {
+    this.purgeTimer = setInterval(() => void this.purgeOldHits().catch(() => undefined), PURGE_INTERVAL_MS);
+    this.purgeTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.purgeTimer);
+  }
 
   async increment(key: string, ttlMs: number, limit: number): Promise<ThrottlerStorageRecord> {
-    const now = new Date();
-    const window =
-      (await this.model
-        .findOneAndUpdate({ _id: key, endsAt: { $gt: now } }, { $inc: { hits: 1 } }, { new: true })
-        .lean<RateLimitWindow>()
-        .exec()) ??
-      // No open window: start one. Two requests racing here may both count as the first; a brake,
-      // not a ledger.
-      (await this.model
-        .findOneAndUpdate(
-          { _id: key },
-          { $set: { hits: 1, endsAt: new Date(now.getTime() + ttlMs) } },
-          { new: true, upsert: true },
-        )
-        .lean<RateLimitWindow>()
-        .exec());
-    const secondsLeft = Math.max(1, Math.ceil((window.endsAt.getTime() - now.getTime()) / 1000));
-    const isBlocked = window.hits > limit;
-    return { totalHits: window.hits, timeToExpire: secondsLeft, isBlocked, timeToBlockExpire: isBlocked ? secondsLeft : 0 };
+    this.longestTtlMs = Math.max(this.longestTtlMs, ttlMs);
+    const now = Date.now();
+    const windowNumber = Math.floor(now / ttlMs);
+    const window = `${key}:${windowNumber}`;
+    const secondsLeft = Math.max(1, Math.ceil(((windowNumber + 1) * ttlMs - now) / 1000));
+
+    let hits = await this.model.countDocuments({ window }).exec();
+    // Already over: refuse without writing, so a flood does not grow the collection.
+    if (hits < limit) {
+      await this.model.create({ window, at: new Date(now) });
+      hits = await this.model.countDocuments({ window }).exec();
+    } else {
+      hits += 1;
+    }
+    const isBlocked = hits > limit;
+    return { totalHits: hits, timeToExpire: secondsLeft, isBlocked, timeToBlockExpire: isBlocked ? secondsLeft : 0 };
+  }
+
+  private async purgeOldHits(): Promise<void> {
+    await this.model.deleteMany({ at: { $lt: new Date(Date.now() - this.longestTtlMs) } }).exec();
   }
 }

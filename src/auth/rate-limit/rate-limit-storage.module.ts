@@ -4,13 +4,13 @@ import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis'
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { REDIS_CLIENT, type RedisClient } from '../../redis/redis.module';
 import { DatabaseThrottlerStorage } from './database-throttler.storage';
-import { RateLimitWindow, RateLimitWindowSchema } from './rate-limit-window.schema';
+import { RateLimitHit, RateLimitHitSchema } from './rate-limit-hit.schema';
 
 /** Where the auth rate limit counts: Redis when configured, else the database; shared either way. */
 export const AUTH_THROTTLER_STORAGE = Symbol('AUTH_THROTTLER_STORAGE');
 
 @Module({
-  imports: [MongooseModule.forFeature([{ name: RateLimitWindow.name, schema: RateLimitWindowSchema }])],
+  imports: [MongooseModule.forFeature([{ name: RateLimitHit.name, schema: RateLimitHitSchema }])],
   providers: [
     DatabaseThrottlerStorage,
     {

@@ -1,6 +1,6 @@
 import { Types } from 'mongoose';
 import { makeAuthConfig } from '../../config/testing/auth-config.fixture';
-import type { SessionRecord, SessionsRepository } from '../sessions.repository';
+import type { RotationAttempt, SessionRecord, SessionsRepository } from '../sessions.repository';
 import type { ClientInfo } from '../sessions.service';
 import type { SessionStateStore } from '../state/session-state.store';
 
@@ -62,7 +62,8 @@ export function sessionsRepositoryMock(): SessionsRepositoryMock {
   return {
     create: jest.fn(),
     isLive: jest.fn(),
-    rotateRefreshToken: jest.fn().mockResolvedValue(null),
+    // What the repository answers for a token that is not the session's current one.
+    rotateRefreshToken: jest.fn().mockResolvedValue({ status: 'stale' } satisfies RotationAttempt),
     findById: jest.fn().mockResolvedValue(null),
     revoke: jest.fn().mockResolvedValue(true),
     revokeLiveOfUser: jest.fn().mockResolvedValue(false),

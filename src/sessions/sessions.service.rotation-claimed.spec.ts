@@ -1,0 +1,162 @@
+import { Logger } from '@nestjs/common';
+import { TokenCrypto } from '../crypto/token-crypto.service';
+import { RefreshTokenCodec } from './refresh-token.codec';
+import type { RotationAttempt, SessionRecord, SessionsRepository } from './sessions.repository';
+import { SessionsService } from './sessions.service';
+import type { SessionStateStore } from './state/session-state.store';
+import {
+  at,
+  GRACE_MS,
+  HOUR,
+  NOW,
+  SESSION_ID,
+  sessionRecord,
+  sessionsConfig as config,
+  sessionsRepositoryMock,
+  sessionStateMock,
+  USER_ID,
+  type SessionsRepositoryMock,
+  type SessionStateMock,
+} from './testing/sessions.fixture';
+
+/** The generation of the token the client presents in these specs. */
+const PRESENTED = 3;
+
+/**
+ * rotate() when the repository answers 'claimed': a concurrent request with the same token won the
+ * claim on its generation. The grace period runs from that claim: within it the same successor
+ * again ('grace'), after it (or with no grace period at all) 'reuse', and the session is revoked.
+ */
+describe(SessionsService.name, () => {
+  let repository: SessionsRepositoryMock;
+  let state: SessionStateMock;
+  let codec: RefreshTokenCodec;
+  let warnings: jest.SpyInstance;
+  let sut: SessionsService;
+
+  function createSut(refreshReuseGraceMs = GRACE_MS): SessionsService {
+    return new SessionsService(
+      repository as unknown as SessionsRepository,
+      codec,
+      state as unknown as SessionStateStore,
+      { ...config, refreshReuseGraceMs },
+    );
+  }
+
+  /** The repository's answer when another request claimed the presented generation `ago` ms before NOW. */
+  function claimedBy(ago: number, overrides: Partial<SessionRecord> = {}): RotationAttempt {
+    return { status: 'claimed', session: sessionRecord({ generation: PRESENTED, ...overrides }), claimedAt: at(-ago) };
+  }
+
+  function rotatePresented() {
+    return sut.rotate(codec.encode(SESSION_ID, PRESENTED), NOW);
+  }
+
+  function successor(): string {
+    return codec.encode(SESSION_ID, PRESENTED + 1);
+  }
+
+  beforeEach(() => {
+    repository = sessionsRepositoryMock();
+    state = sessionStateMock();
+    codec = new RefreshTokenCodec(new TokenCrypto(), config);
+    warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    sut = createSut();
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  describe('grace', () => {
+    it("gives the same successor token that the 'rotated' answer to the winning request gave", async () => {
+      repository.rotateRefreshToken.mockResolvedValueOnce({
+        status: 'rotated',
+        session: sessionRecord({ generation: PRESENTED + 1, rotatedAt: NOW }),
+      });
+      const winner = await rotatePresented();
+      repository.rotateRefreshToken.mockResolvedValueOnce(claimedBy(GRACE_MS / 2));
+
+      const result = await rotatePresented();
+
+      expect(winner).toMatchObject({ outcome: 'rotated', issued: { refreshToken: successor() } });
+      expect(result).toEqual({
+        outcome: 'grace',
+        issued: expect.objectContaining({ sessionId: SESSION_ID, userId: USER_ID, refreshToken: successor() }),
+      });
+    });
+
+    it.each<[string, number, Partial<SessionRecord>]>([
+      ['exactly at the end of the grace period', GRACE_MS, {}],
+      ['for a claim later than this request read its clock', -5, {}],
+      ['from the claim, however long ago the session rotated before it', 1_000, { rotatedAt: at(-HOUR) }],
+    ])('applies %s, without revoking or reading the session again', async (_label, ago, session) => {
+      repository.rotateRefreshToken.mockResolvedValue(claimedBy(ago, session));
+
+      await expect(rotatePresented()).resolves.toMatchObject({ outcome: 'grace', issued: { refreshToken: successor() } });
+      expect(repository.findById).not.toHaveBeenCalled();
+      expect(repository.revoke).not.toHaveBeenCalled();
+      expect(state.recordRevoked).not.toHaveBeenCalled();
+      expect(warnings).not.toHaveBeenCalled();
+    });
+
+    it("caps the successor's expiry by the session's absolute end", async () => {
+      const absolute = at(30 * 60_000);
+      repository.rotateRefreshToken.mockResolvedValue(claimedBy(1_000, { idleExpiresAt: at(2 * HOUR), absoluteExpiresAt: absolute }));
+
+      const result = await rotatePresented();
+
+      expect(result.outcome === 'grace' && result.issued.expiresAt).toEqual(absolute);
+    });
+  });
+
+  describe('reuse', () => {
+    it.each<[string, number, number, Partial<SessionRecord>]>([
+      ['one millisecond after the grace period', GRACE_MS, GRACE_MS + 1, {}],
+      ['past the grace period, however recently the session rotated before', GRACE_MS, GRACE_MS + 1, { rotatedAt: NOW }],
+      ['for a claim in the same millisecond when the grace period is 0', 0, 0, {}],
+      ['for a claim a millisecond earlier when the grace period is 0', 0, 1, {}],
+      ['for a claim later than this request read its clock when the grace period is 0', 0, -1, {}],
+    ])('is the token %s', async (_label, grace, ago, session) => {
+      sut = createSut(grace);
+      repository.rotateRefreshToken.mockResolvedValue(claimedBy(ago, session));
+
+      await expect(rotatePresented()).resolves.toEqual({ outcome: 'reuse', sessionId: SESSION_ID, userId: USER_ID });
+      expect(repository.revoke).toHaveBeenCalledWith(SESSION_ID, 'refresh_reuse', NOW);
+    });
+
+    it("revokes the session with reason 'refresh_reuse' in the database, then publishes it", async () => {
+      repository.rotateRefreshToken.mockResolvedValue(claimedBy(GRACE_MS + 1));
+
+      await rotatePresented();
+
+      expect(repository.revoke).toHaveBeenCalledTimes(1);
+      expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
+      expect(repository.revoke.mock.invocationCallOrder[0]).toBeLessThan(state.recordRevoked.mock.invocationCallOrder[0]);
+      expect(repository.findById).not.toHaveBeenCalled();
+    });
+
+    it('logs one audit line naming the presented generation and the one claimed after it, but not the token', async () => {
+      repository.rotateRefreshToken.mockResolvedValue(claimedBy(GRACE_MS + 1));
+      const presented = codec.encode(SESSION_ID, PRESENTED);
+
+      await sut.rotate(presented, NOW);
+
+      expect(warnings).toHaveBeenCalledTimes(1);
+      const line = String(warnings.mock.calls[0][0]);
+      expect(JSON.parse(line)).toMatchObject({
+        event: 'refresh_token_reuse_detected',
+        sessionId: SESSION_ID,
+        userId: USER_ID,
+        presentedGeneration: PRESENTED,
+        currentGeneration: PRESENTED + 1,
+      });
+      expect(line).not.toContain(presented.split('.')[2]);
+    });
+
+    it('fails rather than answering when the revocation cannot be published', async () => {
+      repository.rotateRefreshToken.mockResolvedValue(claimedBy(GRACE_MS + 1));
+      state.recordRevoked.mockRejectedValue(new Error('Redis down'));
+
+      await expect(rotatePresented()).rejects.toThrow('Redis down');
+    });
+  });
+});

@@ -1,0 +1,239 @@
+import { jwtPayload, PASSWORD, uniqueUsername } from './support/auth-helpers';
+import { createTestApp, randomSecret, testRedisUrl, uniqueDbName, type EnvOverrides, type TestApp } from './support/test-app';
+import { InstanceClient, listenOnLoopback, type FetchResult } from './support/instance-client';
+import { startRedis, type RunningRedis } from './support/redis-server';
+
+/**
+ * Two instances of the server (each its own Nest app on its own port) sharing one database, and in
+ * Redis mode one Redis: a revocation answered by A is refused by B on the very next request, with no
+ * waiting in between. API-CONTRACT.md, Logout and revocation; the rate limit is shared state as well.
+ */
+
+jest.setTimeout(60_000);
+
+interface Session {
+  username: string;
+  accessToken: string;
+  refreshToken: string;
+  sid: string;
+}
+
+const UNAUTHORIZED = { statusCode: 401, message: 'Unauthorized', error: 'Unauthorized' };
+
+function expect401(res: FetchResult, what: string): void {
+  expect({ what, status: res.status, body: res.body }).toEqual({ what, status: 401, body: UNAUTHORIZED });
+}
+
+function expectStatus(res: FetchResult, status: number, what: string): void {
+  expect({ what, status: res.status }).toEqual({ what, status });
+}
+
+async function startPair(label: string, env: EnvOverrides): Promise<{ a: TestApp; b: TestApp; onA: InstanceClient; onB: InstanceClient }> {
+  const shared: EnvOverrides = {
+    MONGODB_DB_NAME: uniqueDbName(label),
+    ACCESS_TOKEN_SECRET: randomSecret(),
+    REFRESH_TOKEN_SECRET: randomSecret(),
+    ...env,
+  };
+  const a = await createTestApp(shared, label);
+  const b = await createTestApp(shared, label);
+  return { a, b, onA: await listenOnLoopback(a, 'A'), onB: await listenOnLoopback(b, 'B') };
+}
+
+async function closePair(pair: { a?: TestApp; b?: TestApp }): Promise<void> {
+  // One database for both: B only closes, A drops it.
+  await pair.b?.app.close();
+  await pair.a?.close();
+}
+
+describe.each([
+  ['without Redis (the database carries the state)', false],
+  ['with Redis (REDIS_URL on both)', true],
+])('two instances sharing one database, %s', (_mode, withRedis) => {
+  const redisEnv = (): EnvOverrides => (withRedis ? { REDIS_URL: testRedisUrl() } : { REDIS_URL: undefined });
+  let pair: { a: TestApp; b: TestApp; onA: InstanceClient; onB: InstanceClient };
+  let onA: InstanceClient;
+  let onB: InstanceClient;
+
+  beforeAll(async () => {
+    pair = await startPair(withRedis ? 'multiredis' : 'multidb', redisEnv());
+    ({ onA, onB } = pair);
+  });
+  afterAll(async () => {
+    if (pair) await closePair(pair);
+  });
+
+  async function newUser(on: InstanceClient = onA): Promise<string> {
+    const username = uniqueUsername(withRedis ? 'mr' : 'md');
+    expectStatus(await on.register(username, PASSWORD), 201, `register on ${on.name}`);
+    return username;
+  }
+
+  async function loginOn(on: InstanceClient, username: string, password = PASSWORD): Promise<Session> {
+    const res = await on.login(username, password);
+    expectStatus(res, 200, `login on ${on.name}`);
+    const { accessToken, refreshToken } = res.body as { accessToken: string; refreshToken: string };
+    return { username, accessToken, refreshToken, sid: jwtPayload(accessToken).sid as string };
+  }
+
+  async function expectWorksOn(on: InstanceClient, session: Session): Promise<void> {
+    expectStatus(await on.me(session.accessToken), 200, `access token on ${on.name}`);
+  }
+
+  async function expectRefusedOn(on: InstanceClient, session: Session): Promise<void> {
+    expect401(await on.me(session.accessToken), `/api/users/me on ${on.name}`);
+    expect401(await on.verify(session.accessToken), `/api/auth/verify on ${on.name}`);
+    expect401(await on.refresh(session.refreshToken), `refresh on ${on.name}`);
+  }
+
+  it('logout on A: B refuses the access and the refresh token on the very next request', async () => {
+    const session = await loginOn(onA, await newUser());
+    await expectWorksOn(onB, session);
+
+    expectStatus(await onA.request('POST', '/api/auth/logout', { token: session.accessToken }), 200, 'logout on A');
+    await expectRefusedOn(onB, session);
+  });
+
+  it('logout-all on A: B refuses the tokens of both sessions', async () => {
+    const username = await newUser();
+    const first = await loginOn(onA, username);
+    const second = await loginOn(onB, username);
+    await expectWorksOn(onB, first);
+    await expectWorksOn(onA, second);
+
+    expectStatus(await onA.request('POST', '/api/auth/logout-all', { token: first.accessToken }), 200, 'logout-all on A');
+    await expectRefusedOn(onB, first);
+    await expectRefusedOn(onB, second);
+  });
+
+  it('DELETE /api/auth/sessions/:id on A: B refuses that session and keeps the caller\'s', async () => {
+    const username = await newUser();
+    const caller = await loginOn(onA, username);
+    const device = await loginOn(onB, username);
+    await expectWorksOn(onB, device);
+
+    expectStatus(await onA.request('DELETE', `/api/auth/sessions/${device.sid}`, { token: caller.accessToken }), 204, 'delete on A');
+    await expectRefusedOn(onB, device);
+    await expectWorksOn(onB, caller);
+  });
+
+  it("password change on A: B refuses the other sessions and still accepts the caller's", async () => {
+    const username = await newUser();
+    const caller = await loginOn(onA, username);
+    const other = await loginOn(onB, username);
+    const third = await loginOn(onA, username);
+    await expectWorksOn(onB, other);
+    await expectWorksOn(onB, third);
+
+    const change = await onA.request('PATCH', '/api/users/me/password', {
+      token: caller.accessToken,
+      body: { currentPassword: PASSWORD, newPassword: 'another long passphrase' },
+    });
+    expectStatus(change, 204, 'password change on A');
+    await expectRefusedOn(onB, other);
+    await expectRefusedOn(onB, third);
+    await expectWorksOn(onB, caller);
+    expectStatus(await onB.refresh(caller.refreshToken), 200, "caller's refresh on B");
+  });
+
+  it("reuse detected on A: B refuses the session's newest tokens", async () => {
+    const session = await loginOn(onA, await newUser());
+    const first = await onA.refresh(session.refreshToken);
+    expectStatus(first, 200, 'first rotation on A');
+    const second = await onB.refresh(first.body.refreshToken);
+    expectStatus(second, 200, 'second rotation on B');
+    const newest: Session = { ...session, accessToken: second.body.accessToken, refreshToken: second.body.refreshToken };
+    await expectWorksOn(onB, newest);
+
+    // Two rotations back: reuse whatever the grace period.
+    expect401(await onA.refresh(session.refreshToken), 'old refresh token on A');
+    await expectRefusedOn(onB, newest);
+    expect401(await onB.me(first.body.accessToken), 'earlier access token on B');
+  });
+
+  it('account deletion on A: B refuses every session and the credentials', async () => {
+    const username = await newUser();
+    const caller = await loginOn(onA, username);
+    const other = await loginOn(onB, username);
+    await expectWorksOn(onB, caller);
+
+    expectStatus(await onA.request('DELETE', '/api/users/me', { token: caller.accessToken }), 204, 'delete account on A');
+    await expectRefusedOn(onB, caller);
+    await expectRefusedOn(onB, other);
+    // A failed login has a body of its own (the same for unknown users and wrong passwords).
+    expectStatus(await onB.login(username, PASSWORD), 401, 'login on B');
+  });
+
+  it('shares the session state: a session created on B is refreshed on A, its grace replay answered by B', async () => {
+    const session = await loginOn(onB, await newUser(onB));
+    const rotated = await onA.refresh(session.refreshToken);
+    expectStatus(rotated, 200, 'refresh on A of a session from B');
+    expect(jwtPayload(rotated.body.accessToken).sid).toBe(session.sid);
+    await expectWorksOn(onA, { ...session, accessToken: rotated.body.accessToken });
+    await expectWorksOn(onB, { ...session, accessToken: rotated.body.accessToken });
+
+    // The token rotated last, replayed on the other instance within the grace: the same successor.
+    const replay = await onB.refresh(session.refreshToken);
+    expectStatus(replay, 200, 'grace replay on B');
+    expect(replay.body.refreshToken).toBe(rotated.body.refreshToken);
+    expectStatus(await onB.refresh(rotated.body.refreshToken), 200, 'successor on B');
+  });
+
+  describe('AUTH_RATE_LIMIT=6 on both instances', () => {
+    const LIMIT = 6;
+    let dedicatedRedis: RunningRedis[] = [];
+    let pairs: Array<{ a?: TestApp; b?: TestApp }> = [];
+
+    /**
+     * A pair of its own for each test: the budget is per client address, and every suite's requests
+     * come from 127.0.0.1. A database of its own (startPair) and, in Redis mode, a Redis of its own
+     * make the count start at zero.
+     */
+    async function limitedPair(label: string) {
+      const redis = withRedis ? await startRedis() : undefined;
+      if (redis) dedicatedRedis.push(redis);
+      const pair = await startPair(label, { AUTH_RATE_LIMIT: String(LIMIT), REDIS_URL: redis?.url });
+      pairs.push(pair);
+      return pair;
+    }
+
+    afterAll(async () => {
+      for (const pair of pairs) await closePair(pair);
+      for (const redis of dedicatedRedis) await redis.stop();
+      pairs = [];
+      dedicatedRedis = [];
+    });
+
+    function expectTooManyRequests(res: FetchResult, on: string): void {
+      expect({ on, status: res.status, body: res.body }).toEqual({
+        on,
+        status: 429,
+        body: { statusCode: 429, message: expect.any(String), error: 'Too Many Requests' },
+      });
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+
+    it('counts requests to A and to B against one budget: 3 + 3, then the 7th on either is 429', async () => {
+      const { onA: a, onB: b } = await limitedPair(withRedis ? 'ratelimitredis' : 'ratelimitdb');
+      const statuses: string[] = [];
+      for (const on of [a, a, a, b, b, b]) statuses.push(`${on.name}:${(await on.refresh('not-a-token')).status}`);
+      expect(statuses).toEqual(['A:401', 'A:401', 'A:401', 'B:401', 'B:401', 'B:401']);
+
+      for (const on of [a, b]) expectTooManyRequests(await on.refresh('not-a-token'), on.name);
+    });
+
+    it(`lets at most ${LIMIT} of a concurrent burst of 20 (10 on A, 10 on B) through`, async () => {
+      const { onA: a, onB: b } = await limitedPair(withRedis ? 'burstredis' : 'burstdb');
+      const burst = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).refresh('not-a-token')),
+      );
+      const statuses = burst.map((res) => res.status);
+      expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
+      const passed = statuses.filter((status) => status === 401).length;
+      expect({ passed, withinLimit: passed <= LIMIT }).toEqual({ passed, withinLimit: true });
+      expect(passed).toBeGreaterThanOrEqual(1);
+      // And the budget is spent for both instances afterwards.
+      for (const on of [a, b]) expectTooManyRequests(await on.refresh('not-a-token'), on.name);
+    });
+  });
+});
