@@ -21,6 +21,23 @@ function client(t: TestApp) {
   };
 }
 
+/**
+ * Rotates a new session's refresh token once, waits `waitMs`, then presents the rotated token again,
+ * which must now be reuse: 401, and the successor and its access token fail too. Returns the
+ * session's first tokens.
+ */
+async function expectRotatedTokenReuseAfter(t: TestApp, api: ReturnType<typeof client>, waitMs: number) {
+  const user = await registerAndLogin(t);
+  const rotated = await api.refresh(user.refreshToken);
+  expect(rotated.status).toBe(200);
+  if (waitMs > 0) await sleep(waitMs);
+
+  expectErrorBody(await api.refresh(user.refreshToken), 401);
+  expectErrorBody(await api.refresh(rotated.body.refreshToken), 401);
+  expectErrorBody(await api.me(rotated.body.accessToken), 401);
+  return user;
+}
+
 describe('refresh token rotation with the default grace period (10 s)', () => {
   let t: TestApp;
   let api: ReturnType<typeof client>;
@@ -150,14 +167,7 @@ describe('REFRESH_REUSE_GRACE=1s', () => {
   });
 
   it('treats the last rotated token presented after the grace (~1.3 s) as reuse: 401, session revoked', async () => {
-    const user = await registerAndLogin(t);
-    const rotated = await api.refresh(user.refreshToken);
-    expect(rotated.status).toBe(200);
-    await sleep(1300);
-
-    expectErrorBody(await api.refresh(user.refreshToken), 401);
-    expectErrorBody(await api.refresh(rotated.body.refreshToken), 401);
-    expectErrorBody(await api.me(rotated.body.accessToken), 401);
+    const user = await expectRotatedTokenReuseAfter(t, api, 1300);
     expectErrorBody(await api.me(user.accessToken), 401);
   });
 });
@@ -174,13 +184,7 @@ describe('REFRESH_REUSE_GRACE=0', () => {
   });
 
   it('treats presenting a rotated token again as reuse: 401, and the successor and access tokens fail', async () => {
-    const user = await registerAndLogin(t);
-    const rotated = await api.refresh(user.refreshToken);
-    expect(rotated.status).toBe(200);
-
-    expectErrorBody(await api.refresh(user.refreshToken), 401);
-    expectErrorBody(await api.refresh(rotated.body.refreshToken), 401);
-    expectErrorBody(await api.me(rotated.body.accessToken), 401);
+    await expectRotatedTokenReuseAfter(t, api, 0);
   });
 
   it(`lets exactly one of ${CONCURRENT_REFRESHES} concurrent refreshes win; the others are reuse and revoke the session`, async () => {

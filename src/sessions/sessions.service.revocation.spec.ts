@@ -1,18 +1,12 @@
 import { Types } from 'mongoose';
-import { TokenCrypto } from '../crypto/token-crypto.service';
-import { RefreshTokenCodec } from './refresh-token.codec';
-import type { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
-import type { SessionStateStore } from './state/session-state.store';
 import {
   at,
   NOW,
   OTHER_USER_ID,
   SESSION_ID,
   sessionRecord,
-  sessionsConfig as config,
-  sessionsRepositoryMock,
-  sessionStateMock,
+  sessionsServiceHarness,
   USER_ID,
   type SessionsRepositoryMock,
   type SessionStateMock,
@@ -33,14 +27,7 @@ describe(SessionsService.name, () => {
   }
 
   beforeEach(() => {
-    repository = sessionsRepositoryMock();
-    state = sessionStateMock();
-    sut = new SessionsService(
-      repository as unknown as SessionsRepository,
-      new RefreshTokenCodec(new TokenCrypto(), config),
-      state as unknown as SessionStateStore,
-      config,
-    );
+    ({ repository, state, sut } = sessionsServiceHarness());
   });
 
   describe('isActive', () => {

@@ -1,9 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { TokenCrypto } from '../crypto/token-crypto.service';
-import { RefreshTokenCodec } from './refresh-token.codec';
-import type { RotationAttempt, SessionRecord, SessionsRepository } from './sessions.repository';
+import type { RefreshTokenCodec } from './refresh-token.codec';
+import type { RotationAttempt, SessionRecord } from './sessions.repository';
 import { SessionsService } from './sessions.service';
-import type { SessionStateStore } from './state/session-state.store';
 import {
   at,
   GRACE_MS,
@@ -11,11 +9,10 @@ import {
   NOW,
   SESSION_ID,
   sessionRecord,
-  sessionsConfig as config,
-  sessionsRepositoryMock,
-  sessionStateMock,
+  sessionsServiceHarness,
   USER_ID,
   type SessionsRepositoryMock,
+  type SessionsServiceHarness,
   type SessionStateMock,
 } from './testing/sessions.fixture';
 
@@ -33,15 +30,7 @@ describe(SessionsService.name, () => {
   let codec: RefreshTokenCodec;
   let warnings: jest.SpyInstance;
   let sut: SessionsService;
-
-  function createSut(refreshReuseGraceMs = GRACE_MS): SessionsService {
-    return new SessionsService(
-      repository as unknown as SessionsRepository,
-      codec,
-      state as unknown as SessionStateStore,
-      { ...config, refreshReuseGraceMs },
-    );
-  }
+  let createSut: SessionsServiceHarness['createSut'];
 
   /** The repository's answer when another request claimed the presented generation `ago` ms before NOW. */
   function claimedBy(ago: number, overrides: Partial<SessionRecord> = {}): RotationAttempt {
@@ -57,11 +46,8 @@ describe(SessionsService.name, () => {
   }
 
   beforeEach(() => {
-    repository = sessionsRepositoryMock();
-    state = sessionStateMock();
-    codec = new RefreshTokenCodec(new TokenCrypto(), config);
+    ({ repository, state, codec, sut, createSut } = sessionsServiceHarness({ refreshReuseGraceMs: GRACE_MS }));
     warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    sut = createSut();
   });
 
   afterEach(() => jest.restoreAllMocks());
@@ -116,7 +102,7 @@ describe(SessionsService.name, () => {
       ['for a claim a millisecond earlier when the grace period is 0', 0, 1, {}],
       ['for a claim later than this request read its clock when the grace period is 0', 0, -1, {}],
     ])('is the token %s', async (_label, grace, ago, session) => {
-      sut = createSut(grace);
+      sut = createSut({ refreshReuseGraceMs: grace });
       repository.rotateRefreshToken.mockResolvedValue(claimedBy(ago, session));
 
       await expect(rotatePresented()).resolves.toEqual({ outcome: 'reuse', sessionId: SESSION_ID, userId: USER_ID });

@@ -1,9 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { TokenCrypto } from '../crypto/token-crypto.service';
-import { RefreshTokenCodec } from './refresh-token.codec';
-import type { SessionRecord, SessionsRepository } from './sessions.repository';
+import type { RefreshTokenCodec } from './refresh-token.codec';
+import type { SessionRecord } from './sessions.repository';
 import { SessionsService } from './sessions.service';
-import type { SessionStateStore } from './state/session-state.store';
 import {
   at,
   GRACE_MS,
@@ -11,11 +9,10 @@ import {
   NOW,
   SESSION_ID,
   sessionRecord,
-  sessionsConfig as config,
-  sessionsRepositoryMock,
-  sessionStateMock,
+  sessionsServiceHarness,
   USER_ID,
   type SessionsRepositoryMock,
+  type SessionsServiceHarness,
   type SessionStateMock,
 } from './testing/sessions.fixture';
 
@@ -33,15 +30,7 @@ describe(SessionsService.name, () => {
   let codec: RefreshTokenCodec;
   let warnings: jest.SpyInstance;
   let sut: SessionsService;
-
-  function createSut(refreshReuseGraceMs = GRACE_MS): SessionsService {
-    return new SessionsService(
-      repository as unknown as SessionsRepository,
-      codec,
-      state as unknown as SessionStateStore,
-      { ...config, refreshReuseGraceMs },
-    );
-  }
+  let createSut: SessionsServiceHarness['createSut'];
 
   /** The session after the presented token was rotated `ago` ms before NOW (and maybe more since). */
   function currentSession(overrides: Partial<SessionRecord> & { ago?: number } = {}): SessionRecord {
@@ -54,11 +43,8 @@ describe(SessionsService.name, () => {
   }
 
   beforeEach(() => {
-    repository = sessionsRepositoryMock();
-    state = sessionStateMock();
-    codec = new RefreshTokenCodec(new TokenCrypto(), config);
+    ({ repository, state, codec, sut, createSut } = sessionsServiceHarness({ refreshReuseGraceMs: GRACE_MS }));
     warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    sut = createSut();
     repository.rotateRefreshToken.mockResolvedValue({ status: 'stale' });
   });
 
@@ -127,7 +113,7 @@ describe(SessionsService.name, () => {
       ['rotated a millisecond earlier', 1],
       ['rotated just after this request read its clock', -1],
     ])('is any superseded token when the grace period is 0 (%s)', async (_label, ago) => {
-      sut = createSut(0);
+      sut = createSut({ refreshReuseGraceMs: 0 });
       repository.findById.mockResolvedValue(currentSession({ ago }));
 
       await expect(rotatePresented()).resolves.toMatchObject({ outcome: 'reuse' });

@@ -2,9 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { TokenCrypto } from '../crypto/token-crypto.service';
 import { RefreshTokenCodec } from './refresh-token.codec';
-import type { NewSession, RotationAttempt, SessionRecord, SessionsRepository } from './sessions.repository';
+import type { NewSession, RotationAttempt, SessionRecord } from './sessions.repository';
 import { SessionsService } from './sessions.service';
-import type { SessionStateStore } from './state/session-state.store';
 import {
   at,
   CLIENT,
@@ -13,11 +12,10 @@ import {
   SESSION_ID,
   sessionRecord,
   sessionsConfig as config,
-  sessionsRepositoryMock,
-  sessionStateMock,
+  sessionsServiceHarness,
   USER_ID,
   type SessionsRepositoryMock,
-  type SessionStateMock,
+  type SessionsServiceHarness,
 } from './testing/sessions.fixture';
 
 /** The repository's answer when this request won the claim and rotated the session. */
@@ -37,25 +35,13 @@ function recordFor(session: NewSession): SessionRecord {
 
 describe(SessionsService.name, () => {
   let repository: SessionsRepositoryMock;
-  let state: SessionStateMock;
   let codec: RefreshTokenCodec;
   let sut: SessionsService;
-
-  function createSut(overrides: Partial<typeof config> = {}): SessionsService {
-    return new SessionsService(
-      repository as unknown as SessionsRepository,
-      codec,
-      state as unknown as SessionStateStore,
-      { ...config, ...overrides },
-    );
-  }
+  let createSut: SessionsServiceHarness['createSut'];
 
   beforeEach(() => {
-    repository = sessionsRepositoryMock();
+    ({ repository, codec, sut, createSut } = sessionsServiceHarness());
     repository.create.mockImplementation((session: NewSession) => Promise.resolve(recordFor(session)));
-    state = sessionStateMock();
-    codec = new RefreshTokenCodec(new TokenCrypto(), config);
-    sut = createSut();
   });
 
   describe('start', () => {

@@ -1,7 +1,10 @@
 import { Types } from 'mongoose';
+import type { AuthConfig } from '../../config';
 import { makeAuthConfig } from '../../config/testing/auth-config.fixture';
+import { TokenCrypto } from '../../crypto/token-crypto.service';
+import { RefreshTokenCodec } from '../refresh-token.codec';
 import type { RotationAttempt, SessionRecord, SessionsRepository } from '../sessions.repository';
-import type { ClientInfo } from '../sessions.service';
+import { SessionsService, type ClientInfo } from '../sessions.service';
 import type { SessionStateStore } from '../state/session-state.store';
 
 export const HOUR = 3_600_000;
@@ -82,4 +85,30 @@ export function sessionStateMock(): SessionStateMock {
     recordIssued: jest.fn().mockResolvedValue(undefined),
     recordRevoked: jest.fn().mockResolvedValue(undefined),
   };
+}
+
+export interface SessionsServiceHarness {
+  repository: SessionsRepositoryMock;
+  state: SessionStateMock;
+  /** The real codec, keyed with sessionsConfig: encodes the tokens a spec presents. */
+  codec: RefreshTokenCodec;
+  /** A SessionsService over these mocks and codec. */
+  sut: SessionsService;
+  /** Another SessionsService over the same mocks and codec, with sessionsConfig and `overrides`. */
+  createSut: (overrides?: Partial<AuthConfig>) => SessionsService;
+}
+
+/** Fresh mocks, the real codec, and the service under test built from sessionsConfig and `overrides`; call it in beforeEach. */
+export function sessionsServiceHarness(overrides: Partial<AuthConfig> = {}): SessionsServiceHarness {
+  const repository = sessionsRepositoryMock();
+  const state = sessionStateMock();
+  const codec = new RefreshTokenCodec(new TokenCrypto(), sessionsConfig);
+  const createSut = (configOverrides: Partial<AuthConfig> = {}): SessionsService =>
+    new SessionsService(
+      repository as unknown as SessionsRepository,
+      codec,
+      state as unknown as SessionStateStore,
+      { ...sessionsConfig, ...configOverrides },
+    );
+  return { repository, state, codec, sut: createSut(overrides), createSut };
 }
