@@ -3,10 +3,11 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module';
 import { HttpExceptionFilter } from './common/filters/http-exception.filter';
-import { appConfig, authConfig, databaseConfig, redisConfig, usersConfig } from './config';
+import { appConfig, authConfig, databaseConfig, loggingConfig, redisConfig, usersConfig } from './config';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 
@@ -16,9 +17,10 @@ import { UsersModule } from './users/users.module';
       isGlobal: true,
       // Validation happens in each registerAs factory (src/config/environment.ts), when the app is
       // built rather than when this file is imported, so tests can set variables per app.
-      load: [appConfig, authConfig, databaseConfig, redisConfig, usersConfig],
+      load: [appConfig, authConfig, databaseConfig, loggingConfig, redisConfig, usersConfig],
       cache: true,
     }),
+    LoggingModule,
     CryptoModule,
     DatabaseModule,
     RedisModule,

@@ -1,6 +1,7 @@
 import { RequestMethod, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { NestApplicationOptions } from '@nestjs/common';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
@@ -9,6 +10,8 @@ import { bodyParserErrors, JSON_BODY_LIMIT } from './common/http/body-parser-err
 import { BEARER_SCHEME, COOKIE_SCHEME } from './common/http/openapi';
 import { verbatimCookies } from './common/http/verbatim-cookies.middleware';
 import type { AppConfig } from './config';
+import type { Environment } from './config/environment';
+import { TimedExpressAdapter } from './common/http/timed-express.adapter';
 
 export const API_PREFIX = 'api';
 
@@ -20,14 +23,24 @@ and a refresh token (opaque, single-use), in the body and in HttpOnly cookies. C
 refresh token for a new pair (rotation). \`POST /api/auth/logout\` revokes the session: from that moment its
 access and refresh tokens get 401, although they have not expired, because every request checks the session.`;
 
-/** Nest's own body parsers are replaced in configureApp by one whose errors we shape. */
-export const APP_OPTIONS: NestApplicationOptions = { bodyParser: false };
+/**
+ * Nest's own body parsers are replaced in configureApp by one whose errors we shape; logs are
+ * buffered until the JSON logger takes over, so that every line is structured.
+ */
+export const APP_OPTIONS: NestApplicationOptions = { bodyParser: false, bufferLogs: true };
+
+export function createHttpAdapter(env: Pick<Environment, 'requestTimeoutMs'>): TimedExpressAdapter {
+  return new TimedExpressAdapter(env.requestTimeoutMs);
+}
 
 /** Everything main.ts and the e2e tests must set up identically. */
 export function configureApp(app: NestExpressApplication): INestApplication {
   const config = app.get(ConfigService).getOrThrow<AppConfig>('app');
 
+  app.useLogger(app.get(PinoLogger));
   app.disable('x-powered-by');
+  // Off unless configured: then X-Forwarded-For cannot choose the address that rate limits count.
+  app.set('trust proxy', config.trustProxy);
   // Helmet's defaults, except upgrade-insecure-requests: it would make the explorer at /docs load its
   // scripts over https:// when the service is reached over plain http (development, a private network).
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));

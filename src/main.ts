@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
-import { APP_OPTIONS, configureApp } from './app.setup';
+import { APP_OPTIONS, configureApp, createHttpAdapter } from './app.setup';
 import { EnvironmentValidationError, type AppConfig } from './config';
 import { loadEnvironment } from './config/load-environment';
 
@@ -12,9 +12,12 @@ const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 async function bootstrap(): Promise<void> {
   // Checked before Nest starts, so that a bad variable is reported as one readable line, not a stack.
-  loadEnvironment();
+  const env = loadEnvironment();
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { ...APP_OPTIONS, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, createHttpAdapter(env), {
+    ...APP_OPTIONS,
+    abortOnError: false,
+  });
   configureApp(app);
   const { port, host } = app.get(ConfigService).getOrThrow<AppConfig>('app');
   await app.listen(port, host);
@@ -37,6 +40,8 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
+  // Whatever start-up logged before it failed is still buffered for the JSON logger: print it.
+  Logger.flush();
   if (error instanceof EnvironmentValidationError) logger.error(error.message);
   else logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(1);

@@ -6,6 +6,7 @@ import type { UserRecord } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 import { AccessTokenService } from './access-token.service';
 import type { AuthenticatedUser } from './authenticated-user';
+import { AuditLogger } from '../logging/audit-logger.service';
 import { LoginThrottleService } from './login-throttle.service';
 
 export interface IssuedTokens {
@@ -31,6 +32,7 @@ export class AuthService {
     private readonly sessionsService: SessionsService,
     private readonly accessTokens: AccessTokenService,
     private readonly loginThrottle: LoginThrottleService,
+    private readonly audit: AuditLogger,
   ) {}
 
   register(username: string, password: string): Promise<UserRecord> {
@@ -43,11 +45,14 @@ export class AuthService {
     const user = await this.usersService.verifyCredentials(username, password);
     if (!user) {
       await this.loginThrottle.recordFailure(username, client.ip);
+      this.audit.record('login_failed', { username, ip: client.ip ?? undefined });
       throw new UnauthorizedException(LOGIN_FAILED);
     }
     await this.loginThrottle.recordSuccess(username, client.ip);
     const session = await this.sessionsService.start(user._id.toHexString(), client);
-    return this.issueTokens(user, session);
+    const tokens = await this.issueTokens(user, session);
+    this.audit.record('login_succeeded', { userId: session.userId, sessionId: session.sessionId, ip: client.ip ?? undefined });
+    return tokens;
   }
 
   /** Forged, stale, reused (the session is then revoked) or ended: one answer, 401. */
@@ -64,10 +69,12 @@ export class AuthService {
 
   async logout(caller: AuthenticatedUser): Promise<void> {
     await this.sessionsService.revoke(caller.sessionId, 'logout');
+    this.audit.record('logout', { userId: caller.userId, sessionId: caller.sessionId });
   }
 
   async logoutAll(caller: AuthenticatedUser): Promise<void> {
     await this.sessionsService.revokeAllOfUser(caller.userId, 'logout_all');
+    this.audit.record('logout_all', { userId: caller.userId, sessionId: caller.sessionId });
   }
 
   async listSessions(caller: AuthenticatedUser): Promise<SessionView[]> {
@@ -80,6 +87,7 @@ export class AuthService {
     if (!(await this.sessionsService.revokeOwn(caller.userId, sessionId, 'session_deleted'))) {
       throw new NotFoundException('Session not found');
     }
+    this.audit.record('session_revoked', { userId: caller.userId, sessionId: caller.sessionId, revokedSessionId: sessionId });
   }
 
   /** The guard's check after the signature: well-formed claims of a session that is still live. */

@@ -9,6 +9,8 @@ export const appConfig = registerAs('app', () => {
     port: env.port,
     host: env.host,
     corsOrigins: env.corsOrigins,
+    trustProxy: env.trustProxy,
+    requestTimeoutMs: env.requestTimeoutMs,
   };
 });
 export type AppConfig = ConfigType<typeof appConfig>;

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ms, { type StringValue } from 'ms';
@@ -33,7 +34,16 @@ export interface Environment {
   corsOrigins: string[];
   adminUsername: string | undefined;
   adminPassword: string | undefined;
+  /** Express 'trust proxy': false, a hop count, or addresses/CIDRs/keywords of trusted proxies. */
+  trustProxy: false | number | string[];
+  /** Longest time a client may take to send a request's headers / whole request. */
+  requestTimeoutMs: number;
+  logLevel: LogLevel;
+  logFile: string | undefined;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export class EnvironmentValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -133,6 +143,26 @@ class EnvironmentReader {
     return origins;
   }
 
+  /** Unset or "false": no proxy is trusted, so X-Forwarded-For cannot change the client address. */
+  trustProxy(name: string): false | number | string[] {
+    const value = this.optional(name);
+    if (value === undefined || value.toLowerCase() === 'false') return false;
+    if (/^\d+$/.test(value)) return Number(value);
+    const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+    const keyword = /^(loopback|linklocal|uniquelocal)$/;
+    const invalid = entries.filter((entry) => {
+      const [address, bits, ...rest] = entry.split('/');
+      return !(keyword.test(entry) || (isIP(address) !== 0 && rest.length === 0 && (bits === undefined || /^\d{1,3}$/.test(bits))));
+    });
+    if (value.toLowerCase() === 'true' || invalid.length > 0) {
+      this.problems.push(
+        `${name} must be a number of proxy hops or a list of proxy addresses/CIDRs (got "${value}"); "true" would let any client set its own address`,
+      );
+      return false;
+    }
+    return entries;
+  }
+
   secret(name: string): string | undefined {
     const value = this.raw[name];
     if (value === undefined || value === '') return undefined;
@@ -219,6 +249,10 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
     corsOrigins: env.origins('CORS_ORIGINS'),
     adminUsername,
     adminPassword,
+    trustProxy: env.trustProxy('TRUST_PROXY'),
+    requestTimeoutMs: env.duration('REQUEST_TIMEOUT', '10s', { allowZero: false }),
+    logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFile: env.optional('LOG_FILE'),
   };
 
   if ((adminUsername === undefined) !== (adminPassword === undefined)) {

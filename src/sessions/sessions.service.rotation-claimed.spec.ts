@@ -127,15 +127,15 @@ describe(SessionsService.name, () => {
       await sut.rotate(presented, NOW);
 
       expect(warnings).toHaveBeenCalledTimes(1);
-      const line = String(warnings.mock.calls[0][0]);
-      expect(JSON.parse(line)).toMatchObject({
-        event: 'refresh_token_reuse_detected',
+      const line: unknown = warnings.mock.calls[0][0];
+      expect(line).toMatchObject({
+        audit: 'refresh_reuse_detected',
         sessionId: SESSION_ID,
         userId: USER_ID,
         presentedGeneration: PRESENTED,
         currentGeneration: PRESENTED + 1,
       });
-      expect(line).not.toContain(presented.split('.')[2]);
+      expect(JSON.stringify(line)).not.toContain(presented.split('.')[2]);
     });
 
     it('fails rather than answering when the revocation cannot be published', async () => {

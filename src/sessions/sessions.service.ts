@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { authConfig, type AuthConfig } from '../config';
+import { AuditLogger } from '../logging/audit-logger.service';
 import { RefreshTokenCodec } from './refresh-token.codec';
 import { SessionsRepository, type SessionRecord } from './sessions.repository';
 import { SessionStateStore } from './state/session-state.store';
@@ -43,6 +44,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     private readonly sessionsRepository: SessionsRepository,
     private readonly refreshTokens: RefreshTokenCodec,
     private readonly state: SessionStateStore,
+    private readonly audit: AuditLogger,
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
   ) {}
 
@@ -125,9 +127,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     now: Date,
   ): Promise<RotationResult> {
     await this.revoke(sessionId, 'refresh_reuse', now);
-    this.logger.warn(
-      JSON.stringify({ event: 'refresh_token_reuse_detected', sessionId, userId, presentedGeneration, currentGeneration }),
-    );
+    this.audit.record('refresh_reuse_detected', { userId, sessionId, presentedGeneration, currentGeneration });
     return { outcome: 'reuse', sessionId, userId };
   }
 

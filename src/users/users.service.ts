@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { usersConfig, type UsersConfig } from '../config';
 import { PasswordHasher } from '../crypto/password-hasher.service';
+import { AuditLogger } from '../logging/audit-logger.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { ROLE_ADMIN, ROLE_USER, toUsernameKey } from './schemas/user.schema';
 import { DuplicateUsernameError, UsersRepository, type UserRecord } from './users.repository';
@@ -21,6 +22,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly usersRepository: UsersRepository,
     private readonly passwordHasher: PasswordHasher,
     private readonly sessionsService: SessionsService,
+    private readonly audit: AuditLogger,
     @Inject(usersConfig.KEY) private readonly config: UsersConfig,
   ) {}
 
@@ -72,12 +74,14 @@ export class UsersService implements OnApplicationBootstrap {
     }
     await this.usersRepository.updatePasswordHash(userId, await this.passwordHasher.hash(newPassword));
     await this.sessionsService.revokeAllOfUser(userId, 'password_changed', currentSessionId);
+    this.audit.record('password_changed', { userId, sessionId: currentSessionId });
   }
 
   /** Sessions first: once they are revoked no token of the account works, whatever happens next. */
   async deleteAccount(userId: string): Promise<void> {
     await this.sessionsService.deleteAllOfUser(userId);
     await this.usersRepository.deleteById(userId);
+    this.audit.record('account_deleted', { userId });
   }
 
   list(): Promise<UserRecord[]> {

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { AppModule } from '../../src/app.module';
-import { APP_OPTIONS, configureApp } from '../../src/app.setup';
+import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/app.setup';
+import { parseEnvironment } from '../../src/config/environment';
 import { TEST_ENV } from './test-env';
 
 export type EnvOverrides = Record<string, string | undefined>;
@@ -52,6 +53,8 @@ export async function createTestApp(overrides: EnvOverrides = {}, label = 'e2e')
     REFRESH_TOKEN_SECRET: secrets.refresh,
     // Suites make far more than 100 auth requests a minute from 127.0.0.1; the limit has its own test.
     AUTH_RATE_LIMIT: '0',
+    // Quiet test output; the logging suite turns it on and reads LOG_FILE.
+    LOG_LEVEL: 'silent',
     ...overrides,
   };
   const saved: EnvOverrides = {};
@@ -64,7 +67,7 @@ export async function createTestApp(overrides: EnvOverrides = {}, label = 'e2e')
   let app: NestExpressApplication;
   try {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({ ...APP_OPTIONS, logger: ['error'] });
+    app = moduleRef.createNestApplication<NestExpressApplication>(createHttpAdapter(parseEnvironment(process.env)), APP_OPTIONS);
     configureApp(app);
     await app.init();
   } finally {

@@ -1,3 +1,4 @@
+import { AuditLogger } from '../../logging/audit-logger.service';
 import { Types } from 'mongoose';
 import type { ClientInfo, IssuedRefreshToken, SessionsService } from '../../sessions/sessions.service';
 import type { UserRecord } from '../../users/users.repository';
@@ -83,6 +84,7 @@ export function createAuthService(mocks: AuthServiceMocks): AuthService {
     mocks.sessionsService as unknown as SessionsService,
     mocks.accessTokens as unknown as AccessTokenService,
     mocks.loginThrottle as unknown as LoginThrottleService,
+    new AuditLogger(),
   );
 }
 

@@ -1,3 +1,4 @@
+import { AuditLogger } from '../../logging/audit-logger.service';
 import { Types } from 'mongoose';
 import type { AuthConfig } from '../../config';
 import { makeAuthConfig } from '../../config/testing/auth-config.fixture';
@@ -108,6 +109,7 @@ export function sessionsServiceHarness(overrides: Partial<AuthConfig> = {}): Ses
       repository as unknown as SessionsRepository,
       codec,
       state as unknown as SessionStateStore,
+      new AuditLogger(),
       { ...sessionsConfig, ...configOverrides },
     );
   return { repository, state, codec, sut: createSut(overrides), createSut };

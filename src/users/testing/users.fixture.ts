@@ -1,3 +1,4 @@
+import { AuditLogger } from '../../logging/audit-logger.service';
 import { Types } from 'mongoose';
 import type { UsersConfig } from '../../config';
 import type { PasswordHasher } from '../../crypto/password-hasher.service';
@@ -52,6 +53,7 @@ export function createUsersService(mocks: UsersServiceMocks, config: UsersConfig
     mocks.repository as unknown as UsersRepository,
     mocks.hasher as unknown as PasswordHasher,
     mocks.sessionsService as unknown as SessionsService,
+    new AuditLogger(),
     config,
   );
 }
