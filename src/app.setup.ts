@@ -8,6 +8,7 @@ import cookieParser from 'cookie-parser';
 import helmet from 'helmet';
 import { bodyParserErrors, JSON_BODY_LIMIT } from './common/http/body-parser-errors.middleware';
 import { BEARER_SCHEME, COOKIE_SCHEME } from './common/http/openapi';
+import { rejectHostileJson, requireJsonBody } from './common/http/request-shape.middleware';
 import { verbatimCookies } from './common/http/verbatim-cookies.middleware';
 import type { AppConfig } from './config';
 import type { Environment } from './config/environment';
@@ -44,8 +45,10 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   // Helmet's defaults, except upgrade-insecure-requests: it would make the explorer at /docs load its
   // scripts over https:// when the service is reached over plain http (development, a private network).
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  app.use(requireJsonBody);
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   app.use(bodyParserErrors);
+  app.use(rejectHostileJson);
   app.use(cookieParser());
   app.use(verbatimCookies);
   app.setGlobalPrefix(API_PREFIX, {

@@ -1,6 +1,16 @@
-import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpException,
+  HttpStatus,
+  Logger,
+  MethodNotAllowedException,
+  NotFoundException,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
+import { allowedMethods } from '../http/allowed-methods';
 import { InvalidTokenException } from '../exceptions/invalid-token.exception';
 import { isRedisUnavailable, StateStoreUnavailableError } from '../exceptions/state-store-unavailable.error';
 import { TooManyRequestsException } from '../exceptions/too-many-requests.exception';
@@ -39,6 +49,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
+    const methodNotAllowed = this.methodNotAllowed(exception, req);
+    if (methodNotAllowed) {
+      exception = methodNotAllowed.exception;
+      res.setHeader('Allow', methodNotAllowed.allow.join(', '));
+    }
     const body = this.toBody(exception, req);
     if (res.headersSent) {
       // Too late to answer with an error: end what was started.
@@ -54,6 +69,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     }
     res.status(body.statusCode).json(body);
+  }
+
+  /** Nest answers a known path with an unserved method as 404; HTTP says 405 with Allow. */
+  private methodNotAllowed(exception: unknown, req: Request): { exception: HttpException; allow: string[] } | undefined {
+    if (!(exception instanceof NotFoundException) || !req.app) return undefined;
+    const allow = allowedMethods(req);
+    if (allow.length === 0 || allow.includes(req.method)) return undefined;
+    return { exception: new MethodNotAllowedException(`Method ${req.method} is not allowed on this path`), allow };
   }
 
   private toBody(exception: unknown, req: Request): ErrorBody {
