@@ -1,11 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { MongooseModule } from '@nestjs/mongoose';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { PassportModule } from '@nestjs/passport';
 import { authConfig, type AuthConfig } from '../config';
-import { REDIS_CLIENT, type RedisClient } from '../redis/redis.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AccessTokenService } from './access-token.service';
@@ -15,11 +13,7 @@ import { AuthService } from './auth.service';
 import { CsrfPolicy } from './csrf.policy';
 import { AuthRateLimitGuard } from './guards/auth-rate-limit.guard';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
-import { DatabaseLoginFailureStore } from './login-failures/database-login-failure.store';
-import { LoginFailure, LoginFailureSchema } from './login-failures/login-failure.schema';
-import { LoginFailureStore } from './login-failures/login-failure.store';
-import { RedisLoginFailureStore } from './login-failures/redis-login-failure.store';
-import { LoginThrottleService } from './login-throttle.service';
+import { LoginFailuresModule } from './login-failures/login-failures.module';
 import { AUTH_THROTTLER_STORAGE, RateLimitStorageModule } from './rate-limit/rate-limit-storage.module';
 import { RolesGuard } from './guards/roles.guard';
 import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
@@ -29,7 +23,7 @@ import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
     UsersModule,
     SessionsModule,
     PassportModule,
-    MongooseModule.forFeature([{ name: LoginFailure.name, schema: LoginFailureSchema }]),
+    LoginFailuresModule,
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStorageModule],
       inject: [authConfig.KEY, AUTH_THROTTLER_STORAGE],
@@ -56,14 +50,6 @@ import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
     AuthCookies,
     CsrfPolicy,
     JwtStrategy,
-    DatabaseLoginFailureStore,
-    {
-      provide: LoginFailureStore,
-      inject: [REDIS_CLIENT, DatabaseLoginFailureStore],
-      useFactory: (redis: RedisClient, database: DatabaseLoginFailureStore): LoginFailureStore =>
-        redis ? new RedisLoginFailureStore(redis) : database,
-    },
-    LoginThrottleService,
     // Order matters: rate limit first (bad tokens count too), then authentication, then roles.
     { provide: APP_GUARD, useClass: AuthRateLimitGuard },
     { provide: APP_GUARD, useClass: JwtAuthGuard },

@@ -7,7 +7,7 @@ import { UsersService } from '../users/users.service';
 import { AccessTokenService } from './access-token.service';
 import type { AuthenticatedUser } from './authenticated-user';
 import { AuditLogger } from '../logging/audit-logger.service';
-import { LoginThrottleService } from './login-throttle.service';
+import { LoginThrottleService } from './login-failures/login-throttle.service';
 
 export interface IssuedTokens {
   user: UserRecord;

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, UnauthorizedException } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Ip, Patch, UnauthorizedException } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiForbiddenResponse,
@@ -6,6 +6,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/http/error-response.dto';
 import { ChangePasswordDto } from './dto/change-password.dto';
@@ -40,8 +41,13 @@ export class UsersController {
   @ApiNoContentResponse({ description: 'Changed' })
   @ApiBadRequestResponse({ description: 'Invalid or unexpected fields', type: ErrorResponseDto })
   @ApiForbiddenResponse({ description: 'Current password is incorrect, or a cross-site cookie request', type: ErrorResponseDto })
-  async changePassword(@CurrentUser() caller: AuthenticatedUser, @Body() body: ChangePasswordDto): Promise<void> {
-    await this.usersService.changePassword(caller.userId, caller.sessionId, body.currentPassword, body.newPassword);
+  @ApiTooManyRequestsResponse({ description: 'Too many wrong current passwords from this address; see Retry-After', type: ErrorResponseDto })
+  async changePassword(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Body() body: ChangePasswordDto,
+    @Ip() clientIp: string,
+  ): Promise<void> {
+    await this.usersService.changePassword(caller.userId, caller.sessionId, body.currentPassword, body.newPassword, clientIp ?? null);
   }
 
   @Delete('me')

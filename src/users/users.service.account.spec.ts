@@ -1,10 +1,12 @@
 import { ForbiddenException, HttpStatus, UnauthorizedException } from '@nestjs/common';
 import { StateStoreUnavailableError } from '../common/exceptions/state-store-unavailable.error';
+import { TooManyRequestsException } from '../common/exceptions/too-many-requests.exception';
 import { UsersService } from './users.service';
 import { ALICE, ALICE_ID, createUsersService, PASSWORD, PASSWORD_HASH, usersServiceMocks, type UsersServiceMocks } from './testing/users.fixture';
 
 const CURRENT_SESSION_ID = '6650f0c2a1b2c3d4e5f60719';
 const NEW_PASSWORD = 'a much longer new passphrase';
+const CLIENT_IP = '203.0.113.7';
 const NEW_HASH = '$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaA';
 
 /** What the account owner does to their own account: change the password, delete the account. */
@@ -12,19 +14,37 @@ describe(UsersService.name, () => {
   let repository: UsersServiceMocks['repository'];
   let hasher: UsersServiceMocks['hasher'];
   let sessionsService: UsersServiceMocks['sessionsService'];
+  let passwordThrottle: UsersServiceMocks['passwordThrottle'];
   let sut: UsersService;
 
   beforeEach(() => {
     const mocks = usersServiceMocks();
-    ({ repository, hasher, sessionsService } = mocks);
+    ({ repository, hasher, sessionsService, passwordThrottle } = mocks);
     hasher.hash.mockResolvedValue(NEW_HASH);
     sut = createUsersService(mocks);
   });
 
   describe('changePassword', () => {
     function changePassword(currentPassword = PASSWORD) {
-      return sut.changePassword(ALICE_ID, CURRENT_SESSION_ID, currentPassword, NEW_PASSWORD);
+      return sut.changePassword(ALICE_ID, CURRENT_SESSION_ID, currentPassword, NEW_PASSWORD, CLIENT_IP);
     }
+
+    it('refuses with the throttle\'s 429 before checking the password when this address guessed too often', async () => {
+      repository.findById.mockResolvedValue(ALICE);
+      passwordThrottle.assertAllowed.mockRejectedValue(new TooManyRequestsException(60));
+
+      await expect(changePassword()).rejects.toBeInstanceOf(TooManyRequestsException);
+      expect(hasher.verify).not.toHaveBeenCalled();
+      expect(repository.updatePasswordHash).not.toHaveBeenCalled();
+    });
+
+    it('counts a wrong current password as a failed guess for this username and address', async () => {
+      repository.findById.mockResolvedValue(ALICE);
+      hasher.verify.mockResolvedValue(false);
+
+      await expect(changePassword('wrong-password')).rejects.toBeInstanceOf(ForbiddenException);
+      expect(passwordThrottle.recordFailure).toHaveBeenCalledWith(ALICE.username, CLIENT_IP);
+    });
 
     it('answers 401 when the user no longer exists, and changes nothing', async () => {
       repository.findById.mockResolvedValue(null);

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { usersConfig, type UsersConfig } from '../config';
 import { PasswordHasher } from '../crypto/password-hasher.service';
+import { LoginThrottleService } from '../auth/login-failures/login-throttle.service';
 import { AuditLogger } from '../logging/audit-logger.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { ROLE_ADMIN, ROLE_USER, toUsernameKey } from './schemas/user.schema';
@@ -23,6 +24,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly passwordHasher: PasswordHasher,
     private readonly sessionsService: SessionsService,
     private readonly audit: AuditLogger,
+    private readonly passwordThrottle: LoginThrottleService,
     @Inject(usersConfig.KEY) private readonly config: UsersConfig,
   ) {}
 
@@ -66,10 +68,19 @@ export class UsersService implements OnApplicationBootstrap {
    * Changes the password and revokes every other session: whoever else holds a token of this
    * account (the reason passwords get changed) is signed out; the caller's session stays.
    */
-  async changePassword(userId: string, currentSessionId: string, currentPassword: string, newPassword: string): Promise<void> {
+  async changePassword(
+    userId: string,
+    currentSessionId: string,
+    currentPassword: string,
+    newPassword: string,
+    clientIp: string | null,
+  ): Promise<void> {
     const user = await this.usersRepository.findById(userId);
     if (!user) throw new UnauthorizedException();
+    // A stolen access token must not become a way to guess the password: same brake as login.
+    await this.passwordThrottle.assertAllowed(user.username, clientIp);
     if (!(await this.passwordHasher.verify(user.passwordHash, currentPassword))) {
+      await this.passwordThrottle.recordFailure(user.username, clientIp);
       throw new ForbiddenException('Current password is incorrect');
     }
     await this.usersRepository.updatePasswordHash(userId, await this.passwordHasher.hash(newPassword));

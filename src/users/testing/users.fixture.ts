@@ -2,6 +2,7 @@ import { AuditLogger } from '../../logging/audit-logger.service';
 import { Types } from 'mongoose';
 import type { UsersConfig } from '../../config';
 import type { PasswordHasher } from '../../crypto/password-hasher.service';
+import type { LoginThrottleService } from '../../auth/login-failures/login-throttle.service';
 import type { SessionsService } from '../../sessions/sessions.service';
 import type { UserRecord, UsersRepository } from '../users.repository';
 import { UsersService } from '../users.service';
@@ -24,6 +25,7 @@ export interface UsersServiceMocks {
   >;
   hasher: jest.Mocked<Pick<PasswordHasher, 'hash' | 'verify' | 'verifyAgainstDummy'>>;
   sessionsService: jest.Mocked<Pick<SessionsService, 'revokeAllOfUser' | 'deleteAllOfUser'>>;
+  passwordThrottle: jest.Mocked<Pick<LoginThrottleService, 'assertAllowed' | 'recordFailure'>>;
 }
 
 export function usersServiceMocks(): UsersServiceMocks {
@@ -45,6 +47,10 @@ export function usersServiceMocks(): UsersServiceMocks {
       revokeAllOfUser: jest.fn().mockResolvedValue(undefined),
       deleteAllOfUser: jest.fn().mockResolvedValue(undefined),
     },
+    passwordThrottle: {
+      assertAllowed: jest.fn().mockResolvedValue(undefined),
+      recordFailure: jest.fn().mockResolvedValue(undefined),
+    },
   };
 }
 
@@ -54,6 +60,7 @@ export function createUsersService(mocks: UsersServiceMocks, config: UsersConfig
     mocks.hasher as unknown as PasswordHasher,
     mocks.sessionsService as unknown as SessionsService,
     new AuditLogger(),
+    mocks.passwordThrottle as unknown as LoginThrottleService,
     config,
   );
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { authConfig, type AuthConfig } from '../config';
-import { TooManyRequestsException } from '../common/exceptions/too-many-requests.exception';
-import { toUsernameKey } from '../users/schemas/user.schema';
-import { LoginFailureStore } from './login-failures/login-failure.store';
+import { authConfig, type AuthConfig } from '../../config';
+import { TooManyRequestsException } from '../../common/exceptions/too-many-requests.exception';
+import { toUsernameKey } from '../../users/schemas/user.schema';
+import { LoginFailureStore } from './login-failure.store';
 
 /**
  * LOGIN_MAX_FAILURES failed logins for one username from one client address within
