@@ -7,6 +7,7 @@ import { appConfig, authConfig, databaseConfig, loggingConfig, redisConfig, user
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { HttpPipelineModule } from './common/http/http-pipeline.module';
 import { LoggingModule } from './logging/logging.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
@@ -21,6 +22,7 @@ import { UsersModule } from './users/users.module';
       cache: true,
     }),
     LoggingModule,
+    HttpPipelineModule,
     CryptoModule,
     DatabaseModule,
     RedisModule,

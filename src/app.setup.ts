@@ -6,9 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import helmet from 'helmet';
-import { bodyParserErrors, JSON_BODY_LIMIT } from './common/http/body-parser-errors.middleware';
 import { BEARER_SCHEME, COOKIE_SCHEME } from './common/http/openapi';
-import { rejectHostileJson, requireJsonBody } from './common/http/request-shape.middleware';
 import { verbatimCookies } from './common/http/verbatim-cookies.middleware';
 import type { AppConfig } from './config';
 import type { Environment } from './config/environment';
@@ -25,7 +23,7 @@ refresh token for a new pair (rotation). \`POST /api/auth/logout\` revokes the s
 access and refresh tokens get 401, although they have not expired, because every request checks the session.`;
 
 /**
- * Nest's own body parsers are replaced in configureApp by one whose errors we shape; logs are
+ * Nest's own body parsers are replaced by HttpPipelineModule's, whose errors we shape; logs are
  * buffered until the JSON logger takes over, so that every line is structured.
  */
 export const APP_OPTIONS: NestApplicationOptions = { bodyParser: false, bufferLogs: true };
@@ -45,10 +43,6 @@ export function configureApp(app: NestExpressApplication): INestApplication {
   // Helmet's defaults, except upgrade-insecure-requests: it would make the explorer at /docs load its
   // scripts over https:// when the service is reached over plain http (development, a private network).
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
-  app.use(requireJsonBody);
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
-  app.use(bodyParserErrors);
-  app.use(rejectHostileJson);
   app.use(cookieParser());
   app.use(verbatimCookies);
   app.setGlobalPrefix(API_PREFIX, {

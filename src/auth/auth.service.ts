@@ -45,7 +45,9 @@ export class AuthService {
     const user = await this.usersService.verifyCredentials(username, password);
     if (!user) {
       await this.loginThrottle.recordFailure(username, client.ip);
-      this.audit.record('login_failed', { username, ip: client.ip ?? undefined });
+      // The account's id, never the name as typed: people type passwords into username fields.
+      const userId = await this.usersService.findIdByUsername(username);
+      this.audit.record('login_failed', { userId: userId ?? undefined, unknownUsername: userId === null, ip: client.ip ?? undefined });
       throw new UnauthorizedException(LOGIN_FAILED);
     }
     await this.loginThrottle.recordSuccess(username, client.ip);

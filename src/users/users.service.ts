@@ -60,6 +60,11 @@ export class UsersService implements OnApplicationBootstrap {
     return (await this.passwordHasher.verify(user.passwordHash, password)) ? user : null;
   }
 
+  /** For audit lines: which account a name designates, without saying why a login failed. */
+  async findIdByUsername(username: string): Promise<string | null> {
+    return (await this.usersRepository.findByUsernameKey(toUsernameKey(username)))?._id.toHexString() ?? null;
+  }
+
   findById(id: string): Promise<UserRecord | null> {
     return this.usersRepository.findById(id);
   }

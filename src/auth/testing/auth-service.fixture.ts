@@ -49,7 +49,7 @@ export const CLAIMS: AccessTokenClaims = {
 export const CALLER: AuthenticatedUser = { userId: USER_ID, sessionId: SESSION_ID, roles: ['user'] };
 
 export interface AuthServiceMocks {
-  usersService: jest.Mocked<Pick<UsersService, 'register' | 'verifyCredentials' | 'findById'>>;
+  usersService: jest.Mocked<Pick<UsersService, 'register' | 'verifyCredentials' | 'findById' | 'findIdByUsername'>>;
   sessionsService: jest.Mocked<
     Pick<
       SessionsService,
@@ -62,7 +62,7 @@ export interface AuthServiceMocks {
 
 export function authServiceMocks(): AuthServiceMocks {
   return {
-    usersService: { register: jest.fn(), verifyCredentials: jest.fn(), findById: jest.fn() },
+    usersService: { register: jest.fn(), verifyCredentials: jest.fn(), findById: jest.fn(), findIdByUsername: jest.fn().mockResolvedValue(null) },
     sessionsService: {
       start: jest.fn(),
       rotate: jest.fn(),

@@ -7,6 +7,8 @@ const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 /** The contract's bodies are flat objects of strings: anything deeper than this is an attack. */
 export const MAX_BODY_DEPTH = 8;
 export const MAX_ARRAY_LENGTH = 1000;
+/** Also bounds the validation errors (one per unexpected property) an answer can carry. */
+export const MAX_OBJECT_KEYS = 50;
 /** Keys that reach Object.prototype when a body is merged or copied carelessly. */
 const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -42,7 +44,9 @@ export function rejectHostileJson(req: Request, _res: Response, next: NextFuncti
       for (const item of value) pending.push([item, depth + 1]);
       continue;
     }
-    for (const key of Object.keys(value)) {
+    const keys = Object.keys(value);
+    if (keys.length > MAX_OBJECT_KEYS) return next(new BadRequestException('Request body has too many properties'));
+    for (const key of keys) {
       if (POLLUTING_KEYS.has(key)) return next(new BadRequestException(`property ${key} should not exist`));
       pending.push([(value as Record<string, unknown>)[key], depth + 1]);
     }

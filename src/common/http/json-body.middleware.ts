@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { json } from 'body-parser';
 import type { NextFunction, Request, Response } from 'express';
 
 /** The contract's body limit; larger bodies get 413. */
@@ -15,12 +16,17 @@ const BODY_PARSER_ERRORS: Record<string, [HttpStatus, string]> = {
   'encoding.unsupported': [HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'Unsupported content encoding'],
 };
 
+const parseJson = json({ limit: JSON_BODY_LIMIT });
+
 /**
- * Registered right after the JSON body parser. Nest would otherwise answer a malformed body with the
- * JavaScript SyntaxError's text; this turns every parser failure into a plain HttpException.
+ * The JSON body parser, with its failures turned into plain HttpExceptions: Nest would otherwise
+ * answer a malformed body with the JavaScript SyntaxError's text.
  */
-export function bodyParserErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
-  const type = (err as { type?: unknown } | null)?.type;
-  const known = typeof type === 'string' ? BODY_PARSER_ERRORS[type] : undefined;
-  next(known ? new HttpException(known[1], known[0]) : err);
+export function jsonBody(req: Request, res: Response, next: NextFunction): void {
+  parseJson(req, res, (err?: unknown) => {
+    if (!err) return next();
+    const type = (err as { type?: unknown }).type;
+    const known = typeof type === 'string' ? BODY_PARSER_ERRORS[type] : undefined;
+    next(known ? new HttpException(known[1], known[0]) : err);
+  });
 }
