@@ -4,11 +4,11 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from './app.setup';
+import { installGracefulShutdown } from './common/http/graceful-shutdown';
 import { EnvironmentValidationError, type AppConfig } from './config';
 import { loadEnvironment } from './config/load-environment';
 
 const logger = new Logger('Bootstrap');
-const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 async function bootstrap(): Promise<void> {
   // Checked before Nest starts, so that a bad variable is reported as one readable line, not a stack.
@@ -23,20 +23,7 @@ async function bootstrap(): Promise<void> {
   await app.listen(port, host);
   logger.log(`Listening on http://${host}:${port} (API under /api, explorer at /docs)`);
 
-  // app.close() stops accepting, lets requests in flight finish, and runs every shutdown hook
-  // (database connection, embedded server); then the process ends with success.
-  for (const signal of SHUTDOWN_SIGNALS) {
-    process.once(signal, () => {
-      logger.log(`${signal} received, shutting down`);
-      app.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error(`Shutdown failed: ${String(error)}`);
-          process.exit(1);
-        },
-      );
-    });
-  }
+  installGracefulShutdown(app, logger);
 }
 
 bootstrap().catch((error: unknown) => {
