@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { getConnectionToken } from '@nestjs/mongoose';
@@ -44,7 +45,12 @@ export function randomSecret(): string {
  * Boots the real AppModule (real database over TCP, real guards, filters and pipes) with the given
  * environment. Variables are applied only while the app is built, then restored.
  */
-export async function createTestApp(overrides: EnvOverrides = {}, label = 'e2e'): Promise<TestApp> {
+export async function createTestApp(
+  overrides: EnvOverrides = {},
+  label = 'e2e',
+  /** Modules of the adopting team's own, mounted beside AppModule (see test/decorators). */
+  extraImports: Type[] = [],
+): Promise<TestApp> {
   const secrets = { access: randomSecret(), refresh: randomSecret() };
   const env: EnvOverrides = {
     NODE_ENV: 'test',
@@ -66,7 +72,7 @@ export async function createTestApp(overrides: EnvOverrides = {}, label = 'e2e')
 
   let app: NestExpressApplication;
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...extraImports] }).compile();
     app = moduleRef.createNestApplication<NestExpressApplication>(createHttpAdapter(parseEnvironment(process.env)), APP_OPTIONS);
     configureApp(app);
     await app.init();
