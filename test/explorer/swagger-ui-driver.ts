@@ -92,7 +92,7 @@ export class SwaggerExplorer {
     const code = Number((await status.innerText()).trim().split(/\s+/)[0]);
     const bodyBlock = table.locator('td.response-col_description .highlight-code pre').first();
     const text = (await bodyBlock.count()) > 0 ? (await bodyBlock.innerText()).trim() : '';
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text === '' ? undefined : JSON.parse(text);
     } catch {

@@ -39,7 +39,7 @@ describe('Swagger UI at /docs in Chromium', () => {
     try {
       await explorer.open(baseUrl);
     } catch (error) {
-      throw new Error(`${String(error)}\nBrowser reported:\n${captured.join('\n') || '(nothing)'}`);
+      throw new Error(`${String(error)}\nBrowser reported:\n${captured.join('\n') || '(nothing)'}`, { cause: error });
     }
     return explorer;
   }

@@ -44,7 +44,9 @@ export async function ensureRedisServer(log: (message: string) => void): Promise
       });
     });
   } catch (error) {
-    throw new Error(`redis-server is needed by the tests and could not be installed: ${(error as Error).message}`);
+    throw new Error(`redis-server is needed by the tests and could not be installed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

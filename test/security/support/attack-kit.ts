@@ -36,7 +36,7 @@ export function headersOf(headers: Headers): Record<string, string | string[]> {
 /** Same interface as a supertest response's fields we read, so contract-assertions helpers apply. */
 export async function replyOf(res: Response): Promise<Reply> {
   const text = await res.text();
-  let body: unknown = {};
+  let body: unknown;
   try {
     body = text === '' ? {} : JSON.parse(text);
   } catch {
