@@ -13,22 +13,20 @@ import {
   Res,
 } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
+  ApiBody,
   ApiCreatedResponse,
-  ApiExtraModels,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-  getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ErrorResponseDto } from '../common/http/error-response.dto';
+import {
+  ApiDatabaseUnavailableResponse,
+  ApiErrorResponse,
+  ApiJsonBodyErrorResponses,
+} from '../common/http/api-error-response.decorator';
 import { InvalidTokenException } from '../common/exceptions/invalid-token.exception';
 import type { ClientInfo } from '../sessions/sessions.service';
 import { CredentialsDto } from '../users/dto/credentials.dto';
@@ -37,18 +35,19 @@ import { AuthCookies } from './auth-cookies';
 import { AuthService, type IssuedTokens } from './auth.service';
 import type { AuthenticatedUser } from './authenticated-user';
 import { CsrfPolicy } from './csrf.policy';
-import { Auth } from './decorators/auth.decorator';
+import { ApiCrossSiteForbiddenResponse, Auth } from './decorators/auth.decorator';
 import { CurrentUser } from './decorators/current-user.decorator';
 import { Public } from './decorators/public.decorator';
 import { RefreshTokenDto } from './dto/refresh-token.dto';
 import { SessionResponseDto, toSessionResponse } from './dto/session-response.dto';
 import { CookieTokensResponseDto, MessageResponseDto, TokenPairResponseDto } from './dto/token-response.dto';
+import { ApiRefreshOkResponse, CLEARED_COOKIE_HEADERS, RATE_LIMITED, TOKEN_COOKIE_HEADERS } from './auth.openapi';
 
 const NO_STORE = 'no-store';
 const MAX_USER_AGENT_LENGTH = 512;
 
 @ApiTags('auth')
-@ApiTooManyRequestsResponse({ description: 'Rate limit exceeded; see Retry-After', type: ErrorResponseDto })
+@ApiErrorResponse(429, 'Too many requests from this address; see Retry-After', { rateLimited: RATE_LIMITED })
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -60,10 +59,24 @@ export class AuthController {
   @Post('register')
   @Public()
   @HttpCode(HttpStatus.CREATED)
-  @ApiOperation({ operationId: 'register', summary: 'Create an account (roles are always ["user"])' })
-  @ApiCreatedResponse({ type: UserResponseDto })
-  @ApiBadRequestResponse({ description: 'Invalid or unexpected fields', type: ErrorResponseDto })
-  @ApiConflictResponse({ description: 'Username already taken (case-insensitive)', type: ErrorResponseDto })
+  @ApiOperation({
+    operationId: 'register',
+    summary: 'Create an account',
+    description: 'The new user\'s roles are always `["user"]`. Registering does not log in: call `login` next.',
+  })
+  @ApiCreatedResponse({ description: 'The new user', type: UserResponseDto })
+  @ApiJsonBodyErrorResponses({
+    invalidFields: {
+      summary: 'A username, password or extra property the contract does not allow',
+      message: [
+        'property roles should not exist',
+        'username must be 3-32 characters of A-Z a-z 0-9 _ . -',
+        'password must be 8-128 characters',
+      ],
+    },
+  })
+  @ApiErrorResponse(409, 'The username is taken (case-insensitive)', { usernameTaken: 'Username is already taken' })
+  @ApiDatabaseUnavailableResponse()
   async register(@Body() body: CredentialsDto): Promise<UserResponseDto> {
     return toUserResponse(await this.authService.register(body.username, body.password));
   }
@@ -74,11 +87,29 @@ export class AuthController {
   @Header('Cache-Control', NO_STORE)
   @ApiOperation({
     operationId: 'login',
-    summary: 'Start a session: the token pair in the body, and both tokens in HttpOnly cookies',
+    summary: 'Start a session',
+    description:
+      'Answers with the token pair in the body and sets both tokens as HttpOnly cookies: REST clients use the ' +
+      'body, browsers the cookies. An unknown username and a wrong password get the same 401.',
   })
-  @ApiOkResponse({ type: TokenPairResponseDto })
-  @ApiBadRequestResponse({ description: 'Invalid or unexpected fields', type: ErrorResponseDto })
-  @ApiUnauthorizedResponse({ description: 'Unknown username or wrong password (one answer for both)', type: ErrorResponseDto })
+  @ApiOkResponse({ description: 'A new session', type: TokenPairResponseDto, headers: TOKEN_COOKIE_HEADERS })
+  @ApiJsonBodyErrorResponses({
+    invalidFields: {
+      summary: 'A missing, mistyped or extra property',
+      message: ['username must be 3-32 characters of A-Z a-z 0-9 _ . -', 'username must be a string'],
+    },
+  })
+  @ApiErrorResponse(401, 'Unknown username or wrong password (one answer for both)', {
+    loginFailed: 'Invalid username or password',
+  })
+  @ApiErrorResponse(429, 'Too many requests from this address, or too many failed logins; see Retry-After', {
+    rateLimited: RATE_LIMITED,
+    loginThrottled: {
+      summary: 'LOGIN_MAX_FAILURES failed logins for this username from this address within LOGIN_FAILURE_WINDOW',
+      message: 'Too many failed logins, try again later',
+    },
+  })
+  @ApiDatabaseUnavailableResponse()
   async login(
     @Body() body: CredentialsDto,
     @Req() req: Request,
@@ -97,16 +128,27 @@ export class AuthController {
     operationId: 'refresh',
     summary: 'Rotate the refresh token',
     description:
-      'From the refreshToken cookie: new cookies are set and the body carries no token. ' +
-      'From the body: the new pair is in the body and no cookie is set. Both at once: 400.',
+      'Send the refresh token in the `refreshToken` cookie (browsers) or in the body (other clients), not both (400). ' +
+      'From the cookie: new cookies are set and the body carries no token (`CookieTokensResponseDto`). ' +
+      'From the body: the new pair is in the body (`TokenPairResponseDto`) and no cookie is set.\n\n' +
+      'The presented token becomes invalid. Presenting the token rotated last again within REFRESH_REUSE_GRACE ' +
+      'answers with the same successor; presenting any older one is reuse: 401, and the whole session is revoked.',
   })
-  @ApiExtraModels(TokenPairResponseDto, CookieTokensResponseDto)
-  @ApiOkResponse({
-    schema: { oneOf: [{ $ref: getSchemaPath(TokenPairResponseDto) }, { $ref: getSchemaPath(CookieTokensResponseDto) }] },
+  @ApiBody({
+    type: RefreshTokenDto,
+    required: false,
+    description: 'Omit the body, or send `{}`, when the cookie carries the token',
   })
-  @ApiBadRequestResponse({ description: 'Token in both cookie and body, or malformed body', type: ErrorResponseDto })
-  @ApiUnauthorizedResponse({ description: 'Missing, invalid, used or revoked refresh token', type: ErrorResponseDto })
-  @ApiForbiddenResponse({ description: 'Cookie-authenticated request from a foreign origin', type: ErrorResponseDto })
+  @ApiRefreshOkResponse()
+  @ApiJsonBodyErrorResponses({
+    bothCookieAndBody: 'Send the refresh token in the cookie or in the body, not both',
+    invalidFields: { summary: 'A mistyped or extra property', message: ['refreshToken must be a string'] },
+  })
+  @ApiErrorResponse(401, 'No refresh token, or an invalid, reused, expired or revoked one', {
+    unauthorized: 'Unauthorized',
+  })
+  @ApiCrossSiteForbiddenResponse()
+  @ApiDatabaseUnavailableResponse()
   async refresh(
     @Body() body: RefreshTokenDto,
     @Req() req: Request,
@@ -132,9 +174,20 @@ export class AuthController {
   @Post('logout')
   @Auth()
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ operationId: 'logout', summary: "Revoke the caller's session and clear both cookies" })
-  @ApiOkResponse({ type: MessageResponseDto })
-  @ApiForbiddenResponse({ description: 'Cookie-authenticated request from a foreign origin', type: ErrorResponseDto })
+  @ApiOperation({
+    operationId: 'logout',
+    summary: "Revoke the caller's session and clear both cookies",
+    description:
+      'From the moment this answers, the access and refresh tokens of this session get 401 on every instance, ' +
+      'although they have not expired. Other sessions of the user stay live.',
+  })
+  @ApiOkResponse({
+    description: 'Logged out',
+    type: MessageResponseDto,
+    headers: CLEARED_COOKIE_HEADERS,
+    example: { message: 'User logged out' },
+  })
+  @ApiCrossSiteForbiddenResponse()
   async logout(
     @CurrentUser() caller: AuthenticatedUser,
     @Res({ passthrough: true }) res: Response,
@@ -147,9 +200,17 @@ export class AuthController {
   @Post('logout-all')
   @Auth()
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ operationId: 'logoutAll', summary: "Revoke every session of the caller (this one included) and clear both cookies" })
-  @ApiOkResponse({ type: MessageResponseDto })
-  @ApiForbiddenResponse({ description: 'Cookie-authenticated request from a foreign origin', type: ErrorResponseDto })
+  @ApiOperation({
+    operationId: 'logoutAll',
+    summary: 'Revoke every session of the caller (this one included) and clear both cookies',
+  })
+  @ApiOkResponse({
+    description: 'Every session revoked',
+    type: MessageResponseDto,
+    headers: CLEARED_COOKIE_HEADERS,
+    example: { message: 'Logged out of all sessions' },
+  })
+  @ApiCrossSiteForbiddenResponse()
   async logoutAll(
     @CurrentUser() caller: AuthenticatedUser,
     @Res({ passthrough: true }) res: Response,
@@ -163,7 +224,10 @@ export class AuthController {
   @Auth()
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ operationId: 'listSessions', summary: "The caller's live sessions, newest first" })
-  @ApiOkResponse({ type: [SessionResponseDto] })
+  @ApiOkResponse({
+    description: 'Live sessions only: revoked and expired ones are left out',
+    type: [SessionResponseDto],
+  })
   async sessions(@CurrentUser() caller: AuthenticatedUser): Promise<SessionResponseDto[]> {
     return (await this.authService.listSessions(caller)).map(toSessionResponse);
   }
@@ -171,10 +235,13 @@ export class AuthController {
   @Delete('sessions/:id')
   @Auth()
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ operationId: 'revokeSession', summary: 'Revoke one of the caller\'s sessions (sign out a device)' })
+  @ApiOperation({ operationId: 'revokeSession', summary: "Revoke one of the caller's sessions (sign out a device)" })
+  @ApiParam({ name: 'id', description: 'A session id from `listSessions`', example: '6650f0c2a1b2c3d4e5f60719' })
   @ApiNoContentResponse({ description: 'Revoked: its tokens get 401 from now on' })
-  @ApiNotFoundResponse({ description: 'No live session of the caller has this id', type: ErrorResponseDto })
-  @ApiForbiddenResponse({ description: 'Cookie-authenticated request from a foreign origin', type: ErrorResponseDto })
+  @ApiErrorResponse(404, "No live session of the caller has this id (another user's session included)", {
+    notFound: 'Session not found',
+  })
+  @ApiCrossSiteForbiddenResponse()
   async revokeSession(@CurrentUser() caller: AuthenticatedUser, @Param('id') id: string): Promise<void> {
     await this.authService.revokeSession(caller, id);
   }
@@ -185,13 +252,15 @@ export class AuthController {
   @ApiOperation({
     operationId: 'verify',
     summary: "Forward-auth for reverse proxies: 204 with the caller's identity in headers",
+    description:
+      "For a proxy's auth subrequest (Traefik ForwardAuth, nginx auth_request): 204 lets the request through, 401 refuses it.",
   })
   @ApiNoContentResponse({
     description: 'The token belongs to a live session',
     headers: {
-      'X-User-Id': { description: 'User id', schema: { type: 'string' } },
-      'X-User-Roles': { description: 'Comma-separated roles', schema: { type: 'string' } },
-      'X-Session-Id': { description: 'Session id', schema: { type: 'string' } },
+      'X-User-Id': { description: 'User id', schema: { type: 'string', example: '6650f0c2a1b2c3d4e5f60718' } },
+      'X-User-Roles': { description: 'Comma-separated roles', schema: { type: 'string', example: 'admin,user' } },
+      'X-Session-Id': { description: 'Session id', schema: { type: 'string', example: '6650f0c2a1b2c3d4e5f60719' } },
     },
   })
   verify(@CurrentUser() caller: AuthenticatedUser, @Res({ passthrough: true }) res: Response): void {

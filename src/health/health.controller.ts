@@ -1,9 +1,10 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/decorators/public.decorator';
-import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ApiErrorResponse } from '../common/http/api-error-response.decorator';
 import { DatabaseHealthIndicator } from './database.health';
+import { LivenessResponseDto, ReadinessResponseDto } from './dto/health-response.dto';
 
 const DATABASE_PING_TIMEOUT_MS = 1500;
 
@@ -18,13 +19,13 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ operationId: 'readiness', summary: 'Readiness: the database answers a ping' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', info: { database: { status: 'up' } } } } })
-  @ApiServiceUnavailableResponse({ description: 'The database is unreachable', type: ErrorResponseDto })
+  @ApiOkResponse({ description: 'Ready to serve', type: ReadinessResponseDto })
+  @ApiErrorResponse(503, 'The database did not answer a ping within 1.5 s', {
+    databaseUnreachable: 'Database unreachable',
+  })
   async readiness() {
     try {
-      const result = await this.health.check([
-        () => this.database.ping('database', DATABASE_PING_TIMEOUT_MS),
-      ]);
+      const result = await this.health.check([() => this.database.ping('database', DATABASE_PING_TIMEOUT_MS)]);
       return { status: result.status, info: result.info };
     } catch {
       throw new ServiceUnavailableException('Database unreachable');
@@ -33,7 +34,7 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ operationId: 'liveness', summary: 'Liveness: the process answers (touches no database)' })
-  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  @ApiOkResponse({ description: 'The process answers', type: LivenessResponseDto })
   liveness() {
     return { status: 'ok' };
   }

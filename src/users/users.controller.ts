@@ -1,16 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Ip, Patch, UnauthorizedException } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiForbiddenResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
-import { ErrorResponseDto } from '../common/http/error-response.dto';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrorResponse, ApiJsonBodyErrorResponses } from '../common/http/api-error-response.decorator';
 import { ChangePasswordDto } from './dto/change-password.dto';
-import { Auth } from '../auth/decorators/auth.decorator';
+import { ApiCrossSiteForbiddenResponse, Auth, CROSS_SITE_REFUSED } from '../auth/decorators/auth.decorator';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { ROLE_ADMIN } from './schemas/user.schema';
@@ -26,7 +18,7 @@ export class UsersController {
   @Auth()
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ operationId: 'getCurrentUser', summary: 'The caller' })
-  @ApiOkResponse({ type: UserResponseDto })
+  @ApiOkResponse({ description: 'The user the access token belongs to', type: UserResponseDto })
   async me(@CurrentUser() caller: AuthenticatedUser): Promise<UserResponseDto> {
     const user = await this.usersService.findById(caller.userId);
     // The session outlived its user (deleted meanwhile): the token no longer names anyone.
@@ -37,17 +29,39 @@ export class UsersController {
   @Patch('me/password')
   @Auth()
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ operationId: 'changePassword', summary: 'Change the password; every other session is revoked' })
+  @ApiOperation({
+    operationId: 'changePassword',
+    summary: 'Change the password; every other session is revoked',
+    description:
+      "The caller's session stays live; every other session of the user gets 401 from now on. Wrong current " +
+      'passwords count like failed logins (LOGIN_MAX_FAILURES per username and address).',
+  })
   @ApiNoContentResponse({ description: 'Changed' })
-  @ApiBadRequestResponse({ description: 'Invalid or unexpected fields', type: ErrorResponseDto })
-  @ApiForbiddenResponse({ description: 'Current password is incorrect, or a cross-site cookie request', type: ErrorResponseDto })
-  @ApiTooManyRequestsResponse({ description: 'Too many wrong current passwords from this address; see Retry-After', type: ErrorResponseDto })
+  @ApiJsonBodyErrorResponses({
+    invalidFields: {
+      summary: 'A missing, too short or too long password, or an extra property',
+      message: ['currentPassword must be longer than or equal to 1 characters', 'newPassword must be 8-128 characters'],
+    },
+  })
+  @ApiErrorResponse(403, 'The current password is incorrect, or a cross-site cookie request', {
+    wrongCurrentPassword: 'Current password is incorrect',
+    crossSite: CROSS_SITE_REFUSED,
+  })
+  @ApiErrorResponse(429, 'Too many wrong current passwords from this address; see Retry-After', {
+    throttled: 'Too many failed logins, try again later',
+  })
   async changePassword(
     @CurrentUser() caller: AuthenticatedUser,
     @Body() body: ChangePasswordDto,
     @Ip() clientIp: string,
   ): Promise<void> {
-    await this.usersService.changePassword(caller.userId, caller.sessionId, body.currentPassword, body.newPassword, clientIp ?? null);
+    await this.usersService.changePassword(
+      caller.userId,
+      caller.sessionId,
+      body.currentPassword,
+      body.newPassword,
+      clientIp ?? null,
+    );
   }
 
   @Delete('me')
@@ -55,7 +69,7 @@ export class UsersController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ operationId: 'deleteAccount', summary: 'Delete the account and every session of it' })
   @ApiNoContentResponse({ description: 'Deleted: every token of the account gets 401 from now on' })
-  @ApiForbiddenResponse({ description: 'Cookie-authenticated request from a foreign origin', type: ErrorResponseDto })
+  @ApiCrossSiteForbiddenResponse()
   async deleteAccount(@CurrentUser() caller: AuthenticatedUser): Promise<void> {
     await this.usersService.deleteAccount(caller.userId);
   }
@@ -64,7 +78,7 @@ export class UsersController {
   @Auth(ROLE_ADMIN)
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ operationId: 'listUsers', summary: 'Every user (administrators only)' })
-  @ApiOkResponse({ type: [UserResponseDto] })
+  @ApiOkResponse({ description: 'Every user, administrators included', type: [UserResponseDto] })
   async list(): Promise<UserResponseDto[]> {
     return (await this.usersService.list()).map(toUserResponse);
   }

@@ -10,6 +10,6 @@ import { rejectHostileJson, requireJsonBody } from './request-shape.middleware';
 @Module({})
 export class HttpPipelineModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(requireJsonBody, jsonBody, rejectHostileJson).forRoutes('*');
+    consumer.apply(requireJsonBody, jsonBody, rejectHostileJson).forRoutes('{*path}');
   }
 }

@@ -5,10 +5,14 @@ export class UserResponseDto {
   @ApiProperty({ example: '6650f0c2a1b2c3d4e5f60718' })
   id!: string;
 
-  @ApiProperty({ example: 'alice' })
+  @ApiProperty({ description: 'As typed at registration (uniqueness ignores case)', example: 'alice' })
   username!: string;
 
-  @ApiProperty({ type: [String], example: ['user'] })
+  @ApiProperty({
+    type: [String],
+    description: 'A new user has ["user"]; administrators also "admin"',
+    example: ['user'],
+  })
   roles!: string[];
 
   @ApiProperty({ type: String, format: 'date-time', example: '2026-01-31T12:00:00.000Z' })

@@ -1,0 +1,72 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, getSchemaPath } from '@nestjs/swagger';
+import {
+  CookieTokensResponseDto,
+  EXAMPLE_ACCESS_TOKEN,
+  EXAMPLE_REFRESH_TOKEN,
+  TokenPairResponseDto,
+} from './dto/token-response.dto';
+
+/** OpenAPI pieces of AuthController that would crowd its handlers. */
+
+/** AuthRateLimitGuard's 429, possible on every route of AuthController. */
+export const RATE_LIMITED = {
+  summary: 'More than AUTH_RATE_LIMIT requests a minute from this address to /api/auth/*',
+  message: 'ThrottlerException: Too Many Requests',
+};
+
+const TOKEN_COOKIES =
+  'Two cookies: `accessToken` (Path=/) and `refreshToken` (Path=/api/auth), both HttpOnly, with Max-Age set to ' +
+  'their lifetimes. Secure and SameSite follow COOKIE_SECURE and COOKIE_SAMESITE.';
+const SET_COOKIE_EXAMPLE = `accessToken=${EXAMPLE_ACCESS_TOKEN}; Max-Age=900; Path=/; HttpOnly; Secure; SameSite=Strict`;
+const NO_STORE_HEADER = { description: 'Tokens are never cached', schema: { type: 'string', example: 'no-store' } };
+
+/** Headers of a response that sets both token cookies (see AuthCookies). */
+export const TOKEN_COOKIE_HEADERS = {
+  'Set-Cookie': { description: TOKEN_COOKIES, schema: { type: 'string', example: SET_COOKIE_EXAMPLE } },
+  'Cache-Control': NO_STORE_HEADER,
+};
+
+/** Headers of a logout: both cookies cleared with the attributes they were set with. */
+export const CLEARED_COOKIE_HEADERS = {
+  'Set-Cookie': {
+    description: 'Clears `accessToken` (Path=/) and `refreshToken` (Path=/api/auth), same attributes as when set',
+    schema: {
+      type: 'string',
+      example: 'accessToken=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict',
+    },
+  },
+};
+
+/** The 200 of a refresh: one of two bodies, depending on where the refresh token came from. */
+export function ApiRefreshOkResponse() {
+  return applyDecorators(
+    ApiExtraModels(TokenPairResponseDto, CookieTokensResponseDto),
+    ApiOkResponse({
+      description: 'The successor tokens, delivered the way the refresh token came',
+      headers: {
+        'Set-Cookie': {
+          description: `Only for a cookie refresh. ${TOKEN_COOKIES}`,
+          schema: { type: 'string', example: SET_COOKIE_EXAMPLE },
+        },
+        'Cache-Control': NO_STORE_HEADER,
+      },
+      // anyOf, not oneOf: a token pair is also a valid CookieTokensResponseDto (it has every field of it).
+      schema: {
+        anyOf: [{ $ref: getSchemaPath(TokenPairResponseDto) }, { $ref: getSchemaPath(CookieTokensResponseDto) }],
+      },
+      examples: {
+        fromBody: {
+          summary: 'The refresh token came in the body',
+          value: {
+            accessToken: EXAMPLE_ACCESS_TOKEN,
+            refreshToken: EXAMPLE_REFRESH_TOKEN,
+            tokenType: 'Bearer',
+            expiresIn: 900,
+          },
+        },
+        fromCookie: { summary: 'The refresh token came in the cookie', value: { tokenType: 'Bearer', expiresIn: 900 } },
+      },
+    }),
+  );
+}
