@@ -16,7 +16,9 @@ import { randomBytes } from 'node:crypto';
 
 const require = createRequire(import.meta.url);
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '..');
-const { ensureFerretDbBinary, startFerretDb, findFreePort } = require(join(ROOT, 'dist/database/embedded/ferretdb-server.js'));
+const { ensureFerretDbBinary, startFerretDb, findFreePort } = require(
+  join(ROOT, 'dist/database/embedded/ferretdb-server.js'),
+);
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -51,7 +53,18 @@ function waitFor(child, pattern, label) {
 async function startRedis() {
   const port = await findFreePort();
   const dir = await mkdtemp(join(tmpdir(), 'bench-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+  const child = spawn('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+  ]);
   children.push(child);
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await waitFor(child, /Ready to accept connections/, 'redis-server');
@@ -62,7 +75,15 @@ async function startApp(env) {
   const port = await findFreePort();
   const child = spawn(process.execPath, [join(ROOT, 'dist/main.js')], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), NO_COLOR: '1', AUTH_RATE_LIMIT: '0', ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      NO_COLOR: '1',
+      AUTH_RATE_LIMIT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -74,7 +95,11 @@ async function loginToken(base) {
   const username = `bench_${randomBytes(4).toString('hex')}`;
   const credentials = { username, password: 'bench-password-123' };
   const post = (path) =>
-    fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(credentials) });
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(credentials),
+    });
   await post('/api/auth/register');
   const { accessToken } = await (await post('/api/auth/login')).json();
   const check = await fetch(`${base}/api/auth/verify`, { headers: { authorization: `Bearer ${accessToken}` } });
@@ -108,17 +133,33 @@ async function main() {
   cleanups.push(() => database.stop());
   const redisUrl = await startRedis();
 
-  const secrets = { ACCESS_TOKEN_SECRET: randomBytes(48).toString('base64url'), REFRESH_TOKEN_SECRET: randomBytes(48).toString('base64url') };
+  const secrets = {
+    ACCESS_TOKEN_SECRET: randomBytes(48).toString('base64url'),
+    REFRESH_TOKEN_SECRET: randomBytes(48).toString('base64url'),
+  };
   const databaseApp = await startApp({ ...secrets, MONGODB_URI: database.uri, MONGODB_DB_NAME: 'bench_db_mode' });
-  const redisApp = await startApp({ ...secrets, MONGODB_URI: database.uri, MONGODB_DB_NAME: 'bench_redis_mode', REDIS_URL: redisUrl });
+  const redisApp = await startApp({
+    ...secrets,
+    MONGODB_URI: database.uri,
+    MONGODB_DB_NAME: 'bench_redis_mode',
+    REDIS_URL: redisUrl,
+  });
   const databaseToken = await loginToken(databaseApp);
   const redisToken = await loginToken(redisApp);
 
   const scenarios = [
     { name: 'GET /health/live (database mode app)', url: `${databaseApp}/health/live` },
-    { name: 'GET /api/auth/verify, revocation in the database', url: `${databaseApp}/api/auth/verify`, headers: { authorization: `Bearer ${databaseToken}` } },
+    {
+      name: 'GET /api/auth/verify, revocation in the database',
+      url: `${databaseApp}/api/auth/verify`,
+      headers: { authorization: `Bearer ${databaseToken}` },
+    },
     { name: 'GET /health/live (Redis mode app)', url: `${redisApp}/health/live` },
-    { name: 'GET /api/auth/verify, revocation in Redis', url: `${redisApp}/api/auth/verify`, headers: { authorization: `Bearer ${redisToken}` } },
+    {
+      name: 'GET /api/auth/verify, revocation in Redis',
+      url: `${redisApp}/api/auth/verify`,
+      headers: { authorization: `Bearer ${redisToken}` },
+    },
   ];
   // Warm-up: JIT, connection pools.
   for (const scenario of scenarios) await run(scenario.url, scenario.headers).catch((e) => Promise.reject(e));
@@ -130,10 +171,17 @@ async function main() {
 
   const rows = scenarios.map((scenario) => {
     const results = samples.get(scenario.name);
-    return { name: scenario.name, rps: median(results.map((r) => r.rps)), p50: median(results.map((r) => r.p50)), p99: median(results.map((r) => r.p99)) };
+    return {
+      name: scenario.name,
+      rps: median(results.map((r) => r.rps)),
+      p50: median(results.map((r) => r.p50)),
+      p99: median(results.map((r) => r.p99)),
+    };
   });
   const floor = (index) => rows[index].rps;
-  console.log(`\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION_S} s, medians\n`);
+  console.log(
+    `\n${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION_S} s, medians\n`,
+  );
   console.log('| scenario | req/s | p50 ms | p99 ms | vs /health/live of the same app |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   rows.forEach((row, index) => {

@@ -42,7 +42,10 @@ describe('authentication flow', () => {
     it('treats usernames as unique regardless of case (409)', async () => {
       const suffix = uniqueUsername('').slice(1);
       await register(t, `Bob_x${suffix}`);
-      const res = await t.http().post('/api/auth/register').send({ username: `bob_X${suffix}`, password: PASSWORD });
+      const res = await t
+        .http()
+        .post('/api/auth/register')
+        .send({ username: `bob_X${suffix}`, password: PASSWORD });
       expectErrorBody(res, 409);
     });
   });
@@ -88,14 +91,23 @@ describe('authentication flow', () => {
     });
 
     it('accepts the username in a different case', async () => {
-      const other = await t.http().post('/api/auth/login').send({ username: user.username.toUpperCase(), password: PASSWORD });
+      const other = await t
+        .http()
+        .post('/api/auth/login')
+        .send({ username: user.username.toUpperCase(), password: PASSWORD });
       expect(other.status).toBe(200);
       expect(jwtPayload(other.body.accessToken).sub).toBe(user.userId);
     });
 
     it('fails with one identical 401 body for an unknown user and a wrong password', async () => {
-      const unknown = await t.http().post('/api/auth/login').send({ username: uniqueUsername('ghost'), password: PASSWORD });
-      const wrong = await t.http().post('/api/auth/login').send({ username: user.username, password: `${PASSWORD}!` });
+      const unknown = await t
+        .http()
+        .post('/api/auth/login')
+        .send({ username: uniqueUsername('ghost'), password: PASSWORD });
+      const wrong = await t
+        .http()
+        .post('/api/auth/login')
+        .send({ username: user.username, password: `${PASSWORD}!` });
       expectErrorBody(unknown, 401);
       expectErrorBody(wrong, 401);
       expect(wrong.body).toEqual(unknown.body);
@@ -162,7 +174,10 @@ describe('authentication flow', () => {
       const cookies = cookiesOf(setCookieHeaders(res));
       expect(Object.keys(cookies).sort()).toEqual(['accessToken', 'refreshToken']);
       expect(cookies.refreshToken).not.toBe(user.refreshToken);
-      const viaCookie = await t.http().get('/api/users/me').set('Cookie', cookieHeader({ accessToken: cookies.accessToken }));
+      const viaCookie = await t
+        .http()
+        .get('/api/users/me')
+        .set('Cookie', cookieHeader({ accessToken: cookies.accessToken }));
       expect(viaCookie.status).toBe(200);
       expect((await refreshWithBody(cookies.refreshToken)).status).toBe(200);
     });

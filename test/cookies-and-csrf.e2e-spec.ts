@@ -18,11 +18,18 @@ const ALLOWED_ORIGIN = 'https://app.example';
 function expectAttributes(cookie: ParsedSetCookie, expected: Record<string, string | true>): void {
   const { attributes } = cookie;
   for (const [name, value] of Object.entries(expected)) expect([name, attributes[name]]).toEqual([name, value]);
-  const unexpected = Object.keys(attributes).filter((name) => !(name in expected) && !ALLOWED_EXTRA_ATTRIBUTES.includes(name));
+  const unexpected = Object.keys(attributes).filter(
+    (name) => !(name in expected) && !ALLOWED_EXTRA_ATTRIBUTES.includes(name),
+  );
   expect(unexpected).toEqual([]);
 }
 
-function expectSetWith(cookie: ParsedSetCookie, path: string, flags: Record<string, string | true>, maxAge: [number, number]): void {
+function expectSetWith(
+  cookie: ParsedSetCookie,
+  path: string,
+  flags: Record<string, string | true>,
+  maxAge: [number, number],
+): void {
   const { 'max-age': actualMaxAge, ...others } = cookie.attributes;
   expectAttributes({ ...cookie, attributes: others }, { httponly: true, path, ...flags });
   expect(Number(actualMaxAge)).toBeGreaterThanOrEqual(maxAge[0]);
@@ -44,7 +51,10 @@ describe('cookies and CSRF', () => {
   });
 
   const cookieLogout = (user: LoggedIn) =>
-    t.http().post('/api/auth/logout').set('Cookie', cookieHeader({ accessToken: user.accessToken }));
+    t
+      .http()
+      .post('/api/auth/logout')
+      .set('Cookie', cookieHeader({ accessToken: user.accessToken }));
   const isAlive = async (user: LoggedIn) =>
     (await t.http().get('/api/users/me').set('Authorization', bearer(user.accessToken))).status === 200;
 
@@ -78,7 +88,10 @@ describe('cookies and CSRF', () => {
       const res = await t.http().post('/api/auth/logout').set('Authorization', bearer(user.accessToken));
       expect(res.status).toBe(200);
       const setCookie = setCookieHeaders(res);
-      for (const [name, path] of [['accessToken', '/'], ['refreshToken', '/api/auth']]) {
+      for (const [name, path] of [
+        ['accessToken', '/'],
+        ['refreshToken', '/api/auth'],
+      ]) {
         const cookie = findSetCookie(setCookie, name);
         expectClearedCookie(cookie);
         const { 'max-age': _maxAge, ...attributes } = cookie.attributes;
@@ -107,7 +120,10 @@ describe('cookies and CSRF', () => {
     it('clears both cookies without Secure and with SameSite=Lax', async () => {
       const res = await relaxed.http().post('/api/auth/logout').set('Authorization', bearer(user.accessToken));
       expect(res.status).toBe(200);
-      for (const [name, path] of [['accessToken', '/'], ['refreshToken', '/api/auth']]) {
+      for (const [name, path] of [
+        ['accessToken', '/'],
+        ['refreshToken', '/api/auth'],
+      ]) {
         const cookie = findSetCookie(setCookieHeaders(res), name);
         expectClearedCookie(cookie);
         const { 'max-age': _maxAge, ...attributes } = cookie.attributes;
@@ -151,7 +167,9 @@ describe('cookies and CSRF', () => {
 
     it("accepts the server's own origin (200)", async () => {
       const user = await registerAndLogin(t);
-      const res = await cookieLogout(user).set('Host', 'auth.internal.test:8443').set('Origin', 'http://auth.internal.test:8443');
+      const res = await cookieLogout(user)
+        .set('Host', 'auth.internal.test:8443')
+        .set('Origin', 'http://auth.internal.test:8443');
       expect(res.status).toBe(200);
       expect(await isAlive(user)).toBe(false);
     });
@@ -177,10 +195,18 @@ describe('cookies and CSRF', () => {
     it('refuses a cookie refresh from a foreign Origin (403) without using up the refresh token', async () => {
       const user = await registerAndLogin(t);
       const refreshCookie = `refreshToken=${user.refreshToken}`;
-      const refused = await t.http().post('/api/auth/refresh').set('Cookie', refreshCookie).set('Origin', FOREIGN_ORIGIN);
+      const refused = await t
+        .http()
+        .post('/api/auth/refresh')
+        .set('Cookie', refreshCookie)
+        .set('Origin', FOREIGN_ORIGIN);
       expectErrorBody(refused, 403);
       expect(setCookieHeaders(refused)).toEqual([]);
-      const crossSite = await t.http().post('/api/auth/refresh').set('Cookie', refreshCookie).set('Sec-Fetch-Site', 'cross-site');
+      const crossSite = await t
+        .http()
+        .post('/api/auth/refresh')
+        .set('Cookie', refreshCookie)
+        .set('Sec-Fetch-Site', 'cross-site');
       expectErrorBody(crossSite, 403);
       expect((await t.http().post('/api/auth/refresh').set('Cookie', refreshCookie)).status).toBe(200);
     });
@@ -244,7 +270,11 @@ describe('cookies and CSRF', () => {
 
   it('without CORS_ORIGINS gives no origin an Access-Control-Allow-Origin (never "*")', async () => {
     for (const origin of [ALLOWED_ORIGIN, FOREIGN_ORIGIN]) {
-      const options = await t.http().options('/api/auth/login').set('Origin', origin).set('Access-Control-Request-Method', 'POST');
+      const options = await t
+        .http()
+        .options('/api/auth/login')
+        .set('Origin', origin)
+        .set('Access-Control-Request-Method', 'POST');
       const get = await t.http().get('/health/live').set('Origin', origin);
       expect(options.headers['access-control-allow-origin']).toBeUndefined();
       expect(get.headers['access-control-allow-origin']).toBeUndefined();

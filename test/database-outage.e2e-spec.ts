@@ -19,7 +19,8 @@ jest.setTimeout(45_000);
 const RECOVERY_TIMEOUT_MS = 20_000;
 const POLL_INTERVAL_MS = 250;
 /** Driver words, stack frames and file paths that must never reach a client. */
-const LEAKS = /Server selection|ECONNREFUSED|Mongo|mongoose|topology|127\.0\.0\.1|\bat \S+ \(|node_modules|\/src\/|\.ts:\d|\.js:\d/i;
+const LEAKS =
+  /Server selection|ECONNREFUSED|Mongo|mongoose|topology|127\.0\.0\.1|\bat \S+ \(|node_modules|\/src\/|\.ts:\d|\.js:\d/i;
 
 interface HttpResult {
   status: number;

@@ -37,13 +37,16 @@ describe('errors, validation and HTTP hygiene', () => {
   const countOf = (collection: string) => t.connection.collection(collection).countDocuments();
 
   describe('401 on a protected route', () => {
-    it.each(PROTECTED_ROUTES)('%s %s without a token: WWW-Authenticate: Bearer (no error=), "Unauthorized"', async (method, path) => {
-      const res = await call(method, path);
-      expectErrorBody(res, 401);
-      expect(res.body.message).toBe('Unauthorized');
-      expect(res.headers['www-authenticate']).toMatch(/^Bearer\b/);
-      expect(res.headers['www-authenticate']).not.toContain('error=');
-    });
+    it.each(PROTECTED_ROUTES)(
+      '%s %s without a token: WWW-Authenticate: Bearer (no error=), "Unauthorized"',
+      async (method, path) => {
+        const res = await call(method, path);
+        expectErrorBody(res, 401);
+        expect(res.body.message).toBe('Unauthorized');
+        expect(res.headers['www-authenticate']).toMatch(/^Bearer\b/);
+        expect(res.headers['www-authenticate']).not.toContain('error=');
+      },
+    );
 
     it.each([
       ['a garbage Bearer token', { Authorization: 'Bearer garbage' }],
@@ -85,7 +88,10 @@ describe('errors, validation and HTTP hygiene', () => {
 
     it.each(invalidBodies)('register with %s: 400 and nobody created', async (_label, body) => {
       const before = await countOf('users');
-      const res = await t.http().post('/api/auth/register').send(body() as Body);
+      const res = await t
+        .http()
+        .post('/api/auth/register')
+        .send(body() as Body);
       expectErrorBody(res, 400);
       expect(await countOf('users')).toBe(before);
     });
@@ -94,7 +100,10 @@ describe('errors, validation and HTTP hygiene', () => {
       'login with %s: 400, no token, no cookie, no session',
       async (_label, body) => {
         const before = await countOf('sessions');
-        const res = await t.http().post('/api/auth/login').send(body() as Body);
+        const res = await t
+          .http()
+          .post('/api/auth/login')
+          .send(body() as Body);
         expectErrorBody(res, 400);
         expect(JSON.stringify(res.body)).not.toMatch(/accessToken|refreshToken/);
         expect(setCookieHeaders(res)).toEqual([]);
@@ -148,12 +157,29 @@ describe('errors, validation and HTTP hygiene', () => {
     const requests: Array<[string, () => PromiseLike<Response>]> = [
       ['200 /health', () => t.http().get('/health')],
       ['200 /health/live', () => t.http().get('/health/live')],
-      ['201 register', () => t.http().post('/api/auth/register').send({ username: uniqueUsername(), password: PASSWORD })],
+      [
+        '201 register',
+        () => t.http().post('/api/auth/register').send({ username: uniqueUsername(), password: PASSWORD }),
+      ],
       ['400 login', () => t.http().post('/api/auth/login').send({})],
-      ['401 login', () => t.http().post('/api/auth/login').send({ username: existing.username, password: `${PASSWORD}?` })],
+      [
+        '401 login',
+        () =>
+          t
+            .http()
+            .post('/api/auth/login')
+            .send({ username: existing.username, password: `${PASSWORD}?` }),
+      ],
       ['401 /api/users/me', () => t.http().get('/api/users/me')],
       ['404', () => t.http().get('/api/does-not-exist')],
-      ['413', () => t.http().post('/api/auth/login').send({ username: 'abc', password: 'p'.repeat(101 * 1024) })],
+      [
+        '413',
+        () =>
+          t
+            .http()
+            .post('/api/auth/login')
+            .send({ username: 'abc', password: 'p'.repeat(101 * 1024) }),
+      ],
       ['/docs', () => t.http().get('/docs')],
       ['/docs-json', () => t.http().get('/docs-json')],
     ];
@@ -185,7 +211,10 @@ describe('errors, validation and HTTP hygiene', () => {
     describe('GET /docs-json', () => {
       let doc: {
         openapi: string;
-        paths: Record<string, Record<string, { responses?: Record<string, unknown>; security?: Array<Record<string, unknown>> }>>;
+        paths: Record<
+          string,
+          Record<string, { responses?: Record<string, unknown>; security?: Array<Record<string, unknown>> }>
+        >;
         components?: { securitySchemes?: Record<string, Record<string, string>> };
       };
       beforeAll(async () => {
@@ -215,7 +244,9 @@ describe('errors, validation and HTTP hygiene', () => {
 
       it('has a bearer scheme and a cookie apiKey scheme named accessToken', () => {
         const schemes = Object.values(doc.components?.securitySchemes ?? {});
-        expect(schemes).toContainEqual(expect.objectContaining({ type: 'http', scheme: expect.stringMatching(/^bearer$/i) }));
+        expect(schemes).toContainEqual(
+          expect.objectContaining({ type: 'http', scheme: expect.stringMatching(/^bearer$/i) }),
+        );
         expect(schemes).toContainEqual(expect.objectContaining({ type: 'apiKey', in: 'cookie', name: 'accessToken' }));
       });
 

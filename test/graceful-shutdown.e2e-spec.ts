@@ -8,7 +8,13 @@ function post(port: number, path: string, body: unknown): Promise<number> {
   return new Promise((resolvePost, reject) => {
     const payload = JSON.stringify(body);
     const req = httpRequest(
-      { host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolvePost(res.statusCode ?? 0));
@@ -51,7 +57,9 @@ describe('graceful shutdown (node main.js)', () => {
 
       // 24 logins: each is an argon2 verification on a 4-thread pool, so they are still running
       // (queued or hashing) when the signal arrives a moment after they were sent.
-      const inFlight = Array.from({ length: 24 }, () => post(port, '/api/auth/login', { username, password: PASSWORD }));
+      const inFlight = Array.from({ length: 24 }, () =>
+        post(port, '/api/auth/login', { username, password: PASSWORD }),
+      );
       await new Promise((r) => setTimeout(r, 50));
       const signalledAt = Date.now();
       server.child.kill('SIGTERM');

@@ -26,7 +26,10 @@ describe('login does not reveal whether a username exists', () => {
 
   it('answers an unknown username and a wrong password identically', async () => {
     const { username } = await register(t);
-    const unknown = await t.http().post('/api/auth/login').send({ username: uniqueUsername('nobody'), password: 'wrong-password' });
+    const unknown = await t
+      .http()
+      .post('/api/auth/login')
+      .send({ username: uniqueUsername('nobody'), password: 'wrong-password' });
     const wrong = await t.http().post('/api/auth/login').send({ username, password: 'wrong-password' });
     expect(unknown.status).toBe(401);
     expect(wrong.status).toBe(401);

@@ -1,5 +1,12 @@
 import { jwtPayload, PASSWORD, uniqueUsername } from './support/auth-helpers';
-import { createTestApp, randomSecret, testRedisUrl, uniqueDbName, type EnvOverrides, type TestApp } from './support/test-app';
+import {
+  createTestApp,
+  randomSecret,
+  testRedisUrl,
+  uniqueDbName,
+  type EnvOverrides,
+  type TestApp,
+} from './support/test-app';
 import { InstanceClient, listenOnLoopback, type FetchResult } from './support/instance-client';
 import { startRedis, type RunningRedis } from './support/redis-server';
 
@@ -28,7 +35,10 @@ function expectStatus(res: FetchResult, status: number, what: string): void {
   expect({ what, status: res.status }).toEqual({ what, status });
 }
 
-async function startPair(label: string, env: EnvOverrides): Promise<{ a: TestApp; b: TestApp; onA: InstanceClient; onB: InstanceClient }> {
+async function startPair(
+  label: string,
+  env: EnvOverrides,
+): Promise<{ a: TestApp; b: TestApp; onA: InstanceClient; onB: InstanceClient }> {
   const shared: EnvOverrides = {
     MONGODB_DB_NAME: uniqueDbName(label),
     ACCESS_TOKEN_SECRET: randomSecret(),
@@ -101,18 +111,26 @@ describe.each([
     await expectWorksOn(onB, first);
     await expectWorksOn(onA, second);
 
-    expectStatus(await onA.request('POST', '/api/auth/logout-all', { token: first.accessToken }), 200, 'logout-all on A');
+    expectStatus(
+      await onA.request('POST', '/api/auth/logout-all', { token: first.accessToken }),
+      200,
+      'logout-all on A',
+    );
     await expectRefusedOn(onB, first);
     await expectRefusedOn(onB, second);
   });
 
-  it('DELETE /api/auth/sessions/:id on A: B refuses that session and keeps the caller\'s', async () => {
+  it("DELETE /api/auth/sessions/:id on A: B refuses that session and keeps the caller's", async () => {
     const username = await newUser();
     const caller = await loginOn(onA, username);
     const device = await loginOn(onB, username);
     await expectWorksOn(onB, device);
 
-    expectStatus(await onA.request('DELETE', `/api/auth/sessions/${device.sid}`, { token: caller.accessToken }), 204, 'delete on A');
+    expectStatus(
+      await onA.request('DELETE', `/api/auth/sessions/${device.sid}`, { token: caller.accessToken }),
+      204,
+      'delete on A',
+    );
     await expectRefusedOn(onB, device);
     await expectWorksOn(onB, caller);
   });
@@ -142,7 +160,11 @@ describe.each([
     expectStatus(first, 200, 'first rotation on A');
     const second = await onB.refresh(first.body.refreshToken);
     expectStatus(second, 200, 'second rotation on B');
-    const newest: Session = { ...session, accessToken: second.body.accessToken, refreshToken: second.body.refreshToken };
+    const newest: Session = {
+      ...session,
+      accessToken: second.body.accessToken,
+      refreshToken: second.body.refreshToken,
+    };
     await expectWorksOn(onB, newest);
 
     // Two rotations back: reuse whatever the grace period.
@@ -157,7 +179,11 @@ describe.each([
     const other = await loginOn(onB, username);
     await expectWorksOn(onB, caller);
 
-    expectStatus(await onA.request('DELETE', '/api/users/me', { token: caller.accessToken }), 204, 'delete account on A');
+    expectStatus(
+      await onA.request('DELETE', '/api/users/me', { token: caller.accessToken }),
+      204,
+      'delete account on A',
+    );
     await expectRefusedOn(onB, caller);
     await expectRefusedOn(onB, other);
     // A failed login has a body of its own (the same for unknown users and wrong passwords).

@@ -64,7 +64,8 @@ describe('failed logins per username and address (LOGIN_MAX_FAILURES, LOGIN_FAIL
 
   it('lifts the block when the window has passed', async () => {
     const { username } = await register(t);
-    for (let attempt = 0; attempt < 3; attempt++) await post(base.v4, '/api/auth/login', { username, password: 'nope-nope' });
+    for (let attempt = 0; attempt < 3; attempt++)
+      await post(base.v4, '/api/auth/login', { username, password: 'nope-nope' });
     expect((await post(base.v4, '/api/auth/login', { username, password: PASSWORD })).status).toBe(429);
     await new Promise((r) => setTimeout(r, WINDOW_MS + 300));
     expect((await post(base.v4, '/api/auth/login', { username, password: PASSWORD })).status).toBe(200);
@@ -73,9 +74,14 @@ describe('failed logins per username and address (LOGIN_MAX_FAILURES, LOGIN_FAIL
   it('counts usernames regardless of case', async () => {
     const { username } = await register(t);
     for (let attempt = 0; attempt < 3; attempt++) {
-      await post(base.v4, '/api/auth/login', { username: attempt % 2 ? username.toUpperCase() : username, password: 'nope-nope' });
+      await post(base.v4, '/api/auth/login', {
+        username: attempt % 2 ? username.toUpperCase() : username,
+        password: 'nope-nope',
+      });
     }
-    expect((await post(base.v4, '/api/auth/login', { username: username.toUpperCase(), password: PASSWORD })).status).toBe(429);
+    expect(
+      (await post(base.v4, '/api/auth/login', { username: username.toUpperCase(), password: PASSWORD })).status,
+    ).toBe(429);
   });
 });
 

@@ -18,7 +18,8 @@ import { startRedis, type RunningRedis } from './support/redis-server';
 jest.setTimeout(60_000);
 
 const RECOVERY_TIMEOUT_MS = 15_000;
-const LEAKS = /redis|ECONNREFUSED|ECONNRESET|enableOfflineQueue|Connection is closed|ioredis|127\.0\.0\.1|\bat \S+ \(|node_modules|\.ts:\d|\.js:\d/i;
+const LEAKS =
+  /redis|ECONNREFUSED|ECONNRESET|enableOfflineQueue|Connection is closed|ioredis|127\.0\.0\.1|\bat \S+ \(|node_modules|\.ts:\d|\.js:\d/i;
 const UNAUTHORIZED = { statusCode: 401, message: 'Unauthorized', error: 'Unauthorized' };
 
 interface HttpResult {
@@ -50,9 +51,11 @@ describe('Redis outage: fail closed with 503, stay up, recover', () => {
     return t;
   };
   const me = (accessToken: string) => app().http().get('/api/users/me').set('Authorization', bearer(accessToken));
-  const verify = (accessToken: string) => app().http().get('/api/auth/verify').set('Authorization', bearer(accessToken));
+  const verify = (accessToken: string) =>
+    app().http().get('/api/auth/verify').set('Authorization', bearer(accessToken));
   const refresh = (refreshToken: string) => app().http().post('/api/auth/refresh').send({ refreshToken });
-  const logout = (accessToken: string) => app().http().post('/api/auth/logout').set('Authorization', bearer(accessToken));
+  const logout = (accessToken: string) =>
+    app().http().post('/api/auth/logout').set('Authorization', bearer(accessToken));
 
   beforeAll(async () => {
     redis = await startRedis();

@@ -16,7 +16,8 @@ const RACE_ROUNDS = 10;
 function client(t: TestApp) {
   return {
     refresh: (refreshToken: string) => t.http().post('/api/auth/refresh').send({ refreshToken }),
-    refreshWithCookie: (refreshToken: string) => t.http().post('/api/auth/refresh').set('Cookie', `refreshToken=${refreshToken}`),
+    refreshWithCookie: (refreshToken: string) =>
+      t.http().post('/api/auth/refresh').set('Cookie', `refreshToken=${refreshToken}`),
     me: (accessToken: string) => t.http().get('/api/users/me').set('Authorization', bearer(accessToken)),
   };
 }
@@ -190,7 +191,13 @@ describe('REFRESH_REUSE_GRACE=0', () => {
   it(`lets exactly one of ${CONCURRENT_REFRESHES} concurrent refreshes win; the others are reuse and revoke the session`, async () => {
     // Races do not happen the same way every time: several bursts, each on a session of its own.
     const user = await registerAndLogin(t);
-    const rounds: Array<{ round: number; statuses: number[]; winnerAccess: number | null; winnerRefresh: number | null; first: number }> = [];
+    const rounds: Array<{
+      round: number;
+      statuses: number[];
+      winnerAccess: number | null;
+      winnerRefresh: number | null;
+      first: number;
+    }> = [];
     for (let round = 0; round < RACE_ROUNDS; round++) {
       const session = round === 0 ? user : await login(t, user.username, user.password);
       const responses = await Promise.all(

@@ -1,6 +1,14 @@
 import { Types } from 'mongoose';
 import { createTestApp, type TestApp } from './support/test-app';
-import { jwtPayload, login, PASSWORD, register, registerAndLogin, setCookieHeaders, type LoggedIn } from './support/auth-helpers';
+import {
+  jwtPayload,
+  login,
+  PASSWORD,
+  register,
+  registerAndLogin,
+  setCookieHeaders,
+  type LoggedIn,
+} from './support/auth-helpers';
 import { bearer, expectClearedCookie, expectErrorBody, findSetCookie } from './support/contract-assertions';
 
 /**
@@ -35,16 +43,29 @@ describe('session management', () => {
   const sid = (user: LoggedIn) => jwtPayload(user.accessToken).sid as string;
   const me = (accessToken: string) => t.http().get('/api/users/me').set('Authorization', bearer(accessToken));
   const refresh = (refreshToken: string) => t.http().post('/api/auth/refresh').send({ refreshToken });
-  const listSessions = (accessToken: string) => t.http().get('/api/auth/sessions').set('Authorization', bearer(accessToken));
+  const listSessions = (accessToken: string) =>
+    t.http().get('/api/auth/sessions').set('Authorization', bearer(accessToken));
   const deleteSession = (accessToken: string, id: string) =>
     t.http().delete(`/api/auth/sessions/${id}`).set('Authorization', bearer(accessToken));
   const changePassword = (accessToken: string, body: unknown) =>
-    t.http().patch('/api/users/me/password').set('Authorization', bearer(accessToken)).send(body as object);
+    t
+      .http()
+      .patch('/api/users/me/password')
+      .set('Authorization', bearer(accessToken))
+      .send(body as object);
 
   async function loginWithAgent(username: string, userAgent: string, password = PASSWORD): Promise<LoggedIn> {
     const res = await t.http().post('/api/auth/login').set('User-Agent', userAgent).send({ username, password });
     expect(res.status).toBe(200);
-    return { username, password, userId: '', accessToken: res.body.accessToken, refreshToken: res.body.refreshToken, cookies: {}, setCookie: [] };
+    return {
+      username,
+      password,
+      userId: '',
+      accessToken: res.body.accessToken,
+      refreshToken: res.body.refreshToken,
+      cookies: {},
+      setCookie: [],
+    };
   }
 
   /** Both tokens of the session still work (the refresh rotates, so it is checked last). */
@@ -95,11 +116,13 @@ describe('session management', () => {
       expect(fromPhone.filter((s) => s.current).map((s) => s.id)).toEqual([sid(phone)]);
     });
 
-    it('drops a revoked session from the list, and never shows another user\'s sessions', async () => {
+    it("drops a revoked session from the list, and never shows another user's sessions", async () => {
       const user = await registerAndLogin(t);
       const second = await login(t, user.username);
       const stranger = await login(t, (await register(t)).username);
-      expect((await t.http().post('/api/auth/logout').set('Authorization', bearer(second.accessToken))).status).toBe(200);
+      expect((await t.http().post('/api/auth/logout').set('Authorization', bearer(second.accessToken))).status).toBe(
+        200,
+      );
 
       const ids = ((await listSessions(user.accessToken)).body as SessionView[]).map((s) => s.id);
       expect(ids).toEqual([sid(user)]);
@@ -159,7 +182,11 @@ describe('session management', () => {
         expectClearedCookie(clear);
         expect(clear.value).toBe('');
         for (const attribute of ['path', 'httponly', 'secure', 'samesite']) {
-          expect({ name, attribute, value: clear.attributes[attribute] }).toEqual({ name, attribute, value: set.attributes[attribute] });
+          expect({ name, attribute, value: clear.attributes[attribute] }).toEqual({
+            name,
+            attribute,
+            value: set.attributes[attribute],
+          });
         }
       }
     });
@@ -171,7 +198,9 @@ describe('session management', () => {
       expect(rotatedPhone.status).toBe(200);
       const bystander = await registerAndLogin(t);
 
-      expect((await t.http().post('/api/auth/logout-all').set('Authorization', bearer(caller.accessToken))).status).toBe(200);
+      expect(
+        (await t.http().post('/api/auth/logout-all').set('Authorization', bearer(caller.accessToken))).status,
+      ).toBe(200);
 
       await expectSessionRevoked(caller);
       await expectSessionRevoked({ ...phone, ...rotatedPhone.body });
@@ -202,19 +231,29 @@ describe('session management', () => {
       expect(callerRefresh.status).toBe(200);
       expect((await me(callerRefresh.body.accessToken)).status).toBe(200);
 
-      expectErrorBody(await t.http().post('/api/auth/login').send({ username: caller.username, password: PASSWORD }), 401);
-      expect((await t.http().post('/api/auth/login').send({ username: caller.username, password: NEW_PASSWORD })).status).toBe(200);
+      expectErrorBody(
+        await t.http().post('/api/auth/login').send({ username: caller.username, password: PASSWORD }),
+        401,
+      );
+      expect(
+        (await t.http().post('/api/auth/login').send({ username: caller.username, password: NEW_PASSWORD })).status,
+      ).toBe(200);
     });
 
     it('answers 403 to a wrong currentPassword and revokes nothing', async () => {
       const caller = await registerAndLogin(t);
       const other = await login(t, caller.username);
-      expectErrorBody(await changePassword(caller.accessToken, { currentPassword: 'not the password', newPassword: NEW_PASSWORD }), 403);
+      expectErrorBody(
+        await changePassword(caller.accessToken, { currentPassword: 'not the password', newPassword: NEW_PASSWORD }),
+        403,
+      );
 
       await expectSessionWorks(caller);
       await expectSessionWorks(other);
       expect((await refresh(other.refreshToken)).status).toBe(200);
-      expect((await t.http().post('/api/auth/login').send({ username: caller.username, password: PASSWORD })).status).toBe(200);
+      expect(
+        (await t.http().post('/api/auth/login').send({ username: caller.username, password: PASSWORD })).status,
+      ).toBe(200);
     });
 
     it.each([
@@ -228,7 +267,9 @@ describe('session management', () => {
       const other = await login(t, caller.username);
       expectErrorBody(await changePassword(caller.accessToken, body), 400);
       await expectSessionWorks(other);
-      expect((await t.http().post('/api/auth/login').send({ username: caller.username, password: PASSWORD })).status).toBe(200);
+      expect(
+        (await t.http().post('/api/auth/login').send({ username: caller.username, password: PASSWORD })).status,
+      ).toBe(200);
     });
   });
 
@@ -251,7 +292,10 @@ describe('session management', () => {
 
       await expectSessionRevoked(caller);
       await expectSessionRevoked(other);
-      expectErrorBody(await t.http().post('/api/auth/login').send({ username: caller.username, password: PASSWORD }), 401);
+      expectErrorBody(
+        await t.http().post('/api/auth/login').send({ username: caller.username, password: PASSWORD }),
+        401,
+      );
       const listed = await listUsers();
       expect(listed.map((u) => u.id)).not.toContain(userId);
       expect(listed.map((u) => u.username)).not.toContain(caller.username);

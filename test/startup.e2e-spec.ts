@@ -35,7 +35,14 @@ describe('start-up (node main.js)', () => {
     ['REFRESH_TOKEN_SECRET', { REFRESH_TOKEN_SECRET: undefined }, /REFRESH_TOKEN_SECRET is required/],
     ['ACCESS_TOKEN_SECRET', { ACCESS_TOKEN_SECRET: 'too-short' }, /ACCESS_TOKEN_SECRET must be at least 32 characters/],
     ['ACCESS_TOKEN_SECRET', { ACCESS_TOKEN_SECRET: 'a'.repeat(40) }, /ACCESS_TOKEN_SECRET is too weak/],
-    ['REFRESH_TOKEN_SECRET', { REFRESH_TOKEN_SECRET: 'same-secret-for-both-0123456789abcdef', ACCESS_TOKEN_SECRET: 'same-secret-for-both-0123456789abcdef' }, /REFRESH_TOKEN_SECRET must differ/],
+    [
+      'REFRESH_TOKEN_SECRET',
+      {
+        REFRESH_TOKEN_SECRET: 'same-secret-for-both-0123456789abcdef',
+        ACCESS_TOKEN_SECRET: 'same-secret-for-both-0123456789abcdef',
+      },
+      /REFRESH_TOKEN_SECRET must differ/,
+    ],
     ['MONGODB_URI', { MONGODB_URI: undefined }, /MONGODB_URI is required/],
     ['ACCESS_TOKEN_EXPIRY', { ACCESS_TOKEN_EXPIRY: 'soon' }, /ACCESS_TOKEN_EXPIRY must be a positive duration/],
   ])('production with a bad %s exits non-zero before listening, naming it', async (_name, overrides, message) => {
@@ -97,7 +104,9 @@ describe('start-up (node main.js)', () => {
     }
     expect(await server.exited).toBe(0);
     // The embedded server went down with the app.
-    const embeddedPort = Number(/started embedded FerretDB at mongodb:\/\/127\.0\.0\.1:(\d+)/.exec(server.output())?.[1]);
+    const embeddedPort = Number(
+      /started embedded FerretDB at mongodb:\/\/127\.0\.0\.1:(\d+)/.exec(server.output())?.[1],
+    );
     const reachable = await new Promise<boolean>((resolveReachable) => {
       const socket = connect({ host: '127.0.0.1', port: embeddedPort });
       socket.once('connect', () => (socket.destroy(), resolveReachable(true)));

@@ -112,7 +112,9 @@ describe('forged and misused access tokens', () => {
     });
 
     it.each(['HS384', 'HS512'] as const)('refuses the same claims signed %s with the right secret', async (alg) => {
-      await expectRefused(bearer(signJwt({ alg, typ: 'JWT' }, accessClaims(alice.sub, alice.sid), t.secrets.access, alg)));
+      await expectRefused(
+        bearer(signJwt({ alg, typ: 'JWT' }, accessClaims(alice.sub, alice.sid), t.secrets.access, alg)),
+      );
     });
 
     it.each([
@@ -129,9 +131,15 @@ describe('forged and misused access tokens', () => {
       ['kid pointing at a file', { kid: '../../../../../../dev/null' }, ''],
       ['jku pointing at a foreign key set', { jku: 'https://attacker.example/.well-known/jwks.json' }, attackerKey],
       ['x5u pointing at a foreign certificate', { x5u: 'https://attacker.example/cert.pem' }, attackerKey],
-      ['jwk embedding the signing key', { jwk: { kty: 'oct', k: Buffer.from(attackerKey).toString('base64url') } }, attackerKey],
+      [
+        'jwk embedding the signing key',
+        { jwk: { kty: 'oct', k: Buffer.from(attackerKey).toString('base64url') } },
+        attackerKey,
+      ],
     ])('refuses a header with %s, signed with a wrong key', async (_name, extraHeader, key) => {
-      await expectRefused(bearer(signJwt({ ...HS256_HEADER, ...extraHeader }, accessClaims(alice.sub, alice.sid), key)));
+      await expectRefused(
+        bearer(signJwt({ ...HS256_HEADER, ...extraHeader }, accessClaims(alice.sub, alice.sid), key)),
+      );
     });
   });
 
@@ -157,7 +165,10 @@ describe('forged and misused access tokens', () => {
       ['sid of a session that does not exist', () => accessClaims(alice.sub, unknownObjectId())],
       ["sub of user A with the sid of user B's live session", () => accessClaims(alice.sub, bob.sid)],
       ['nbf an hour in the future', () => accessClaims(alice.sub, alice.sid, { nbf: nowSeconds() + 3600 })],
-      ['iat a day in the future', () => accessClaims(alice.sub, alice.sid, { iat: nowSeconds() + 86_400, exp: nowSeconds() + 86_400 + 900 })],
+      [
+        'iat a day in the future',
+        () => accessClaims(alice.sub, alice.sid, { iat: nowSeconds() + 86_400, exp: nowSeconds() + 86_400 + 900 }),
+      ],
       ['no exp', () => withoutClaims(accessClaims(alice.sub, alice.sid), 'exp')],
     ])('refuses a token with %s', async (_name, claims) => {
       await expectRefused(bearer(signedRight(claims())));
@@ -180,7 +191,9 @@ describe('forged and misused access tokens', () => {
       // RFC 9110 section 5.5: a field value excludes trailing whitespace, and Node's parser removes it,
       // so the server cannot tell "Bearer <token> " from "Bearer <token>". What matters is that the
       // padding bypasses nothing: a forged token stays refused, a valid one stays valid.
-      await expectRefused({ Authorization: `Bearer ${signJwt(HS256_HEADER, accessClaims(alice.sub, alice.sid), 'secret')} ` });
+      await expectRefused({
+        Authorization: `Bearer ${signJwt(HS256_HEADER, accessClaims(alice.sub, alice.sid), 'secret')} `,
+      });
       await t.http().get('/api/users/me').set('Authorization', `Bearer ${alice.accessToken} `).expect(200);
     });
   });
@@ -228,18 +241,27 @@ describe('forged and misused access tokens', () => {
 
     it('refuses a freshly signed, valid token whose session was revoked, and keeps the other session', async () => {
       const first = await newCaller('dave');
-      const again = await t.http().post('/api/auth/login').send({ username: first.username, password: first.password }).expect(200);
+      const again = await t
+        .http()
+        .post('/api/auth/login')
+        .send({ username: first.username, password: first.password })
+        .expect(200);
       const otherSid = jwtPayload(again.body.accessToken as string).sid as string;
       await t.http().post('/api/auth/logout').set(bearer(first.accessToken)).expect(200);
 
       // Never seen by the server before: only the session lookup can refuse it.
       await expectRefused(bearer(signedRight(accessClaims(first.sub, first.sid))));
-      await t.http().get('/api/users/me').set(bearer(signedRight(accessClaims(first.sub, otherSid)))).expect(200);
+      await t
+        .http()
+        .get('/api/users/me')
+        .set(bearer(signedRight(accessClaims(first.sub, otherSid))))
+        .expect(200);
     });
   });
 
   describe('expiry', () => {
-    const expiredClaims = () => accessClaims(alice.sub, alice.sid, { iat: nowSeconds() - 1200, exp: nowSeconds() - 300 });
+    const expiredClaims = () =>
+      accessClaims(alice.sub, alice.sid, { iat: nowSeconds() - 1200, exp: nowSeconds() - 300 });
 
     it('answers "Access token expired" for an expired but otherwise valid token of a live session', async () => {
       await expectRefused(bearer(signedRight(expiredClaims())), EXPIRED);
@@ -255,7 +277,12 @@ describe('forged and misused access tokens', () => {
       const cookie = `accessToken=${bob.accessToken}`;
       const me = await t.http().get('/api/users/me').set(bearer(alice.accessToken)).set('Cookie', cookie).expect(200);
       expect(me.body).toMatchObject({ id: alice.sub, username: alice.username });
-      const verify = await t.http().get('/api/auth/verify').set(bearer(alice.accessToken)).set('Cookie', cookie).expect(204);
+      const verify = await t
+        .http()
+        .get('/api/auth/verify')
+        .set(bearer(alice.accessToken))
+        .set('Cookie', cookie)
+        .expect(204);
       expect(verify.headers['x-user-id']).toBe(alice.sub);
     });
 

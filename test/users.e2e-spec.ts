@@ -57,17 +57,17 @@ describe('users and roles', () => {
 
     it('is not created twice nor overwritten when a second app boots on the same database', async () => {
       const second = await createTestApp(
-          {
-            AUTH_RATE_LIMIT: '0',
-            MONGODB_DB_NAME: t.dbName,
-            ACCESS_TOKEN_SECRET: t.secrets.access,
-            REFRESH_TOKEN_SECRET: t.secrets.refresh,
-            ADMIN_USERNAME,
-            // A user of that name exists: the variables must not change it.
-            ADMIN_PASSWORD: `${ADMIN_PASSWORD} rotated`,
-          },
-          'users',
-        );
+        {
+          AUTH_RATE_LIMIT: '0',
+          MONGODB_DB_NAME: t.dbName,
+          ACCESS_TOKEN_SECRET: t.secrets.access,
+          REFRESH_TOKEN_SECRET: t.secrets.refresh,
+          ADMIN_USERNAME,
+          // A user of that name exists: the variables must not change it.
+          ADMIN_PASSWORD: `${ADMIN_PASSWORD} rotated`,
+        },
+        'users',
+      );
       try {
         const res = await second.http().get('/api/users').set('Authorization', bearer(admin.accessToken));
         expect(res.status).toBe(200);
@@ -90,7 +90,10 @@ describe('users and roles', () => {
 
   describe('roles of a new user', () => {
     it('are ["user"] on register and on /me', async () => {
-      const registered = await t.http().post('/api/auth/register').send({ username: uniqueUsername(), password: PASSWORD });
+      const registered = await t
+        .http()
+        .post('/api/auth/register')
+        .send({ username: uniqueUsername(), password: PASSWORD });
       expect(registered.status).toBe(201);
       expect(registered.body.roles).toEqual(['user']);
       const res = await t.http().get('/api/users/me').set('Authorization', bearer(plain.accessToken));

@@ -20,15 +20,23 @@ describe(extractAccessToken.name, () => {
     });
   });
 
-  it.each(['Bearer', 'Bearer ', `Bearer ${TOKEN} extra`, `Bearer  ${TOKEN}`, `Bearer${TOKEN}`, `Bearer ${TOKEN},x`, ''])(
-    'reports a malformed Authorization header %j as a refused header token',
-    (authorization) => {
-      expect(extractAccessToken(request(authorization))).toEqual({ token: null, source: 'header' });
-    },
-  );
+  it.each([
+    'Bearer',
+    'Bearer ',
+    `Bearer ${TOKEN} extra`,
+    `Bearer  ${TOKEN}`,
+    `Bearer${TOKEN}`,
+    `Bearer ${TOKEN},x`,
+    '',
+  ])('reports a malformed Authorization header %j as a refused header token', (authorization) => {
+    expect(extractAccessToken(request(authorization))).toEqual({ token: null, source: 'header' });
+  });
 
   it('does not fall back to the cookie when the Authorization header is malformed', () => {
-    expect(extractAccessToken(request('Bearer', { accessToken: COOKIE_TOKEN }))).toEqual({ token: null, source: 'header' });
+    expect(extractAccessToken(request('Bearer', { accessToken: COOKIE_TOKEN }))).toEqual({
+      token: null,
+      source: 'header',
+    });
   });
 
   it('does not take a token from another scheme such as Basic', () => {

@@ -59,7 +59,8 @@ export class AccessTokenService {
     if (typeof sub !== 'string' || !OBJECT_ID.test(sub)) return null;
     if (typeof sid !== 'string' || !OBJECT_ID.test(sid)) return null;
     if (typeof jti !== 'string' || jti.length === 0) return null;
-    if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) return null;
+    if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp))
+      return null;
     if (iat > nowSeconds + CLOCK_SKEW_SECONDS || exp <= iat) return null;
     if (!Array.isArray(roles) || !roles.every((role): role is string => typeof role === 'string')) return null;
     return { sub, sid, jti, iat, exp, roles };

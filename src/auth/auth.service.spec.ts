@@ -48,7 +48,9 @@ describe(AuthService.name, () => {
     it('answers an unknown user and a wrong password with the same error body', async () => {
       usersService.verifyCredentials.mockResolvedValue(null);
 
-      const unknownUser = (await rejectionOf(sut.login('nobody-here', 'whatever-pass', CLIENT))) as UnauthorizedException;
+      const unknownUser = (await rejectionOf(
+        sut.login('nobody-here', 'whatever-pass', CLIENT),
+      )) as UnauthorizedException;
       const wrongPassword = (await rejectionOf(sut.login('alice', 'wrong-password', CLIENT))) as UnauthorizedException;
 
       expect(unknownUser.getResponse()).toEqual(wrongPassword.getResponse());
@@ -195,7 +197,9 @@ describe(AuthService.name, () => {
     });
 
     it('hands out no token that other instances would refuse: a failing record fails the login', async () => {
-      sessionsService.recordAccessTokenIssued.mockRejectedValue(new StateStoreUnavailableError('Redis: Connection is closed.'));
+      sessionsService.recordAccessTokenIssued.mockRejectedValue(
+        new StateStoreUnavailableError('Redis: Connection is closed.'),
+      );
 
       await expect(sut.login('alice', 'correct-password', CLIENT)).rejects.toBeInstanceOf(StateStoreUnavailableError);
     });

@@ -47,13 +47,21 @@ export class AuthService {
       await this.loginThrottle.recordFailure(username, client.ip);
       // The account's id, never the name as typed: people type passwords into username fields.
       const userId = await this.usersService.findIdByUsername(username);
-      this.audit.record('login_failed', { userId: userId ?? undefined, unknownUsername: userId === null, ip: client.ip ?? undefined });
+      this.audit.record('login_failed', {
+        userId: userId ?? undefined,
+        unknownUsername: userId === null,
+        ip: client.ip ?? undefined,
+      });
       throw new UnauthorizedException(LOGIN_FAILED);
     }
     await this.loginThrottle.recordSuccess(username, client.ip);
     const session = await this.sessionsService.start(user._id.toHexString(), client);
     const tokens = await this.issueTokens(user, session);
-    this.audit.record('login_succeeded', { userId: session.userId, sessionId: session.sessionId, ip: client.ip ?? undefined });
+    this.audit.record('login_succeeded', {
+      userId: session.userId,
+      sessionId: session.sessionId,
+      ip: client.ip ?? undefined,
+    });
     return tokens;
   }
 
@@ -89,7 +97,11 @@ export class AuthService {
     if (!(await this.sessionsService.revokeOwn(caller.userId, sessionId, 'session_deleted'))) {
       throw new NotFoundException('Session not found');
     }
-    this.audit.record('session_revoked', { userId: caller.userId, sessionId: caller.sessionId, revokedSessionId: sessionId });
+    this.audit.record('session_revoked', {
+      userId: caller.userId,
+      sessionId: caller.sessionId,
+      revokedSessionId: sessionId,
+    });
   }
 
   /** The guard's check after the signature: well-formed claims of a session that is still live. */

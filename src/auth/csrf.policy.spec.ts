@@ -71,6 +71,8 @@ describe(CsrfPolicy.name, () => {
   it('allows nothing cross-origin when CORS_ORIGINS is empty', () => {
     const strict = new CsrfPolicy({ ...config, corsOrigins: [] });
 
-    expect(() => strict.assertCookieRequestAllowed(request('POST', { origin: ALLOWED_ORIGIN }))).toThrow(ForbiddenException);
+    expect(() => strict.assertCookieRequestAllowed(request('POST', { origin: ALLOWED_ORIGIN }))).toThrow(
+      ForbiddenException,
+    );
   });
 });

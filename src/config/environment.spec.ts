@@ -60,7 +60,11 @@ describe(parseEnvironment.name, () => {
     it('uses the configured secrets as given and does not mark them generated', () => {
       const sut = parseEnvironment({ ...SECRETS });
 
-      expect(sut).toMatchObject({ accessTokenSecret: ACCESS_SECRET, refreshTokenSecret: REFRESH_SECRET, secretsGenerated: false });
+      expect(sut).toMatchObject({
+        accessTokenSecret: ACCESS_SECRET,
+        refreshTokenSecret: REFRESH_SECRET,
+        secretsGenerated: false,
+      });
     });
   });
 
@@ -129,7 +133,9 @@ describe(parseEnvironment.name, () => {
     it.each(environments)('refuses a secret shorter than 32 characters (%j)', (base) => {
       const short = 'Ab3$'.repeat(8).slice(0, MIN_SECRET_LENGTH - 1);
 
-      expect(problemsOf({ ...base, ...SECRETS, ACCESS_TOKEN_SECRET: short })).toEqual(problemNaming('ACCESS_TOKEN_SECRET'));
+      expect(problemsOf({ ...base, ...SECRETS, ACCESS_TOKEN_SECRET: short })).toEqual(
+        problemNaming('ACCESS_TOKEN_SECRET'),
+      );
     });
 
     it.each(environments)('refuses a long but low-variety secret such as "a" x 40 (%j)', (base) => {

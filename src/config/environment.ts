@@ -131,7 +131,10 @@ class EnvironmentReader {
     const value = this.optional(name);
     if (value === undefined) return [];
     const origins: string[] = [];
-    for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+    for (const entry of value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)) {
       try {
         const url = new URL(entry);
         if (entry === '*' || url.origin === 'null') throw new Error('not an origin');
@@ -148,11 +151,17 @@ class EnvironmentReader {
     const value = this.optional(name);
     if (value === undefined || value.toLowerCase() === 'false') return false;
     if (/^\d+$/.test(value)) return Number(value);
-    const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+    const entries = value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
     const keyword = /^(loopback|linklocal|uniquelocal)$/;
     const invalid = entries.filter((entry) => {
       const [address, bits, ...rest] = entry.split('/');
-      return !(keyword.test(entry) || (isIP(address) !== 0 && rest.length === 0 && (bits === undefined || /^\d{1,3}$/.test(bits))));
+      return !(
+        keyword.test(entry) ||
+        (isIP(address) !== 0 && rest.length === 0 && (bits === undefined || /^\d{1,3}$/.test(bits)))
+      );
     });
     if (value.toLowerCase() === 'true' || invalid.length > 0) {
       this.problems.push(
@@ -207,10 +216,13 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
   let secretsGenerated = false;
   if (production) {
     if (accessTokenSecret === undefined) env.problems.push('ACCESS_TOKEN_SECRET is required when NODE_ENV=production');
-    if (refreshTokenSecret === undefined) env.problems.push('REFRESH_TOKEN_SECRET is required when NODE_ENV=production');
+    if (refreshTokenSecret === undefined)
+      env.problems.push('REFRESH_TOKEN_SECRET is required when NODE_ENV=production');
   } else if (accessTokenSecret === undefined || refreshTokenSecret === undefined) {
     if (accessTokenSecret !== undefined || refreshTokenSecret !== undefined) {
-      env.problems.push('ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must be set together (or both left unset in development)');
+      env.problems.push(
+        'ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must be set together (or both left unset in development)',
+      );
     }
     const generated = developmentSecrets();
     accessTokenSecret ??= generated.access;

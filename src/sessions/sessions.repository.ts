@@ -100,7 +100,12 @@ export class SessionsRepository implements OnModuleInit {
     const { now, sessionId, expectedGeneration } = rotation;
     if (!isValidObjectId(sessionId)) return { status: 'stale' };
     const current = await this.sessionModel
-      .findOne({ _id: sessionId, generation: expectedGeneration, refreshTokenHash: rotation.expectedHash, ...liveFilter(now) })
+      .findOne({
+        _id: sessionId,
+        generation: expectedGeneration,
+        refreshTokenHash: rotation.expectedHash,
+        ...liveFilter(now),
+      })
       .lean<SessionRecord>()
       .exec();
     if (!current) return { status: 'stale' };
@@ -170,9 +175,13 @@ export class SessionsRepository implements OnModuleInit {
     const filter = {
       userId: owner,
       revokedAt: null,
-      ...(exceptSessionId && isValidObjectId(exceptSessionId) ? { _id: { $ne: new Types.ObjectId(exceptSessionId) } } : {}),
+      ...(exceptSessionId && isValidObjectId(exceptSessionId)
+        ? { _id: { $ne: new Types.ObjectId(exceptSessionId) } }
+        : {}),
     };
-    const ids = (await this.sessionModel.find(filter, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>().exec()).map((s) => s._id);
+    const ids = (await this.sessionModel.find(filter, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>().exec()).map(
+      (s) => s._id,
+    );
     if (ids.length > 0) {
       await this.sessionModel.updateMany({ _id: { $in: ids }, revokedAt: null }, revocation(reason, now)).exec();
     }
@@ -180,7 +189,10 @@ export class SessionsRepository implements OnModuleInit {
   }
 
   async listIdsRevokedSince(since: Date): Promise<string[]> {
-    const sessions = await this.sessionModel.find({ revokedAt: { $gt: since } }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>().exec();
+    const sessions = await this.sessionModel
+      .find({ revokedAt: { $gt: since } }, { _id: 1 })
+      .lean<{ _id: Types.ObjectId }[]>()
+      .exec();
     return sessions.map((session) => session._id.toHexString());
   }
 
@@ -204,7 +216,11 @@ export class SessionsRepository implements OnModuleInit {
     await this.rotationModel.deleteMany({ claimedAt: { $lte: revokedBefore } }).exec();
     const result = await this.sessionModel
       .deleteMany({
-        $or: [{ idleExpiresAt: { $lte: now } }, { absoluteExpiresAt: { $lte: now } }, { revokedAt: { $lte: revokedBefore } }],
+        $or: [
+          { idleExpiresAt: { $lte: now } },
+          { absoluteExpiresAt: { $lte: now } },
+          { revokedAt: { $lte: revokedBefore } },
+        ],
       })
       .exec();
     return result.deletedCount;

@@ -106,7 +106,7 @@ describe(SessionsService.name, () => {
   });
 
   describe('revokeOwn', () => {
-    it("revokes a live session of the user and publishes it, answering true", async () => {
+    it('revokes a live session of the user and publishes it, answering true', async () => {
       repository.revokeLiveOfUser.mockResolvedValue(true);
 
       await expect(sut.revokeOwn(USER_ID, SESSION_ID, 'session_deleted', NOW)).resolves.toBe(true);
@@ -159,7 +159,9 @@ describe(SessionsService.name, () => {
       expect(repository.revokeAllOfUser).toHaveBeenCalledWith(USER_ID, 'user_deleted', NOW, undefined);
       expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID, OTHER_SESSION_ID]);
       expect(repository.deleteAllOfUser).toHaveBeenCalledWith(USER_ID);
-      expect(state.recordRevoked.mock.invocationCallOrder[0]).toBeLessThan(repository.deleteAllOfUser.mock.invocationCallOrder[0]);
+      expect(state.recordRevoked.mock.invocationCallOrder[0]).toBeLessThan(
+        repository.deleteAllOfUser.mock.invocationCallOrder[0],
+      );
     });
 
     it('deletes nothing when the revocation cannot be published', async () => {

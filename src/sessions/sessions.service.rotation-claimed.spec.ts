@@ -77,7 +77,10 @@ describe(SessionsService.name, () => {
     ])('applies %s, without revoking or reading the session again', async (_label, ago, session) => {
       repository.rotateRefreshToken.mockResolvedValue(claimedBy(ago, session));
 
-      await expect(rotatePresented()).resolves.toMatchObject({ outcome: 'grace', issued: { refreshToken: successor() } });
+      await expect(rotatePresented()).resolves.toMatchObject({
+        outcome: 'grace',
+        issued: { refreshToken: successor() },
+      });
       expect(repository.findById).not.toHaveBeenCalled();
       expect(repository.revoke).not.toHaveBeenCalled();
       expect(state.recordRevoked).not.toHaveBeenCalled();
@@ -86,7 +89,9 @@ describe(SessionsService.name, () => {
 
     it("caps the successor's expiry by the session's absolute end", async () => {
       const absolute = at(30 * 60_000);
-      repository.rotateRefreshToken.mockResolvedValue(claimedBy(1_000, { idleExpiresAt: at(2 * HOUR), absoluteExpiresAt: absolute }));
+      repository.rotateRefreshToken.mockResolvedValue(
+        claimedBy(1_000, { idleExpiresAt: at(2 * HOUR), absoluteExpiresAt: absolute }),
+      );
 
       const result = await rotatePresented();
 
@@ -97,7 +102,12 @@ describe(SessionsService.name, () => {
   describe('reuse', () => {
     it.each<[string, number, number, Partial<SessionRecord>]>([
       ['one millisecond after the grace period', GRACE_MS, GRACE_MS + 1, {}],
-      ['past the grace period, however recently the session rotated before', GRACE_MS, GRACE_MS + 1, { rotatedAt: NOW }],
+      [
+        'past the grace period, however recently the session rotated before',
+        GRACE_MS,
+        GRACE_MS + 1,
+        { rotatedAt: NOW },
+      ],
       ['for a claim in the same millisecond when the grace period is 0', 0, 0, {}],
       ['for a claim a millisecond earlier when the grace period is 0', 0, 1, {}],
       ['for a claim later than this request read its clock when the grace period is 0', 0, -1, {}],
@@ -116,7 +126,9 @@ describe(SessionsService.name, () => {
 
       expect(repository.revoke).toHaveBeenCalledTimes(1);
       expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
-      expect(repository.revoke.mock.invocationCallOrder[0]).toBeLessThan(state.recordRevoked.mock.invocationCallOrder[0]);
+      expect(repository.revoke.mock.invocationCallOrder[0]).toBeLessThan(
+        state.recordRevoked.mock.invocationCallOrder[0],
+      );
       expect(repository.findById).not.toHaveBeenCalled();
     });
 

@@ -58,7 +58,11 @@ describe(SessionsService.name, () => {
 
       expect(result).toEqual({
         outcome: 'grace',
-        issued: expect.objectContaining({ sessionId: SESSION_ID, userId: USER_ID, refreshToken: codec.encode(SESSION_ID, PRESENTED + 1) }),
+        issued: expect.objectContaining({
+          sessionId: SESSION_ID,
+          userId: USER_ID,
+          refreshToken: codec.encode(SESSION_ID, PRESENTED + 1),
+        }),
       });
       expect(repository.findById).toHaveBeenCalledWith(SESSION_ID);
     });
@@ -126,7 +130,9 @@ describe(SessionsService.name, () => {
 
       expect(repository.revoke).toHaveBeenCalledWith(SESSION_ID, 'refresh_reuse', NOW);
       expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
-      expect(repository.revoke.mock.invocationCallOrder[0]).toBeLessThan(state.recordRevoked.mock.invocationCallOrder[0]);
+      expect(repository.revoke.mock.invocationCallOrder[0]).toBeLessThan(
+        state.recordRevoked.mock.invocationCallOrder[0],
+      );
     });
 
     it('logs one audit line naming the session, the user and both generations, but not the token', async () => {

@@ -112,7 +112,11 @@ describe(SessionsService.name, () => {
 
       expect(result).toEqual({
         outcome: 'rotated',
-        issued: expect.objectContaining({ sessionId: SESSION_ID, userId: USER_ID, refreshToken: codec.encode(SESSION_ID, 5) }),
+        issued: expect.objectContaining({
+          sessionId: SESSION_ID,
+          userId: USER_ID,
+          refreshToken: codec.encode(SESSION_ID, 5),
+        }),
       });
       expect(repository.findById).not.toHaveBeenCalled();
       expect(repository.revoke).not.toHaveBeenCalled();
@@ -122,8 +126,10 @@ describe(SessionsService.name, () => {
       [
         'a token minted with another secret',
         () =>
-          new RefreshTokenCodec(new TokenCrypto(), { ...config, refreshTokenSecret: 'another-Secret-0123456789-ABCDEFGHIJ' })
-            .encode(SESSION_ID, 0),
+          new RefreshTokenCodec(new TokenCrypto(), {
+            ...config,
+            refreshTokenSecret: 'another-Secret-0123456789-ABCDEFGHIJ',
+          }).encode(SESSION_ID, 0),
       ],
       ['a token with a tampered generation', () => codec.encode(SESSION_ID, 0).replace('.0.', '.1.')],
       ['a garbage string', () => 'not-a-refresh-token'],
@@ -139,7 +145,9 @@ describe(SessionsService.name, () => {
   describe("the issued token's expiresAt", () => {
     it('is the idle expiry when that comes first', async () => {
       const idle = at(HOUR);
-      repository.rotateRefreshToken.mockResolvedValue(rotated(sessionRecord({ idleExpiresAt: idle, absoluteExpiresAt: at(5 * HOUR) })));
+      repository.rotateRefreshToken.mockResolvedValue(
+        rotated(sessionRecord({ idleExpiresAt: idle, absoluteExpiresAt: at(5 * HOUR) })),
+      );
 
       const result = await sut.rotate(codec.encode(SESSION_ID, 0), NOW);
 
@@ -148,7 +156,9 @@ describe(SessionsService.name, () => {
 
     it('is the absolute expiry when the session ends before the idle window does', async () => {
       const absolute = at(30 * 60_000);
-      repository.rotateRefreshToken.mockResolvedValue(rotated(sessionRecord({ idleExpiresAt: at(2 * HOUR), absoluteExpiresAt: absolute })));
+      repository.rotateRefreshToken.mockResolvedValue(
+        rotated(sessionRecord({ idleExpiresAt: at(2 * HOUR), absoluteExpiresAt: absolute })),
+      );
 
       const result = await sut.rotate(codec.encode(SESSION_ID, 0), NOW);
 
@@ -191,7 +201,10 @@ describe(SessionsService.name, () => {
       await jest.advanceTimersByTimeAsync(PURGE_INTERVAL_MS);
 
       expect(repository.deleteEnded).toHaveBeenCalledTimes(1);
-      expect(repository.deleteEnded).toHaveBeenCalledWith(at(PURGE_INTERVAL_MS), at(PURGE_INTERVAL_MS - REVOKED_RETENTION_MS));
+      expect(repository.deleteEnded).toHaveBeenCalledWith(
+        at(PURGE_INTERVAL_MS),
+        at(PURGE_INTERVAL_MS - REVOKED_RETENTION_MS),
+      );
     });
 
     it('stops on application shutdown', async () => {

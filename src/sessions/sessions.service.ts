@@ -29,7 +29,8 @@ export type RotationResult =
   /** Forged, malformed, or of a session that has ended. */
   | { outcome: 'invalid' };
 
-export type RevocationReason = 'logout' | 'logout_all' | 'session_deleted' | 'password_changed' | 'refresh_reuse' | 'user_deleted';
+export type RevocationReason =
+  'logout' | 'logout_all' | 'session_deleted' | 'password_changed' | 'refresh_reuse' | 'user_deleted';
 
 /** How long revoked sessions are kept (for the audit trail) before the purge removes them. */
 const REVOKED_RETENTION_MS = 24 * 3_600_000;
@@ -98,7 +99,8 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
 
     // A concurrent request rotated this very generation: the grace period runs from its claim.
     if (attempt.status === 'claimed') {
-      if (this.withinGrace(attempt.claimedAt, now)) return { outcome: 'grace', issued: this.issued(attempt.session, nextToken) };
+      if (this.withinGrace(attempt.claimedAt, now))
+        return { outcome: 'grace', issued: this.issued(attempt.session, nextToken) };
       return this.reuseDetected(sessionId, attempt.session.userId.toHexString(), generation, generation + 1, now);
     }
 
@@ -161,7 +163,12 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     return found;
   }
 
-  async revokeAllOfUser(userId: string, reason: RevocationReason, exceptSessionId?: string, now = new Date()): Promise<void> {
+  async revokeAllOfUser(
+    userId: string,
+    reason: RevocationReason,
+    exceptSessionId?: string,
+    now = new Date(),
+  ): Promise<void> {
     const revokedIds = await this.sessionsRepository.revokeAllOfUser(userId, reason, now, exceptSessionId);
     await this.state.recordRevoked(revokedIds);
   }

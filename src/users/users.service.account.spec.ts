@@ -2,7 +2,15 @@ import { ForbiddenException, HttpStatus, UnauthorizedException } from '@nestjs/c
 import { StateStoreUnavailableError } from '../common/exceptions/state-store-unavailable.error';
 import { TooManyRequestsException } from '../common/exceptions/too-many-requests.exception';
 import { UsersService } from './users.service';
-import { ALICE, ALICE_ID, createUsersService, PASSWORD, PASSWORD_HASH, usersServiceMocks, type UsersServiceMocks } from './testing/users.fixture';
+import {
+  ALICE,
+  ALICE_ID,
+  createUsersService,
+  PASSWORD,
+  PASSWORD_HASH,
+  usersServiceMocks,
+  type UsersServiceMocks,
+} from './testing/users.fixture';
 
 const CURRENT_SESSION_ID = '6650f0c2a1b2c3d4e5f60719';
 const NEW_PASSWORD = 'a much longer new passphrase';
@@ -29,7 +37,7 @@ describe(UsersService.name, () => {
       return sut.changePassword(ALICE_ID, CURRENT_SESSION_ID, currentPassword, NEW_PASSWORD, CLIENT_IP);
     }
 
-    it('refuses with the throttle\'s 429 before checking the password when this address guessed too often', async () => {
+    it("refuses with the throttle's 429 before checking the password when this address guessed too often", async () => {
       repository.findById.mockResolvedValue(ALICE);
       passwordThrottle.assertAllowed.mockRejectedValue(new TooManyRequestsException(60));
 

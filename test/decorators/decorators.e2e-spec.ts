@@ -30,11 +30,13 @@ describe('decorators on a module outside AuthModule', () => {
 
   it('@CurrentUser() hands the handler the caller of a live session', async () => {
     const res = await t.http().get('/api/reports/mine').set('Authorization', `Bearer ${user.accessToken}`).expect(200);
-    expect(res.body.owner).toBe((await t.http().get('/api/users/me').set('Authorization', `Bearer ${user.accessToken}`)).body.id);
+    expect(res.body.owner).toBe(
+      (await t.http().get('/api/users/me').set('Authorization', `Bearer ${user.accessToken}`)).body.id,
+    );
     expect(res.body.session).toMatch(/^[a-f0-9]{24}$/);
   });
 
-  it('a logged-out token is refused on the team\'s route too', async () => {
+  it("a logged-out token is refused on the team's route too", async () => {
     const other = await registerAndLogin(t);
     await t.http().post('/api/auth/logout').set('Authorization', `Bearer ${other.accessToken}`).expect(200);
     await t.http().get('/api/reports/mine').set('Authorization', `Bearer ${other.accessToken}`).expect(401);
@@ -42,7 +44,11 @@ describe('decorators on a module outside AuthModule', () => {
 
   it("@Auth('admin') answers 403 to a user without the role and 200 to an administrator", async () => {
     await t.http().get('/api/reports/all').set('Authorization', `Bearer ${user.accessToken}`).expect(403);
-    await t.http().get('/api/reports/all').set('Authorization', `Bearer ${admin.accessToken}`).expect(200, { reports: [] });
+    await t
+      .http()
+      .get('/api/reports/all')
+      .set('Authorization', `Bearer ${admin.accessToken}`)
+      .expect(200, { reports: [] });
   });
 
   it('@Auth() documents the routes: both security schemes, 401, and 403 where a role is needed', async () => {

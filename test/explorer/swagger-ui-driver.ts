@@ -28,10 +28,13 @@ export function launchChromium(): Promise<Browser> {
 export function captureConsole(page: Page, label: string): string[] {
   const problems: string[] = [];
   page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') problems.push(`[${label} console.${message.type()}] ${message.text()}`);
+    if (message.type() === 'error' || message.type() === 'warning')
+      problems.push(`[${label} console.${message.type()}] ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`[${label} pageerror] ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`[${label} requestfailed] ${request.url()} ${request.failure()?.errorText ?? ''}`));
+  page.on('requestfailed', (request) =>
+    problems.push(`[${label} requestfailed] ${request.url()} ${request.failure()?.errorText ?? ''}`),
+  );
   return problems;
 }
 
@@ -68,7 +71,8 @@ export class SwaggerExplorer {
     }
     const tryOut = op.locator('button.try-out__btn');
     await tryOut.waitFor({ timeout: STEP_TIMEOUT_MS });
-    if ((await tryOut.innerText()).trim().toLowerCase() === 'try it out') await tryOut.click({ timeout: STEP_TIMEOUT_MS });
+    if ((await tryOut.innerText()).trim().toLowerCase() === 'try it out')
+      await tryOut.click({ timeout: STEP_TIMEOUT_MS });
     await op.locator('button.execute').waitFor({ timeout: STEP_TIMEOUT_MS });
     return op;
   }
@@ -84,7 +88,9 @@ export class SwaggerExplorer {
     if (body !== undefined) {
       await op.locator('textarea.body-param__text').fill(JSON.stringify(body, null, 2), { timeout: STEP_TIMEOUT_MS });
     }
-    const sent = this.page.waitForRequest((request) => new URL(request.url()).pathname.startsWith('/api/'), { timeout: STEP_TIMEOUT_MS });
+    const sent = this.page.waitForRequest((request) => new URL(request.url()).pathname.startsWith('/api/'), {
+      timeout: STEP_TIMEOUT_MS,
+    });
     await op.locator('button.execute').click({ timeout: STEP_TIMEOUT_MS });
     const requestHeaders = await (await sent).allHeaders();
     const status = table.locator('tbody tr.response td.response-col_status');
@@ -112,7 +118,9 @@ export class SwaggerExplorer {
     await form.locator('input[aria-label="auth-bearer-value"]').fill(token, { timeout: STEP_TIMEOUT_MS });
     await form.locator('.auth-btn-wrapper button.authorize').click({ timeout: STEP_TIMEOUT_MS });
     // Authorized: the bearer scheme's heading is followed by "Authorized" and its value is masked.
-    await form.locator('h4:has-text("(http, Bearer)") ~ h6', { hasText: 'Authorized' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    await form
+      .locator('h4:has-text("(http, Bearer)") ~ h6', { hasText: 'Authorized' })
+      .waitFor({ timeout: STEP_TIMEOUT_MS });
     await form.locator('.auth-btn-wrapper button.btn-done').click({ timeout: STEP_TIMEOUT_MS });
     await modal.waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
   }

@@ -1,4 +1,11 @@
-import { createTestApp, randomSecret, testRedisUrl, uniqueDbName, type EnvOverrides, type TestApp } from '../support/test-app';
+import {
+  createTestApp,
+  randomSecret,
+  testRedisUrl,
+  uniqueDbName,
+  type EnvOverrides,
+  type TestApp,
+} from '../support/test-app';
 import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
 import { startRedis, type RunningRedis } from '../support/redis-server';
 import { expectNoLeak, listenOnBothLoopbacks, send, type Reply } from './support/attack-kit';
@@ -30,7 +37,11 @@ function expectTooManyRequests(res: Reply, maxRetryAfterSeconds: number, label =
     body: { statusCode: 429, message: expect.any(String), error: 'Too Many Requests' },
   });
   const retryAfter = Number(res.headers['retry-after']);
-  expect({ label, retryAfter, ok: retryAfter >= 1 && retryAfter <= maxRetryAfterSeconds }).toEqual({ label, retryAfter, ok: true });
+  expect({ label, retryAfter, ok: retryAfter >= 1 && retryAfter <= maxRetryAfterSeconds }).toEqual({
+    label,
+    retryAfter,
+    ok: true,
+  });
 }
 
 const opened: TestApp[] = [];
@@ -58,7 +69,11 @@ describe('security: brute force on one account (OWASP Authentication Cheat Sheet
     const username = uniqueUsername('brute');
     expect((await registerAt(base.v4, username)).status).toBe(201);
     for (let i = 0; i < 3; i++) expect((await loginAt(base.v4, username, `guess-${i}-password`)).status).toBe(401);
-    expectTooManyRequests(await loginAt(base.v4, username, 'guess-3-password'), Math.ceil(WINDOW_MS / 1000), 'wrong password');
+    expectTooManyRequests(
+      await loginAt(base.v4, username, 'guess-3-password'),
+      Math.ceil(WINDOW_MS / 1000),
+      'wrong password',
+    );
     expectTooManyRequests(await loginAt(base.v4, username, PASSWORD), Math.ceil(WINDOW_MS / 1000), 'right password');
   });
 
@@ -82,7 +97,8 @@ describe('security: brute force on one account (OWASP Authentication Cheat Sheet
   it('changing the case of the username does not reset the count', async () => {
     const username = uniqueUsername('casing');
     expect((await registerAt(base.v4, username)).status).toBe(201);
-    for (const spelling of [username, username.toUpperCase(), username]) await loginAt(base.v4, spelling, 'guess-the-password');
+    for (const spelling of [username, username.toUpperCase(), username])
+      await loginAt(base.v4, spelling, 'guess-the-password');
     expect((await loginAt(base.v4, username.toUpperCase(), PASSWORD)).status).toBe(429);
   });
 });
@@ -90,55 +106,62 @@ describe('security: brute force on one account (OWASP Authentication Cheat Sheet
 describe.each([
   ['through Redis (REDIS_URL on both)', true],
   ['through the database (no REDIS_URL)', false],
-])('security: brute force spread over two instances, counted %s (OWASP Credential Stuffing Prevention Cheat Sheet)', (_mode, withRedis) => {
-  /** Two apps on one database (and one Redis): the way two processes behind a load balancer run. */
-  async function openPair(label: string, env: EnvOverrides) {
-    const shared: EnvOverrides = {
-      MONGODB_DB_NAME: uniqueDbName(label),
-      ACCESS_TOKEN_SECRET: randomSecret(),
-      REFRESH_TOKEN_SECRET: randomSecret(),
-      ...env,
-    };
-    const a = await openApp(shared, label);
-    const b = await openApp(shared, label);
-    return { a: a.base, b: b.base };
-  }
-
-  it('failed logins alternating between instance A and B: the 5th on either is 429, and the user still logs in from another address', async () => {
-    // The run's shared Redis is fine here: the counter's key holds a username of this test only.
-    const { a, b } = await openPair(withRedis ? 'secbruteredis' : 'secbrutedb', {
-      LOGIN_MAX_FAILURES: '4',
-      LOGIN_FAILURE_WINDOW: '1m',
-      REDIS_URL: withRedis ? testRedisUrl() : undefined,
-    });
-    const username = uniqueUsername('spread');
-    expect((await registerAt(a.v4, username)).status).toBe(201);
-    const statuses: number[] = [];
-    for (const on of [a, b, a, b]) statuses.push((await loginAt(on.v4, username, 'guess-the-password')).status);
-    expect(statuses).toEqual([401, 401, 401, 401]);
-    expectTooManyRequests(await loginAt(a.v4, username, PASSWORD), 60, 'A');
-    expectTooManyRequests(await loginAt(b.v4, username, PASSWORD), 60, 'B');
-    expect((await loginAt(a.v6, username, PASSWORD)).status).toBe(200);
-    expect((await loginAt(b.v6, username, PASSWORD)).status).toBe(200);
-  });
-
-  it('AUTH_RATE_LIMIT=6 credential stuffing (one guess per username) over A and B: the 7th request is 429 on both, another address goes on', async () => {
-    // A Redis of its own: every suite calls from 127.0.0.1, so the run's Redis holds other suites' counts.
-    let redisUrl: string | undefined;
-    if (withRedis) {
-      const redis = await startRedis();
-      redises.push(redis);
-      redisUrl = redis.url;
+])(
+  'security: brute force spread over two instances, counted %s (OWASP Credential Stuffing Prevention Cheat Sheet)',
+  (_mode, withRedis) => {
+    /** Two apps on one database (and one Redis): the way two processes behind a load balancer run. */
+    async function openPair(label: string, env: EnvOverrides) {
+      const shared: EnvOverrides = {
+        MONGODB_DB_NAME: uniqueDbName(label),
+        ACCESS_TOKEN_SECRET: randomSecret(),
+        REFRESH_TOKEN_SECRET: randomSecret(),
+        ...env,
+      };
+      const a = await openApp(shared, label);
+      const b = await openApp(shared, label);
+      return { a: a.base, b: b.base };
     }
-    const { a, b } = await openPair(withRedis ? 'secstuffredis' : 'secstuffdb', { AUTH_RATE_LIMIT: '6', REDIS_URL: redisUrl });
-    const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await loginAt(i % 2 ? b.v4 : a.v4, uniqueUsername('stuffed'), 'leaked-password-1')).status);
-    expect(statuses).toEqual([401, 401, 401, 401, 401, 401]);
-    expectTooManyRequests(await loginAt(a.v4, uniqueUsername('stuffed'), 'leaked-password-1'), 60, 'A');
-    expectTooManyRequests(await loginAt(b.v4, uniqueUsername('stuffed'), 'leaked-password-1'), 60, 'B');
-    expect((await registerAt(a.v6, uniqueUsername('other'))).status).toBe(201);
-  });
-});
+
+    it('failed logins alternating between instance A and B: the 5th on either is 429, and the user still logs in from another address', async () => {
+      // The run's shared Redis is fine here: the counter's key holds a username of this test only.
+      const { a, b } = await openPair(withRedis ? 'secbruteredis' : 'secbrutedb', {
+        LOGIN_MAX_FAILURES: '4',
+        LOGIN_FAILURE_WINDOW: '1m',
+        REDIS_URL: withRedis ? testRedisUrl() : undefined,
+      });
+      const username = uniqueUsername('spread');
+      expect((await registerAt(a.v4, username)).status).toBe(201);
+      const statuses: number[] = [];
+      for (const on of [a, b, a, b]) statuses.push((await loginAt(on.v4, username, 'guess-the-password')).status);
+      expect(statuses).toEqual([401, 401, 401, 401]);
+      expectTooManyRequests(await loginAt(a.v4, username, PASSWORD), 60, 'A');
+      expectTooManyRequests(await loginAt(b.v4, username, PASSWORD), 60, 'B');
+      expect((await loginAt(a.v6, username, PASSWORD)).status).toBe(200);
+      expect((await loginAt(b.v6, username, PASSWORD)).status).toBe(200);
+    });
+
+    it('AUTH_RATE_LIMIT=6 credential stuffing (one guess per username) over A and B: the 7th request is 429 on both, another address goes on', async () => {
+      // A Redis of its own: every suite calls from 127.0.0.1, so the run's Redis holds other suites' counts.
+      let redisUrl: string | undefined;
+      if (withRedis) {
+        const redis = await startRedis();
+        redises.push(redis);
+        redisUrl = redis.url;
+      }
+      const { a, b } = await openPair(withRedis ? 'secstuffredis' : 'secstuffdb', {
+        AUTH_RATE_LIMIT: '6',
+        REDIS_URL: redisUrl,
+      });
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++)
+        statuses.push((await loginAt(i % 2 ? b.v4 : a.v4, uniqueUsername('stuffed'), 'leaked-password-1')).status);
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 401]);
+      expectTooManyRequests(await loginAt(a.v4, uniqueUsername('stuffed'), 'leaked-password-1'), 60, 'A');
+      expectTooManyRequests(await loginAt(b.v4, uniqueUsername('stuffed'), 'leaked-password-1'), 60, 'B');
+      expect((await registerAt(a.v6, uniqueUsername('other'))).status).toBe(201);
+    });
+  },
+);
 
 describe('security: AUTH_RATE_LIMIT per address on /api/auth/* (OWASP Credential Stuffing Prevention Cheat Sheet, ASVS 4.0 V2.2.1)', () => {
   let base: Bases;
@@ -147,10 +170,15 @@ describe('security: AUTH_RATE_LIMIT per address on /api/auth/* (OWASP Credential
   });
 
   it('credential stuffing (a new username each request): the 6th request from one address is 429 + Retry-After on every /api/auth route', async () => {
-    for (let i = 0; i < 5; i++) expect((await loginAt(base.v4, uniqueUsername('stuffed'), 'leaked-password-1')).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect((await loginAt(base.v4, uniqueUsername('stuffed'), 'leaked-password-1')).status).toBe(401);
     expectTooManyRequests(await loginAt(base.v4, uniqueUsername('stuffed'), 'leaked-password-1'), 60, 'login');
     expectTooManyRequests(await registerAt(base.v4, uniqueUsername('new')), 60, 'register');
-    expectTooManyRequests(await send(base.v4, 'POST', '/api/auth/refresh', { json: { refreshToken: 'x' } }), 60, 'refresh');
+    expectTooManyRequests(
+      await send(base.v4, 'POST', '/api/auth/refresh', { json: { refreshToken: 'x' } }),
+      60,
+      'refresh',
+    );
     expectTooManyRequests(await send(base.v4, 'GET', '/api/auth/verify'), 60, 'verify');
   });
 

@@ -35,11 +35,20 @@ describe('security: credentials (OWASP Injection Prevention, Prototype Pollution
     expectNoLeak(res, route);
     expectErrorBody(res, 400);
     expectNoTokenIssued(res);
-    expect({ route, users: await countOf(t, 'users'), sessions: await countOf(t, 'sessions') }).toEqual({ route, users, sessions });
+    expect({ route, users: await countOf(t, 'users'), sessions: await countOf(t, 'sessions') }).toEqual({
+      route,
+      users,
+      sessions,
+    });
   }
 
-  const post = (route: string, body: unknown) => () => t.http().post(route).send(body as Json);
-  const postRaw = (route: string, raw: string) => () => t.http().post(route).set('Content-Type', 'application/json').send(raw);
+  const post = (route: string, body: unknown) => () =>
+    t
+      .http()
+      .post(route)
+      .send(body as Json);
+  const postRaw = (route: string, raw: string) => () =>
+    t.http().post(route).set('Content-Type', 'application/json').send(raw);
 
   describe('NoSQL operators (OWASP Injection Prevention Cheat Sheet, ASVS 4.0 V5.3.4)', () => {
     const operatorBodies: Array<[string, () => unknown]> = [
@@ -50,8 +59,14 @@ describe('security: credentials (OWASP Injection Prevention, Prototype Pollution
       ['password {"$gt":""}', () => ({ username: victim.username, password: { $gt: '' } })],
       ['password {"$regex":".*"}', () => ({ username: victim.username, password: { $regex: '.*' } })],
       ['both fields operators', () => ({ username: { $ne: null }, password: { $ne: null } })],
-      ['top level {"$where":"1"} beside valid fields', () => ({ username: victim.username, password: PASSWORD, $where: '1' })],
-      ['top level {"$or":[...]} beside valid fields', () => ({ username: victim.username, password: PASSWORD, $or: [{ username: { $ne: null } }] })],
+      [
+        'top level {"$where":"1"} beside valid fields',
+        () => ({ username: victim.username, password: PASSWORD, $where: '1' }),
+      ],
+      [
+        'top level {"$or":[...]} beside valid fields',
+        () => ({ username: victim.username, password: PASSWORD, $or: [{ username: { $ne: null } }] }),
+      ],
       ['nested: username {"$in":[name]}', () => ({ username: { $in: [victim.username] }, password: PASSWORD })],
       ['nested: username [{"$ne":null}]', () => ({ username: [{ $ne: null }], password: PASSWORD })],
       ['nested: username {"a":{"$regex":".*"}}', () => ({ username: { a: { $regex: '.*' } }, password: PASSWORD })],
@@ -94,11 +109,23 @@ describe('security: credentials (OWASP Injection Prevention, Prototype Pollution
 
     // Raw JSON text: JSON.stringify cannot write an own "__proto__" key.
     const pollutingBodies = (username: string): Array<[string, string]> => [
-      ['top-level "__proto__"', `{"username":"${username}","password":"${PASSWORD}","__proto__":{"polluted":"yes","roles":["admin"]}}`],
-      ['top-level "constructor.prototype"', `{"username":"${username}","password":"${PASSWORD}","constructor":{"prototype":{"polluted":"yes"}}}`],
+      [
+        'top-level "__proto__"',
+        `{"username":"${username}","password":"${PASSWORD}","__proto__":{"polluted":"yes","roles":["admin"]}}`,
+      ],
+      [
+        'top-level "constructor.prototype"',
+        `{"username":"${username}","password":"${PASSWORD}","constructor":{"prototype":{"polluted":"yes"}}}`,
+      ],
       ['"__proto__" inside username', `{"username":{"__proto__":{"polluted":"yes"}},"password":"${PASSWORD}"}`],
-      ['"constructor" inside password', `{"username":"${username}","password":{"constructor":{"prototype":{"isAdmin":true}}}}`],
-      ['"__proto__" as the whole body', `{"__proto__":{"username":"${username}","password":"${PASSWORD}","polluted":"yes"}}`],
+      [
+        '"constructor" inside password',
+        `{"username":"${username}","password":{"constructor":{"prototype":{"isAdmin":true}}}}`,
+      ],
+      [
+        '"__proto__" as the whole body',
+        `{"__proto__":{"username":"${username}","password":"${PASSWORD}","polluted":"yes"}}`,
+      ],
     ];
 
     it.each(pollutingBodies('placeholder').map(([name], index) => [name, index] as const))(
@@ -118,7 +145,11 @@ describe('security: credentials (OWASP Injection Prevention, Prototype Pollution
     );
 
     it('refresh with {"__proto__":{"refreshToken":...}}: 400 or 401, nothing issued', async () => {
-      const res = await t.http().post('/api/auth/refresh').set('Content-Type', 'application/json').send('{"__proto__":{"refreshToken":"x.0.y"}}');
+      const res = await t
+        .http()
+        .post('/api/auth/refresh')
+        .set('Content-Type', 'application/json')
+        .send('{"__proto__":{"refreshToken":"x.0.y"}}');
       expectNoLeak(res);
       expect([400, 401]).toContain(res.status);
       expectNoTokenIssued(res);
@@ -135,11 +166,17 @@ describe('security: credentials (OWASP Injection Prevention, Prototype Pollution
       ['usernameKey', { usernameKey: 'admin' }],
       ['createdAt', { createdAt: '2000-01-01T00:00:00.000Z' }],
     ])('register with an extra %s: 400, nobody created', async (name, extra) => {
-      await expectRejectedWithoutEffect(`register +${name}`, post('/api/auth/register', { username: uniqueUsername('mass'), password: PASSWORD, ...extra }));
+      await expectRejectedWithoutEffect(
+        `register +${name}`,
+        post('/api/auth/register', { username: uniqueUsername('mass'), password: PASSWORD, ...extra }),
+      );
     });
 
     it('login with an extra roles ["admin"]: 400, nobody logged in', async () => {
-      await expectRejectedWithoutEffect('login +roles', post('/api/auth/login', { username: victim.username, password: PASSWORD, roles: ['admin'] }));
+      await expectRejectedWithoutEffect(
+        'login +roles',
+        post('/api/auth/login', { username: victim.username, password: PASSWORD, roles: ['admin'] }),
+      );
     });
 
     it('PATCH /api/users/me/password with an extra roles ["admin"]: 400, roles unchanged', async () => {
@@ -163,7 +200,9 @@ describe('security: credentials (OWASP Injection Prevention, Prototype Pollution
         const res = await t.http().post('/api/auth/register').send({ username: variant, password: PASSWORD });
         expectErrorBody(res, 409);
       }
-      const sameName = await t.connection.collection('users').countDocuments({ username: { $in: [base, base.toUpperCase()] } });
+      const sameName = await t.connection
+        .collection('users')
+        .countDocuments({ username: { $in: [base, base.toUpperCase()] } });
       expect(sameName).toBe(1);
     });
 
@@ -178,12 +217,20 @@ describe('security: credentials (OWASP Injection Prevention, Prototype Pollution
       ['a NUL byte', 'alice\u0000'],
       ['a right-to-left override', 'alice\u202e'],
     ])('register with %s: 400, nobody created', async (name, username) => {
-      await expectRejectedWithoutEffect(`register ${name}`, post('/api/auth/register', { username, password: PASSWORD }));
+      await expectRejectedWithoutEffect(
+        `register ${name}`,
+        post('/api/auth/register', { username, password: PASSWORD }),
+      );
     });
 
     it('login with a fullwidth spelling of an existing username: 400, not logged in as that user', async () => {
-      const fullwidth = [...victim.username].map((c) => (/[a-z0-9]/.test(c) ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c)).join('');
-      await expectRejectedWithoutEffect('login fullwidth', post('/api/auth/login', { username: fullwidth, password: PASSWORD }));
+      const fullwidth = [...victim.username]
+        .map((c) => (/[a-z0-9]/.test(c) ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c))
+        .join('');
+      await expectRejectedWithoutEffect(
+        'login fullwidth',
+        post('/api/auth/login', { username: fullwidth, password: PASSWORD }),
+      );
     });
   });
 });

@@ -32,7 +32,8 @@ describe('security: login does not reveal whether a username exists (OWASP Authe
     await t?.close();
   });
 
-  const loginWith = (username: string, password = 'wrong-password') => t.http().post('/api/auth/login').send({ username, password });
+  const loginWith = (username: string, password = 'wrong-password') =>
+    t.http().post('/api/auth/login').send({ username, password });
 
   it('unknown username vs wrong password: same status, same body, same headers (apart from Date and X-Request-Id)', async () => {
     const unknown = await loginWith(uniqueUsername('nobody'));
@@ -94,12 +95,17 @@ describe('security: the failed-login limit does not reveal whether a username ex
     const unknown = uniqueUsername('nobody');
     const statuses = async (username: string) => {
       const seen: number[] = [];
-      for (let i = 0; i < 3; i++) seen.push((await t.http().post('/api/auth/login').send({ username, password: 'wrong-password' })).status);
+      for (let i = 0; i < 3; i++)
+        seen.push((await t.http().post('/api/auth/login').send({ username, password: 'wrong-password' })).status);
       return seen;
     };
     expect(await statuses(known)).toEqual([401, 401, 429]);
     expect(await statuses(unknown)).toEqual([401, 401, 429]);
-    const [a, b] = await Promise.all([known, unknown].map((username) => t.http().post('/api/auth/login').send({ username, password: 'wrong-password' })));
+    const [a, b] = await Promise.all(
+      [known, unknown].map((username) =>
+        t.http().post('/api/auth/login').send({ username, password: 'wrong-password' }),
+      ),
+    );
     expect(a.text).toBe(b.text);
   });
 });
@@ -118,17 +124,29 @@ describe('security: register is rate-limited per address (AUTH_RATE_LIMIT; OWASP
   it('probing names through register (409 = taken): the 4th attempt from one address is 429 + Retry-After, another address goes on', async () => {
     const taken = uniqueUsername('taken');
     const statuses: number[] = [];
-    statuses.push((await send(base.v6, 'POST', '/api/auth/register', { json: { username: taken, password: PASSWORD } })).status);
+    statuses.push(
+      (await send(base.v6, 'POST', '/api/auth/register', { json: { username: taken, password: PASSWORD } })).status,
+    );
     for (const username of [taken, uniqueUsername('probe'), taken]) {
-      statuses.push((await send(base.v4, 'POST', '/api/auth/register', { json: { username, password: PASSWORD } })).status);
+      statuses.push(
+        (await send(base.v4, 'POST', '/api/auth/register', { json: { username, password: PASSWORD } })).status,
+      );
     }
     expect(statuses).toEqual([201, 409, 201, 409]);
-    const limited = await send(base.v4, 'POST', '/api/auth/register', { json: { username: taken, password: PASSWORD } });
+    const limited = await send(base.v4, 'POST', '/api/auth/register', {
+      json: { username: taken, password: PASSWORD },
+    });
     expect({ status: limited.status, body: limited.body }).toEqual({
       status: 429,
       body: { statusCode: 429, message: expect.any(String), error: 'Too Many Requests' },
     });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect((await send(base.v6, 'POST', '/api/auth/register', { json: { username: uniqueUsername('fine'), password: PASSWORD } })).status).toBe(201);
+    expect(
+      (
+        await send(base.v6, 'POST', '/api/auth/register', {
+          json: { username: uniqueUsername('fine'), password: PASSWORD },
+        })
+      ).status,
+    ).toBe(201);
   });
 });

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'supertest';
 import { createTestApp, type EnvOverrides, type TestApp } from '../support/test-app';
-import { cookieHeader, PASSWORD, register, registerAndLogin, setCookieHeaders, uniqueUsername, type LoggedIn } from '../support/auth-helpers';
+import {
+  cookieHeader,
+  PASSWORD,
+  register,
+  registerAndLogin,
+  setCookieHeaders,
+  uniqueUsername,
+  type LoggedIn,
+} from '../support/auth-helpers';
 import { bearer, expectClearedCookie, findSetCookie, parseSetCookie } from '../support/contract-assertions';
 import { UUID } from './support/attack-kit';
 
@@ -28,8 +36,9 @@ afterAll(async () => {
   for (const t of apps) await t.close();
 });
 
-const randomIpv4 = () => `198.51.100.${1 + randomBytes(1)[0] % 250}`;
-const freshForwardedFor = () => `${10 + (randomBytes(1)[0] % 200)}.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${1 + (randomBytes(1)[0] % 250)}`;
+const randomIpv4 = () => `198.51.100.${1 + (randomBytes(1)[0] % 250)}`;
+const freshForwardedFor = () =>
+  `${10 + (randomBytes(1)[0] % 200)}.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${1 + (randomBytes(1)[0] % 250)}`;
 
 describe('security: headers on every response (OWASP HTTP Security Response Headers Cheat Sheet, ASVS 4.0 V14.4.4, V14.3.3)', () => {
   let t: TestApp;
@@ -42,28 +51,64 @@ describe('security: headers on every response (OWASP HTTP Security Response Head
   const throttledUsername = uniqueUsername('throttled');
   const responses: Array<[string, () => PromiseLike<Awaited<Test>>]> = [
     ['200 GET /health/live', () => t.http().get('/health/live')],
-    ['200 POST /api/auth/login', () => t.http().post('/api/auth/login').send({ username: user.username, password: PASSWORD })],
-    ['201 POST /api/auth/register', () => t.http().post('/api/auth/register').send({ username: uniqueUsername(), password: PASSWORD })],
+    [
+      '200 POST /api/auth/login',
+      () => t.http().post('/api/auth/login').send({ username: user.username, password: PASSWORD }),
+    ],
+    [
+      '201 POST /api/auth/register',
+      () => t.http().post('/api/auth/register').send({ username: uniqueUsername(), password: PASSWORD }),
+    ],
     ['204 GET /api/auth/verify', () => t.http().get('/api/auth/verify').set('Authorization', bearer(user.accessToken))],
     ['400 POST /api/auth/login {}', () => t.http().post('/api/auth/login').send({})],
-    ['400 malformed JSON', () => t.http().post('/api/auth/login').set('Content-Type', 'application/json').send('{"a":')],
+    [
+      '400 malformed JSON',
+      () => t.http().post('/api/auth/login').set('Content-Type', 'application/json').send('{"a":'),
+    ],
     ['401 GET /api/users/me', () => t.http().get('/api/users/me')],
-    ['403 cross-site cookie logout', () => t.http().post('/api/auth/logout').set('Cookie', `accessToken=${user.accessToken}`).set('Sec-Fetch-Site', 'cross-site')],
+    [
+      '403 cross-site cookie logout',
+      () =>
+        t
+          .http()
+          .post('/api/auth/logout')
+          .set('Cookie', `accessToken=${user.accessToken}`)
+          .set('Sec-Fetch-Site', 'cross-site'),
+    ],
     ['404 GET /api/nope', () => t.http().get('/api/nope')],
     ['405 GET /api/auth/login', () => t.http().get('/api/auth/login')],
-    ['413 oversized body', () => t.http().post('/api/auth/login').send({ username: 'abc', password: 'p'.repeat(101 * 1024) })],
-    ['415 text/plain body', () => t.http().post('/api/auth/login').set('Content-Type', 'text/plain').send('username=a&password=b')],
+    [
+      '413 oversized body',
+      () =>
+        t
+          .http()
+          .post('/api/auth/login')
+          .send({ username: 'abc', password: 'p'.repeat(101 * 1024) }),
+    ],
+    [
+      '415 text/plain body',
+      () => t.http().post('/api/auth/login').set('Content-Type', 'text/plain').send('username=a&password=b'),
+    ],
     [
       '429 after LOGIN_MAX_FAILURES',
       async () => {
-        const failOnce = () => t.http().post('/api/auth/login').send({ username: throttledUsername, password: 'wrong-password' });
+        const failOnce = () =>
+          t.http().post('/api/auth/login').send({ username: throttledUsername, password: 'wrong-password' });
         await failOnce();
         const res = await failOnce();
         expect(res.status).toBe(429);
         return res;
       },
     ],
-    ['OPTIONS preflight', () => t.http().options('/api/auth/login').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'POST')],
+    [
+      'OPTIONS preflight',
+      () =>
+        t
+          .http()
+          .options('/api/auth/login')
+          .set('Origin', 'https://evil.example')
+          .set('Access-Control-Request-Method', 'POST'),
+    ],
   ];
 
   it.each(responses)('%s: X-Content-Type-Options: nosniff and no X-Powered-By', async (_label, request) => {
@@ -83,10 +128,13 @@ describe('security: headers on every response (OWASP HTTP Security Response Head
     expect(ids.size).toBe(5);
   });
 
-  it.each(['a', 'trace-0123.ABC_xyz', 'x'.repeat(64)])('a well-formed client X-Request-Id (1-64 of [A-Za-z0-9._-]) "%s" is echoed', async (id) => {
-    expect((await t.http().get('/health/live').set('X-Request-Id', id)).headers['x-request-id']).toBe(id);
-    expect((await t.http().get('/api/users/me').set('X-Request-Id', id)).headers['x-request-id']).toBe(id);
-  });
+  it.each(['a', 'trace-0123.ABC_xyz', 'x'.repeat(64)])(
+    'a well-formed client X-Request-Id (1-64 of [A-Za-z0-9._-]) "%s" is echoed',
+    async (id) => {
+      expect((await t.http().get('/health/live').set('X-Request-Id', id)).headers['x-request-id']).toBe(id);
+      expect((await t.http().get('/api/users/me').set('X-Request-Id', id)).headers['x-request-id']).toBe(id);
+    },
+  );
 
   it.each([
     ['65 characters', 'x'.repeat(65)],
@@ -95,10 +143,13 @@ describe('security: headers on every response (OWASP HTTP Security Response Head
     ['a log-injection attempt', '"}{"audit":"login_succeeded'],
     ['a non-ASCII letter', 'caf\u00e9'],
     ['a semicolon', 'a;b'],
-  ])('a malformed client X-Request-Id (%s) is replaced by a server UUID (log and header injection)', async (_name, id) => {
-    const res = await t.http().get('/health/live').set('X-Request-Id', id);
-    expect(res.headers['x-request-id']).toMatch(UUID);
-  });
+  ])(
+    'a malformed client X-Request-Id (%s) is replaced by a server UUID (log and header injection)',
+    async (_name, id) => {
+      const res = await t.http().get('/health/live').set('X-Request-Id', id);
+      expect(res.headers['x-request-id']).toMatch(UUID);
+    },
+  );
 });
 
 describe('security: tokens are never cached, cookies exactly as the contract says (OWASP Session Management Cheat Sheet, ASVS 4.0 V8.2.1, V3.4)', () => {
@@ -137,9 +188,18 @@ describe('security: tokens are never cached, cookies exactly as the contract say
   it('login sets exactly two cookies, HttpOnly; Secure; SameSite=Strict, with the contract paths and no Domain', async () => {
     const user = await registerAndLogin(t);
     expect(user.setCookie.map((line) => parseSetCookie(line).name).sort()).toEqual(['accessToken', 'refreshToken']);
-    for (const [name, path] of [['accessToken', '/'], ['refreshToken', '/api/auth']]) {
+    for (const [name, path] of [
+      ['accessToken', '/'],
+      ['refreshToken', '/api/auth'],
+    ]) {
       const { attributes } = findSetCookie(user.setCookie, name);
-      expect({ name, httponly: attributes.httponly, secure: attributes.secure, samesite: attributes.samesite, path: attributes.path }).toEqual({
+      expect({
+        name,
+        httponly: attributes.httponly,
+        secure: attributes.secure,
+        samesite: attributes.samesite,
+        path: attributes.path,
+      }).toEqual({
         name,
         httponly: true,
         secure: true,
@@ -153,11 +213,23 @@ describe('security: tokens are never cached, cookies exactly as the contract say
 
   it('logout clears both cookies with the same Path, HttpOnly, Secure and SameSite', async () => {
     const user = await registerAndLogin(t);
-    const res = await t.http().post('/api/auth/logout').set('Cookie', cookieHeader({ accessToken: user.accessToken })).expect(200);
-    for (const [name, path] of [['accessToken', '/'], ['refreshToken', '/api/auth']]) {
+    const res = await t
+      .http()
+      .post('/api/auth/logout')
+      .set('Cookie', cookieHeader({ accessToken: user.accessToken }))
+      .expect(200);
+    for (const [name, path] of [
+      ['accessToken', '/'],
+      ['refreshToken', '/api/auth'],
+    ]) {
       const cookie = findSetCookie(setCookieHeaders(res), name);
       expectClearedCookie(cookie);
-      expect([cookie.attributes.path, cookie.attributes.httponly, cookie.attributes.secure, cookie.attributes.samesite]).toEqual([path, true, true, 'Strict']);
+      expect([
+        cookie.attributes.path,
+        cookie.attributes.httponly,
+        cookie.attributes.secure,
+        cookie.attributes.samesite,
+      ]).toEqual([path, true, true, 'Strict']);
     }
   });
 });
@@ -170,8 +242,17 @@ describe('security: X-Forwarded-For and TRUST_PROXY (OWASP REST Security Cheat S
   };
   const sessionIp = async (t: TestApp, forwardedFor: string): Promise<unknown> => {
     const { username } = await register(t);
-    const loginRes = await t.http().post('/api/auth/login').set('X-Forwarded-For', forwardedFor).send({ username, password: PASSWORD }).expect(200);
-    const sessions = await t.http().get('/api/auth/sessions').set('Authorization', bearer(loginRes.body.accessToken)).expect(200);
+    const loginRes = await t
+      .http()
+      .post('/api/auth/login')
+      .set('X-Forwarded-For', forwardedFor)
+      .send({ username, password: PASSWORD })
+      .expect(200);
+    const sessions = await t
+      .http()
+      .get('/api/auth/sessions')
+      .set('Authorization', bearer(loginRes.body.accessToken))
+      .expect(200);
     return (sessions.body as Array<{ current: boolean; ip: unknown }>).find((s) => s.current)?.ip;
   };
 
@@ -189,18 +270,32 @@ describe('security: X-Forwarded-For and TRUST_PROXY (OWASP REST Security Cheat S
     });
 
     it('a fresh X-Forwarded-For on every failed login does not dodge LOGIN_MAX_FAILURES', async () => {
-      const own = await openApp({ AUTH_RATE_LIMIT: '0', LOGIN_MAX_FAILURES: '2', TRUST_PROXY: undefined }, 'secnoproxyfail');
+      const own = await openApp(
+        { AUTH_RATE_LIMIT: '0', LOGIN_MAX_FAILURES: '2', TRUST_PROXY: undefined },
+        'secnoproxyfail',
+      );
       const { username } = await register(own);
       const statuses: number[] = [];
       for (let i = 0; i < 3; i++) {
-        statuses.push((await own.http().post('/api/auth/login').set('X-Forwarded-For', freshForwardedFor()).send({ username, password: 'wrong-password' })).status);
+        statuses.push(
+          (
+            await own
+              .http()
+              .post('/api/auth/login')
+              .set('X-Forwarded-For', freshForwardedFor())
+              .send({ username, password: 'wrong-password' })
+          ).status,
+        );
       }
       expect(statuses).toEqual([401, 401, 429]);
     });
 
     it("the session's ip is the socket's address, not the X-Forwarded-For the client wrote", async () => {
       const forged = randomIpv4();
-      const ip = await sessionIp(await openApp({ AUTH_RATE_LIMIT: '0', TRUST_PROXY: undefined }, 'secnoproxyip'), forged);
+      const ip = await sessionIp(
+        await openApp({ AUTH_RATE_LIMIT: '0', TRUST_PROXY: undefined }, 'secnoproxyip'),
+        forged,
+      );
       expect(ip).not.toBe(forged);
       expect(String(ip)).toMatch(/127\.0\.0\.1|::1/);
     });
@@ -221,7 +316,8 @@ describe('security: X-Forwarded-For and TRUST_PROXY (OWASP REST Security Cheat S
 
     it('only the last hop counts: varying the client-written left part of X-Forwarded-For does not dodge the limit', async () => {
       const proxySeen = '203.0.113.20';
-      for (let i = 0; i < LIMIT; i++) expect((await attempt(t, `${freshForwardedFor()}, ${proxySeen}`)).status).toBe(401);
+      for (let i = 0; i < LIMIT; i++)
+        expect((await attempt(t, `${freshForwardedFor()}, ${proxySeen}`)).status).toBe(401);
       expect((await attempt(t, `${freshForwardedFor()}, ${proxySeen}`)).status).toBe(429);
     });
 

@@ -63,8 +63,16 @@ describe('security: malformed requests (OWASP REST Security Cheat Sheet, OWASP E
   describe('wrong Content-Type on state-changing routes: 415 (OWASP REST Security Cheat Sheet "Validate content types", ASVS 4.0 V13.1.5)', () => {
     const bodies: Array<[string, string, string]> = [
       ['text/plain', 'text/plain', JSON.stringify({ username: 'alice_x', password: PASSWORD })],
-      ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded', `username=alice_x&password=${encodeURIComponent(PASSWORD)}`],
-      ['multipart/form-data', 'multipart/form-data; boundary=XyZ', `--XyZ\r\nContent-Disposition: form-data; name="username"\r\n\r\nalice_x\r\n--XyZ--\r\n`],
+      [
+        'application/x-www-form-urlencoded',
+        'application/x-www-form-urlencoded',
+        `username=alice_x&password=${encodeURIComponent(PASSWORD)}`,
+      ],
+      [
+        'multipart/form-data',
+        'multipart/form-data; boundary=XyZ',
+        `--XyZ\r\nContent-Disposition: form-data; name="username"\r\n\r\nalice_x\r\n--XyZ--\r\n`,
+      ],
       ['application/xml', 'application/xml', '<credentials><username>alice_x</username></credentials>'],
     ];
 
@@ -81,24 +89,37 @@ describe('security: malformed requests (OWASP REST Security Cheat Sheet, OWASP E
     });
 
     it.each(bodies)('POST /api/auth/refresh with a %s body: 415', async (_name, type) => {
-      expectJsonError(await t.http().post('/api/auth/refresh').set('Content-Type', type).send(`refreshToken=${user.refreshToken}`), 415);
+      expectJsonError(
+        await t.http().post('/api/auth/refresh').set('Content-Type', type).send(`refreshToken=${user.refreshToken}`),
+        415,
+      );
     });
 
-    it.each(bodies)('PATCH /api/users/me/password with a %s body (Bearer): 415, the password unchanged', async (_name, type) => {
-      const victim = await registerAndLogin(t);
-      const res = await t
-        .http()
-        .patch('/api/users/me/password')
-        .set('Authorization', bearer(victim.accessToken))
-        .set('Content-Type', type)
-        .send(`currentPassword=${encodeURIComponent(PASSWORD)}&newPassword=attacker-chose-this`);
-      expectJsonError(res, 415);
-      expect((await t.http().post('/api/auth/login').send({ username: victim.username, password: PASSWORD })).status).toBe(200);
-    });
+    it.each(bodies)(
+      'PATCH /api/users/me/password with a %s body (Bearer): 415, the password unchanged',
+      async (_name, type) => {
+        const victim = await registerAndLogin(t);
+        const res = await t
+          .http()
+          .patch('/api/users/me/password')
+          .set('Authorization', bearer(victim.accessToken))
+          .set('Content-Type', type)
+          .send(`currentPassword=${encodeURIComponent(PASSWORD)}&newPassword=attacker-chose-this`);
+        expectJsonError(res, 415);
+        expect(
+          (await t.http().post('/api/auth/login').send({ username: victim.username, password: PASSWORD })).status,
+        ).toBe(200);
+      },
+    );
 
     it('POST /api/auth/logout with a text/plain body (the classic CSRF "simple request"): 415, the session alive', async () => {
       const victim = await registerAndLogin(t);
-      const res = await t.http().post('/api/auth/logout').set('Authorization', bearer(victim.accessToken)).set('Content-Type', 'text/plain').send('x');
+      const res = await t
+        .http()
+        .post('/api/auth/logout')
+        .set('Authorization', bearer(victim.accessToken))
+        .set('Content-Type', 'text/plain')
+        .send('x');
       expectJsonError(res, 415);
       expect((await t.http().get('/api/users/me').set('Authorization', bearer(victim.accessToken))).status).toBe(200);
     });
@@ -109,12 +130,20 @@ describe('security: malformed requests (OWASP REST Security Cheat Sheet, OWASP E
     });
 
     it('application/json with a charset JSON does not allow (iso-8859-1): 415', async () => {
-      const res = await t.http().post('/api/auth/login').set('Content-Type', 'application/json; charset=iso-8859-1').send('{}');
+      const res = await t
+        .http()
+        .post('/api/auth/login')
+        .set('Content-Type', 'application/json; charset=iso-8859-1')
+        .send('{}');
       expectJsonError(res, 415);
     });
 
     it('application/json; charset=utf-16 with UTF-8 bytes (mis-decoded): 400 or 415 JSON error', async () => {
-      const res = await t.http().post('/api/auth/login').set('Content-Type', 'application/json; charset=utf-16').send('{}');
+      const res = await t
+        .http()
+        .post('/api/auth/login')
+        .set('Content-Type', 'application/json; charset=utf-16')
+        .send('{}');
       expectNoLeak(res);
       expect([400, 415]).toContain(res.status);
       expectErrorBody(res, res.status);
@@ -122,7 +151,9 @@ describe('security: malformed requests (OWASP REST Security Cheat Sheet, OWASP E
 
     it('control: a bodiless POST /api/auth/logout (no Content-Type) is not 415', async () => {
       const victim = await registerAndLogin(t);
-      expect((await t.http().post('/api/auth/logout').set('Authorization', bearer(victim.accessToken))).status).toBe(200);
+      expect((await t.http().post('/api/auth/logout').set('Authorization', bearer(victim.accessToken))).status).toBe(
+        200,
+      );
     });
   });
 
@@ -162,7 +193,10 @@ describe('security: malformed requests (OWASP REST Security Cheat Sheet, OWASP E
       ['GET', '/api/users/me/password', ['PATCH']],
       ['POST', '/health/live', ['GET']],
     ])('%s %s: 405 with an Allow header naming %j', async (method, path, allowed) => {
-      const res = await t.http()[method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](path).set('Authorization', bearer(user.accessToken));
+      const res = await t
+        .http()
+        [method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](path)
+        .set('Authorization', bearer(user.accessToken));
       expectJsonError(res, 405);
       const allow = String(res.headers.allow ?? '')
         .split(',')
@@ -172,7 +206,11 @@ describe('security: malformed requests (OWASP REST Security Cheat Sheet, OWASP E
     });
 
     it('TRACE on a known path (cross-site tracing): 405, and the request headers are not echoed', async () => {
-      const res = await t.http().trace('/api/users/me').set('Authorization', bearer(user.accessToken)).set('Cookie', `accessToken=${user.accessToken}`);
+      const res = await t
+        .http()
+        .trace('/api/users/me')
+        .set('Authorization', bearer(user.accessToken))
+        .set('Cookie', `accessToken=${user.accessToken}`);
       expectJsonError(res, 405);
       expect(res.text).not.toContain(user.accessToken);
     });

@@ -38,7 +38,14 @@ describe('security: resource limits (OWASP Denial of Service Cheat Sheet, API4:2
   /** A body as a chunked stream (no Content-Length), so the limit must be enforced while reading. */
   function sendChunked(path: string, chunk: string, chunks: number): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path, headers: { 'content-type': 'application/json' }, timeout: 15_000 });
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json' },
+        timeout: 15_000,
+      });
       req.on('response', (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -54,11 +61,14 @@ describe('security: resource limits (OWASP Denial of Service Cheat Sheet, API4:2
   }
 
   describe('bodies over 100 kB: 413 (OWASP REST Security Cheat Sheet, ASVS 4.0 V12.1.1)', () => {
-    it.each(['/api/auth/login', '/api/auth/register', '/api/auth/refresh'])('a 101 kB JSON body to %s: 413 JSON error', async (path) => {
-      const res = await send(base, 'POST', path, { json: { username: 'abc', password: 'p'.repeat(101 * 1024) } });
-      expectNoLeak(res);
-      expectErrorBody(res, 413);
-    });
+    it.each(['/api/auth/login', '/api/auth/register', '/api/auth/refresh'])(
+      'a 101 kB JSON body to %s: 413 JSON error',
+      async (path) => {
+        const res = await send(base, 'POST', path, { json: { username: 'abc', password: 'p'.repeat(101 * 1024) } });
+        expectNoLeak(res);
+        expectErrorBody(res, 413);
+      },
+    );
 
     it('a 1 MB body sent chunked, without Content-Length: 413 JSON error', async () => {
       const res = await sendChunked('/api/auth/login', 'p'.repeat(16 * 1024), 64);
@@ -106,7 +116,9 @@ describe('security: resource limits (OWASP Denial of Service Cheat Sheet, API4:2
 
   describe('huge arrays and objects: 400 quickly, /health/live answers meanwhile (OWASP API4:2023)', () => {
     it('a 20,000-element array as the username: 400', async () => {
-      await expectFastRejectionWhileLive(`{"username":[${Array(20_000).fill('1').join(',')}],"password":"${PASSWORD}"}`);
+      await expectFastRejectionWhileLive(
+        `{"username":[${Array(20_000).fill('1').join(',')}],"password":"${PASSWORD}"}`,
+      );
     });
 
     it('a 20,000-element array of strings as the password: 400', async () => {
@@ -171,13 +183,18 @@ describe('security: resource limits (OWASP Denial of Service Cheat Sheet, API4:2
 
     async function waitUntilAllClosed(closed: Set<Socket>, total: number): Promise<number> {
       const started = Date.now();
-      while (closed.size < total && Date.now() - started < SLOW_CLOSE_WAIT_MS) await new Promise((r) => setTimeout(r, 250));
+      while (closed.size < total && Date.now() - started < SLOW_CLOSE_WAIT_MS)
+        await new Promise((r) => setTimeout(r, 250));
       return Date.now() - started;
     }
 
     it('1,000 slowloris connections (headers, one byte a second): /health/live still 200, the server closes them all within its timeouts', async () => {
       const count = socketBudget(1000);
-      const slow = await openSlowConnections(count, 'POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', 'a');
+      const slow = await openSlowConnections(
+        count,
+        'POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ',
+        'a',
+      );
       const openedAt = Date.now();
       await new Promise((r) => setTimeout(r, 1500));
       expect({ stillOpen: count - slow.closed.size }).toEqual({ stillOpen: count });
@@ -186,7 +203,11 @@ describe('security: resource limits (OWASP Denial of Service Cheat Sheet, API4:2
 
       const waited = await waitUntilAllClosed(slow.closed, count);
       slow.stop();
-      expect({ closedByServer: slow.closed.size, count, secondsSinceOpen: Math.round((Date.now() - openedAt) / 1000) }).toEqual({
+      expect({
+        closedByServer: slow.closed.size,
+        count,
+        secondsSinceOpen: Math.round((Date.now() - openedAt) / 1000),
+      }).toEqual({
         closedByServer: count,
         count,
         secondsSinceOpen: expect.any(Number),
@@ -197,7 +218,8 @@ describe('security: resource limits (OWASP Denial of Service Cheat Sheet, API4:2
 
     it('100 slow-body connections (full headers, Content-Length 1000, one byte a second): the server closes them within its timeouts', async () => {
       const count = socketBudget(100);
-      const headers = 'POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{';
+      const headers =
+        'POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{';
       const slow = await openSlowConnections(count, headers, ' ');
       expect(await probeLiveness(base, 10)).toEqual(Array(10).fill(200));
       await waitUntilAllClosed(slow.closed, count);

@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { createTestApp, type TestApp } from '../support/test-app';
 import { jwtPayload, registerAndLogin, type LoggedIn } from '../support/auth-helpers';
-import { accessClaims, HS256_HEADER, hmacSignature, nowSeconds, signJwt, unsignedJwt, withoutClaims, withTamperedPayload, type JwtPart } from '../support/jwt-forge';
+import {
+  accessClaims,
+  HS256_HEADER,
+  hmacSignature,
+  nowSeconds,
+  signJwt,
+  unsignedJwt,
+  withoutClaims,
+  withTamperedPayload,
+  type JwtPart,
+} from '../support/jwt-forge';
 import { countOf, expectNoLeak, expectNoTokenIssued, UNAUTHORIZED } from './support/attack-kit';
 
 /**
@@ -56,7 +66,11 @@ describe('security: token forgery and parsing (RFC 8725, RFC 6750, OWASP JWT Che
   });
 
   it('positive control: a token signed exactly as the server signs is accepted (so refusals below are not accidental)', async () => {
-    await t.http().get('/api/users/me').set(bearer(signedRight(aliceClaims()))).expect(200);
+    await t
+      .http()
+      .get('/api/users/me')
+      .set(bearer(signedRight(aliceClaims())))
+      .expect(200);
   });
 
   describe('algorithm attacks (RFC 8725 sections 2.1, 3.1, 3.2)', () => {
@@ -74,9 +88,12 @@ describe('security: token forgery and parsing (RFC 8725, RFC 6750, OWASP JWT Che
       await expectRefused(bearer(`${header}.${payload}`));
     });
 
-    it.each(['HS384', 'HS512'] as const)('header alg %s, signed %s with the right secret (HMAC confusion): 401', async (alg) => {
-      await expectRefused(bearer(signJwt({ alg, typ: 'JWT' }, aliceClaims(), t.secrets.access, alg)));
-    });
+    it.each(['HS384', 'HS512'] as const)(
+      'header alg %s, signed %s with the right secret (HMAC confusion): 401',
+      async (alg) => {
+        await expectRefused(bearer(signJwt({ alg, typ: 'JWT' }, aliceClaims(), t.secrets.access, alg)));
+      },
+    );
 
     it.each(['HS384', 'HS512'] as const)('header alg HS256 but signed %s with the right secret: 401', async (alg) => {
       const input = `${Buffer.from(JSON.stringify(HS256_HEADER)).toString('base64url')}.${Buffer.from(JSON.stringify(aliceClaims())).toString('base64url')}`;
@@ -107,7 +124,11 @@ describe('security: token forgery and parsing (RFC 8725, RFC 6750, OWASP JWT Che
       ['kid SQL/NoSQL-injection text', { kid: "' OR '1'='1" }, attackerKey],
       ['jku pointing at an attacker key set', { jku: 'https://attacker.example/jwks.json' }, attackerKey],
       ['x5u pointing at an attacker certificate', { x5u: 'https://attacker.example/cert.pem' }, attackerKey],
-      ['an embedded jwk with the attacker key', { jwk: { kty: 'oct', k: Buffer.from(attackerKey).toString('base64url') } }, attackerKey],
+      [
+        'an embedded jwk with the attacker key',
+        { jwk: { kty: 'oct', k: Buffer.from(attackerKey).toString('base64url') } },
+        attackerKey,
+      ],
     ])('%s: 401', async (_name, extra, key) => {
       await expectRefused(bearer(signJwt({ ...HS256_HEADER, ...extra }, aliceClaims(), key)));
     });
@@ -180,7 +201,11 @@ describe('security: token forgery and parsing (RFC 8725, RFC 6750, OWASP JWT Che
     });
 
     it("when the header and the cookie name different users, the header's user is the caller", async () => {
-      const me = await t.http().get('/api/users/me').set(bearer(alice.accessToken)).set('Cookie', `accessToken=${bob.accessToken}`);
+      const me = await t
+        .http()
+        .get('/api/users/me')
+        .set(bearer(alice.accessToken))
+        .set('Cookie', `accessToken=${bob.accessToken}`);
       expect({ status: me.status, id: me.body.id }).toEqual({ status: 200, id: alice.sub });
     });
 
@@ -190,7 +215,10 @@ describe('security: token forgery and parsing (RFC 8725, RFC 6750, OWASP JWT Che
   });
 
   describe('refresh token injection (OWASP Injection Prevention / NoSQL, ASVS 4.0 V5.3.4)', () => {
-    async function expectIssuesNothing(res: { status: number; text: string; body: unknown; headers: Record<string, unknown> }, sessionsBefore: number) {
+    async function expectIssuesNothing(
+      res: { status: number; text: string; body: unknown; headers: Record<string, unknown> },
+      sessionsBefore: number,
+    ) {
       expectNoLeak(res);
       expect([400, 401]).toContain(res.status);
       expectNoTokenIssued(res);
@@ -209,12 +237,18 @@ describe('security: token forgery and parsing (RFC 8725, RFC 6750, OWASP JWT Che
 
     it('cookie refreshToken=j:{"$ne":null} (cookie-parser JSON) issues nothing to anyone', async () => {
       const before = await countOf(t, 'sessions');
-      await expectIssuesNothing(await t.http().post('/api/auth/refresh').set('Cookie', 'refreshToken=j:{"$ne":null}'), before);
+      await expectIssuesNothing(
+        await t.http().post('/api/auth/refresh').set('Cookie', 'refreshToken=j:{"$ne":null}'),
+        before,
+      );
     });
 
     it('an access token presented as a refresh token issues nothing', async () => {
       const before = await countOf(t, 'sessions');
-      await expectIssuesNothing(await t.http().post('/api/auth/refresh').send({ refreshToken: alice.accessToken }), before);
+      await expectIssuesNothing(
+        await t.http().post('/api/auth/refresh').send({ refreshToken: alice.accessToken }),
+        before,
+      );
     });
 
     it('after all of the above, the genuine sessions still work (nothing was revoked or rotated by the attacks)', async () => {

@@ -46,7 +46,11 @@ export async function register(t: TestApp, username = uniqueUsername(), password
   return { username, password, id: res.body.id as string };
 }
 
-export async function registerAndLogin(t: TestApp, username = uniqueUsername(), password = PASSWORD): Promise<LoggedIn> {
+export async function registerAndLogin(
+  t: TestApp,
+  username = uniqueUsername(),
+  password = PASSWORD,
+): Promise<LoggedIn> {
   const { id } = await register(t, username, password);
   return login(t, username, password, id);
 }

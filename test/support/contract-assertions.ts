@@ -13,7 +13,10 @@ const USER_KEYS = ['createdAt', 'id', 'roles', 'username'];
 const ERROR_KEYS = ['error', 'message', 'statusCode'];
 
 /** `{"id", "username", "roles", "createdAt"}` and nothing else: no password, hash or token field. */
-export function expectUserShape(user: unknown, expected: { username?: string; roles?: string[]; id?: string } = {}): void {
+export function expectUserShape(
+  user: unknown,
+  expected: { username?: string; roles?: string[]; id?: string } = {},
+): void {
   expect(typeof user).toBe('object');
   const record = user as Record<string, unknown>;
   expect(Object.keys(record).sort()).toEqual(USER_KEYS);

@@ -64,7 +64,20 @@ export async function startRedis(port?: number): Promise<RunningRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'slj-redis-'));
   const child = spawn(
     'redis-server',
-    ['--port', String(listenPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],
+    [
+      '--port',
+      String(listenPort),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--daemonize',
+      'no',
+    ],
     { stdio: 'ignore' },
   );
   const killOnExit = () => child.kill('SIGKILL');

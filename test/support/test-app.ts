@@ -73,7 +73,10 @@ export async function createTestApp(
   let app: NestExpressApplication;
   try {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...extraImports] }).compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>(createHttpAdapter(parseEnvironment(process.env)), APP_OPTIONS);
+    app = moduleRef.createNestApplication<NestExpressApplication>(
+      createHttpAdapter(parseEnvironment(process.env)),
+      APP_OPTIONS,
+    );
     configureApp(app);
     await app.init();
   } finally {
@@ -91,7 +94,10 @@ export async function createTestApp(
     http: () => request(server),
     connection,
     dbName: env.MONGODB_DB_NAME as string,
-    secrets: { access: env.ACCESS_TOKEN_SECRET ?? secrets.access, refresh: env.REFRESH_TOKEN_SECRET ?? secrets.refresh },
+    secrets: {
+      access: env.ACCESS_TOKEN_SECRET ?? secrets.access,
+      refresh: env.REFRESH_TOKEN_SECRET ?? secrets.refresh,
+    },
     async close() {
       await connection.dropDatabase().catch(() => undefined);
       await app.close();

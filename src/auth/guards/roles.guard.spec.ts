@@ -75,7 +75,9 @@ describe(RolesGuard.name, () => {
   it('applies roles set on the controller class to its handlers', () => {
     const handler = AdminFixtureController.prototype.anything;
 
-    expect(() => sut.canActivate(contextFor(AdminFixtureController, handler, caller('user')))).toThrow(ForbiddenException);
+    expect(() => sut.canActivate(contextFor(AdminFixtureController, handler, caller('user')))).toThrow(
+      ForbiddenException,
+    );
     expect(sut.canActivate(contextFor(AdminFixtureController, handler, caller('admin')))).toBe(true);
   });
 });

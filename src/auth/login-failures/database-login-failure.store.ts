@@ -18,7 +18,11 @@ export class DatabaseLoginFailureStore extends LoginFailureStore {
     const since = new Date(now.getTime() - windowMs);
     const [count, oldest] = await Promise.all([
       this.model.countDocuments({ key, at: { $gt: since } }).exec(),
-      this.model.findOne({ key, at: { $gt: since } }).sort({ at: 1 }).lean<LoginFailure>().exec(),
+      this.model
+        .findOne({ key, at: { $gt: since } })
+        .sort({ at: 1 })
+        .lean<LoginFailure>()
+        .exec(),
     ]);
     if (count === 0 || !oldest) return null;
     return { count, closesAt: new Date(oldest.at.getTime() + windowMs) };

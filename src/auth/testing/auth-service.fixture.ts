@@ -53,7 +53,14 @@ export interface AuthServiceMocks {
   sessionsService: jest.Mocked<
     Pick<
       SessionsService,
-      'start' | 'rotate' | 'revoke' | 'isActive' | 'recordAccessTokenIssued' | 'listLive' | 'revokeOwn' | 'revokeAllOfUser'
+      | 'start'
+      | 'rotate'
+      | 'revoke'
+      | 'isActive'
+      | 'recordAccessTokenIssued'
+      | 'listLive'
+      | 'revokeOwn'
+      | 'revokeAllOfUser'
     >
   >;
   accessTokens: jest.Mocked<Pick<AccessTokenService, 'issue' | 'parseClaims'>>;
@@ -62,7 +69,12 @@ export interface AuthServiceMocks {
 
 export function authServiceMocks(): AuthServiceMocks {
   return {
-    usersService: { register: jest.fn(), verifyCredentials: jest.fn(), findById: jest.fn(), findIdByUsername: jest.fn().mockResolvedValue(null) },
+    usersService: {
+      register: jest.fn(),
+      verifyCredentials: jest.fn(),
+      findById: jest.fn(),
+      findIdByUsername: jest.fn().mockResolvedValue(null),
+    },
     sessionsService: {
       start: jest.fn(),
       rotate: jest.fn(),

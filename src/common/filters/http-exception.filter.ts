@@ -72,7 +72,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   /** Nest answers a known path with an unserved method as 404; HTTP says 405 with Allow. */
-  private methodNotAllowed(exception: unknown, req: Request): { exception: HttpException; allow: string[] } | undefined {
+  private methodNotAllowed(
+    exception: unknown,
+    req: Request,
+  ): { exception: HttpException; allow: string[] } | undefined {
     if (!(exception instanceof NotFoundException) || !req.app) return undefined;
     const allow = allowedMethods(req);
     if (allow.length === 0 || allow.includes(req.method)) return undefined;
@@ -118,6 +121,8 @@ function isMongooseDisconnected(exception: unknown): boolean {
   return (
     exception instanceof Error &&
     exception.name === 'MongooseError' &&
-    /buffering timed out|before initial connection|Connection was force closed|client was closed/i.test(exception.message)
+    /buffering timed out|before initial connection|Connection was force closed|client was closed/i.test(
+      exception.message,
+    )
   );
 }

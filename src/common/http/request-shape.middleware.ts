@@ -40,7 +40,8 @@ export function rejectHostileJson(req: Request, _res: Response, next: NextFuncti
     if (value === null || typeof value !== 'object') continue;
     if (depth > MAX_BODY_DEPTH) return next(new BadRequestException('Request body is nested too deeply'));
     if (Array.isArray(value)) {
-      if (value.length > MAX_ARRAY_LENGTH) return next(new BadRequestException('Request body holds too large an array'));
+      if (value.length > MAX_ARRAY_LENGTH)
+        return next(new BadRequestException('Request body holds too large an array'));
       for (const item of value) pending.push([item, depth + 1]);
       continue;
     }

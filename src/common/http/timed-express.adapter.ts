@@ -18,7 +18,11 @@ export class TimedExpressAdapter extends ExpressAdapter {
       return;
     }
     this.httpServer = createServer(
-      { requestTimeout: this.requestTimeoutMs, headersTimeout: this.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+      {
+        requestTimeout: this.requestTimeoutMs,
+        headersTimeout: this.requestTimeoutMs,
+        connectionsCheckingInterval: 1000,
+      },
       this.getInstance(),
     );
   }

@@ -38,7 +38,9 @@ export class EmbeddedDatabaseService implements OnApplicationShutdown {
   }
 
   private async startMongoMemoryServer(): Promise<string> {
-    let memoryServerModule: { MongoMemoryServer: { create(): Promise<{ getUri(db?: string): string; stop(): Promise<unknown> }> } };
+    let memoryServerModule: {
+      MongoMemoryServer: { create(): Promise<{ getUri(db?: string): string; stop(): Promise<unknown> }> };
+    };
     try {
       memoryServerModule = await import('mongodb-memory-server' as string);
     } catch {

@@ -1,5 +1,11 @@
 import type { SessionsRepository } from '../sessions.repository';
-import { NOW, SESSION_ID, sessionsRepositoryMock, USER_ID, type SessionsRepositoryMock } from '../testing/sessions.fixture';
+import {
+  NOW,
+  SESSION_ID,
+  sessionsRepositoryMock,
+  USER_ID,
+  type SessionsRepositoryMock,
+} from '../testing/sessions.fixture';
 import { DatabaseSessionState } from './database-session-state';
 import type { SessionStateStore } from './session-state.store';
 
@@ -13,12 +19,15 @@ describe(DatabaseSessionState.name, () => {
     sut = new DatabaseSessionState(repository as unknown as SessionsRepository);
   });
 
-  it.each([true, false])('answers isActive with the repository liveness of that session and user (%s)', async (live) => {
-    repository.isLive.mockResolvedValue(live);
+  it.each([true, false])(
+    'answers isActive with the repository liveness of that session and user (%s)',
+    async (live) => {
+      repository.isLive.mockResolvedValue(live);
 
-    await expect(sut.isActive(SESSION_ID, USER_ID, NOW)).resolves.toBe(live);
-    expect(repository.isLive).toHaveBeenCalledWith(SESSION_ID, USER_ID, NOW);
-  });
+      await expect(sut.isActive(SESSION_ID, USER_ID, NOW)).resolves.toBe(live);
+      expect(repository.isLive).toHaveBeenCalledWith(SESSION_ID, USER_ID, NOW);
+    },
+  );
 
   it('propagates a database failure instead of answering isActive', async () => {
     repository.isLive.mockRejectedValue(Object.assign(new Error('no primary'), { name: 'MongoServerSelectionError' }));

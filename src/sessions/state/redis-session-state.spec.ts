@@ -143,7 +143,12 @@ describe(RedisSessionState.name, () => {
     it('keeps the revocation marker at least as long as any access token can live', async () => {
       await sut.recordRevoked([SESSION_ID]);
 
-      const [, , , ttlMs] = (redis.multi.mock.results[0].value as FakeTransaction).set.mock.calls[0] as [string, string, 'PX', number];
+      const [, , , ttlMs] = (redis.multi.mock.results[0].value as FakeTransaction).set.mock.calls[0] as [
+        string,
+        string,
+        'PX',
+        number,
+      ];
       expect(ttlMs).toBeGreaterThanOrEqual(ACCESS_TOKEN_TTL_MS);
     });
 

@@ -70,7 +70,8 @@ export class RedisSessionState extends SessionStateStore {
     }
     const results = await this.run(() => transaction.exec());
     const failed = results?.find(([error]) => error);
-    if (!results || failed) throw new StateStoreUnavailableError(`Redis refused the revocation: ${failed?.[0]?.message ?? 'aborted'}`);
+    if (!results || failed)
+      throw new StateStoreUnavailableError(`Redis refused the revocation: ${failed?.[0]?.message ?? 'aborted'}`);
   }
 
   private async run<T>(command: () => Promise<T>): Promise<T> {

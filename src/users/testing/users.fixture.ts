@@ -21,7 +21,10 @@ export const ALICE: UserRecord = {
 
 export interface UsersServiceMocks {
   repository: jest.Mocked<
-    Pick<UsersRepository, 'create' | 'findByUsernameKey' | 'findById' | 'listByCreation' | 'updatePasswordHash' | 'deleteById'>
+    Pick<
+      UsersRepository,
+      'create' | 'findByUsernameKey' | 'findById' | 'listByCreation' | 'updatePasswordHash' | 'deleteById'
+    >
   >;
   hasher: jest.Mocked<Pick<PasswordHasher, 'hash' | 'verify' | 'verifyAgainstDummy'>>;
   sessionsService: jest.Mocked<Pick<SessionsService, 'revokeAllOfUser' | 'deleteAllOfUser'>>;
@@ -54,7 +57,10 @@ export function usersServiceMocks(): UsersServiceMocks {
   };
 }
 
-export function createUsersService(mocks: UsersServiceMocks, config: UsersConfig = { bootstrapAdmin: undefined }): UsersService {
+export function createUsersService(
+  mocks: UsersServiceMocks,
+  config: UsersConfig = { bootstrapAdmin: undefined },
+): UsersService {
   return new UsersService(
     mocks.repository as unknown as UsersRepository,
     mocks.hasher as unknown as PasswordHasher,

@@ -102,7 +102,8 @@ export function expectNoLeak(res: { status: number; text: string }, label = ''):
   expect({ label, text: res.text }).not.toEqual({ label, text: expect.stringMatching(LEAKY_TEXT) });
 }
 
-export const countOf = (t: TestApp, collection: string): Promise<number> => t.connection.collection(collection).countDocuments();
+export const countOf = (t: TestApp, collection: string): Promise<number> =>
+  t.connection.collection(collection).countDocuments();
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
