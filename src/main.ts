@@ -11,6 +11,8 @@ import { loadEnvironment } from './config/load-environment';
 const logger = new Logger('Bootstrap');
 
 async function bootstrap(): Promise<void> {
+  // Held back until the JSON logger takes over, so that even the configuration's warnings are JSON.
+  Logger.attachBuffer();
   // Checked before Nest starts, so that a bad variable is reported as one readable line, not a stack.
   const env = loadEnvironment();
 
