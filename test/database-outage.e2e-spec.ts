@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { findFreePort, startFerretDb, type RunningFerretDb } from '../src/database/embedded/ferretdb-server';
 import { login, registerAndLogin, type LoggedIn } from './support/auth-helpers';
 import { createTestApp, type TestApp } from './support/test-app';
+import { eventually } from './support/instance-client';
 import { TEST_ENV } from './support/test-env';
 
 /**
@@ -34,21 +35,6 @@ function expectUnavailable(res: HttpResult): void {
     body: { statusCode: 503, message: expect.any(String), error: expect.any(String) },
   });
   expect(res.text).not.toMatch(LEAKS);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `probe` passes or the deadline is reached; rethrows the last failure then. */
-async function eventually<T>(probe: () => Promise<T>, timeoutMs = RECOVERY_TIMEOUT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await probe();
-    } catch (error) {
-      if (Date.now() + POLL_INTERVAL_MS > deadline) throw error;
-      await sleep(POLL_INTERVAL_MS);
-    }
-  }
 }
 
 describe('database outage: fail closed with 503, stay up, recover', () => {
@@ -138,17 +124,25 @@ describe('database outage: fail closed with 503, stay up, recover', () => {
     });
 
     it(`GET /health answers 200 again within ${RECOVERY_TIMEOUT_MS / 1000} s`, async () => {
-      const res = await eventually(() => app().http().get('/health').expect(200));
+      const res = await eventually(
+        () => app().http().get('/health').expect(200),
+        RECOVERY_TIMEOUT_MS,
+        POLL_INTERVAL_MS,
+      );
       expect(res.body).toMatchObject({ status: 'ok' });
     });
 
     it('the token issued before the outage works again: its session survived', async () => {
-      const res = await eventually(() => me().expect(200));
+      const res = await eventually(() => me().expect(200), RECOVERY_TIMEOUT_MS, POLL_INTERVAL_MS);
       expect(res.body).toMatchObject({ username: user.username });
     });
 
     it('the user written before the outage can log in again, and the new token works', async () => {
-      const again = await eventually(() => login(app(), user.username, user.password));
+      const again = await eventually(
+        () => login(app(), user.username, user.password),
+        RECOVERY_TIMEOUT_MS,
+        POLL_INTERVAL_MS,
+      );
       await app().http().get('/api/users/me').set('Authorization', `Bearer ${again.accessToken}`).expect(200);
     });
   });

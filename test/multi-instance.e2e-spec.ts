@@ -1,12 +1,5 @@
 import { jwtPayload, PASSWORD, uniqueUsername } from './support/auth-helpers';
-import {
-  createTestApp,
-  randomSecret,
-  testRedisUrl,
-  uniqueDbName,
-  type EnvOverrides,
-  type TestApp,
-} from './support/test-app';
+import { createTestApp, sharedInstanceEnv, testRedisUrl, type EnvOverrides, type TestApp } from './support/test-app';
 import { InstanceClient, listenOnLoopback, type FetchResult } from './support/instance-client';
 import { startRedis, type RunningRedis } from './support/redis-server';
 
@@ -39,12 +32,7 @@ async function startPair(
   label: string,
   env: EnvOverrides,
 ): Promise<{ a: TestApp; b: TestApp; onA: InstanceClient; onB: InstanceClient }> {
-  const shared: EnvOverrides = {
-    MONGODB_DB_NAME: uniqueDbName(label),
-    ACCESS_TOKEN_SECRET: randomSecret(),
-    REFRESH_TOKEN_SECRET: randomSecret(),
-    ...env,
-  };
+  const shared = sharedInstanceEnv(label, env);
   const a = await createTestApp(shared, label);
   const b = await createTestApp(shared, label);
   return { a, b, onA: await listenOnLoopback(a, 'A'), onB: await listenOnLoopback(b, 'B') };

@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '../src/database/embedded/ferretdb-server';
+import { canConnect, findFreePort } from '../src/database/embedded/ferretdb-server';
 import { buildServer, runServer } from './support/built-server';
 import { randomSecret, uniqueDbName } from './support/test-app';
 
@@ -107,12 +106,7 @@ describe('start-up (node main.js)', () => {
     const embeddedPort = Number(
       /started embedded FerretDB at mongodb:\/\/127\.0\.0\.1:(\d+)/.exec(server.output())?.[1],
     );
-    const reachable = await new Promise<boolean>((resolveReachable) => {
-      const socket = connect({ host: '127.0.0.1', port: embeddedPort });
-      socket.once('connect', () => (socket.destroy(), resolveReachable(true)));
-      socket.once('error', () => resolveReachable(false));
-    });
-    expect(reachable).toBe(false);
+    expect(await canConnect('127.0.0.1', embeddedPort)).toBe(false);
     await rm(dataDir, { recursive: true, force: true });
   });
 });

@@ -1,11 +1,4 @@
-import {
-  createTestApp,
-  randomSecret,
-  testRedisUrl,
-  uniqueDbName,
-  type EnvOverrides,
-  type TestApp,
-} from '../support/test-app';
+import { createTestApp, sharedInstanceEnv, testRedisUrl, type EnvOverrides, type TestApp } from '../support/test-app';
 import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
 import { startRedis, type RunningRedis } from '../support/redis-server';
 import { expectNoLeak, listenOnBothLoopbacks, send, type Reply } from './support/attack-kit';
@@ -111,12 +104,7 @@ describe.each([
   (_mode, withRedis) => {
     /** Two apps on one database (and one Redis): the way two processes behind a load balancer run. */
     async function openPair(label: string, env: EnvOverrides) {
-      const shared: EnvOverrides = {
-        MONGODB_DB_NAME: uniqueDbName(label),
-        ACCESS_TOKEN_SECRET: randomSecret(),
-        REFRESH_TOKEN_SECRET: randomSecret(),
-        ...env,
-      };
+      const shared = sharedInstanceEnv(label, env);
       const a = await openApp(shared, label);
       const b = await openApp(shared, label);
       return { a: a.base, b: b.base };

@@ -1,10 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findFreePort } from '../../src/database/embedded/ferretdb-server';
+import { canConnect, findFreePort } from '../../src/database/embedded/ferretdb-server';
 
 const execFileAsync = promisify(execFile);
 
@@ -50,14 +49,6 @@ export async function ensureRedisServer(log: (message: string) => void): Promise
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolveConnect) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolveConnect(true)));
-    socket.once('error', () => resolveConnect(false));
-  });
-}
-
 /** A throw-away Redis on loopback: no persistence, its own folder, a free (or given) port. */
 export async function startRedis(port?: number): Promise<RunningRedis> {
   const listenPort = port ?? (await findFreePort());
@@ -85,7 +76,7 @@ export async function startRedis(port?: number): Promise<RunningRedis> {
   let exited = false;
   const exitPromise = new Promise<void>((resolveExit) => child.once('exit', () => ((exited = true), resolveExit())));
   const deadline = Date.now() + 10_000;
-  while (!(await canConnect(listenPort))) {
+  while (!(await canConnect('127.0.0.1', listenPort))) {
     if (exited || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`redis-server did not start on port ${listenPort}`);

@@ -37,6 +37,19 @@ export function testRedisUrl(): string {
   return url;
 }
 
+/**
+ * The environment of several instances of one deployment: one database and one pair of secrets
+ * (pass it to createTestApp once per instance; close one with t.close(), the others with app.close()).
+ */
+export function sharedInstanceEnv(label: string, env: EnvOverrides = {}): EnvOverrides {
+  return {
+    MONGODB_DB_NAME: uniqueDbName(label),
+    ACCESS_TOKEN_SECRET: randomSecret(),
+    REFRESH_TOKEN_SECRET: randomSecret(),
+    ...env,
+  };
+}
+
 export function randomSecret(): string {
   return randomBytes(48).toString('base64url');
 }

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
+import { askRedis } from '../../common/exceptions/state-store-unavailable.error';
 import { LoginFailureStore, type FailureWindow } from './login-failure.store';
 
 /** One counter key per (username, address), in a fixed window that starts at the first failure. */
@@ -9,7 +9,7 @@ export class RedisLoginFailureStore extends LoginFailureStore {
   }
 
   async openWindow(key: string, now: Date): Promise<FailureWindow | null> {
-    const results = await this.run(() => this.redis.multi().get(redisKey(key)).pttl(redisKey(key)).exec());
+    const results = await askRedis(() => this.redis.multi().get(redisKey(key)).pttl(redisKey(key)).exec());
     const count = Number(results?.[0]?.[1] ?? 0);
     const ttlMs = Number(results?.[1]?.[1] ?? -2);
     if (!count || ttlMs <= 0) return null;
@@ -18,19 +18,11 @@ export class RedisLoginFailureStore extends LoginFailureStore {
 
   async recordFailure(key: string, _now: Date, windowMs: number): Promise<void> {
     // The window starts at the first failure (SET NX with its expiry); later ones only count.
-    await this.run(() => this.redis.multi().set(redisKey(key), '0', 'PX', windowMs, 'NX').incr(redisKey(key)).exec());
+    await askRedis(() => this.redis.multi().set(redisKey(key), '0', 'PX', windowMs, 'NX').incr(redisKey(key)).exec());
   }
 
   async clear(key: string): Promise<void> {
-    await this.run(() => this.redis.del(redisKey(key)));
-  }
-
-  private async run<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new StateStoreUnavailableError(`Redis: ${(error as Error).message}`);
-    }
+    await askRedis(() => this.redis.del(redisKey(key)));
   }
 }
 

@@ -104,7 +104,8 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+/** Whether something accepts TCP connections there (the servers we start are ready when it does). */
+export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolveConnect) => {
     const socket = connect({ host, port });
     socket.once('connect', () => {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
+import { askRedis, StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
 import { SessionStateStore } from './session-state.store';
 
 /** Added to every key's lifetime, for clocks that differ between instances. */
@@ -49,7 +49,7 @@ export class RedisSessionState extends SessionStateStore {
   }
 
   async isActive(sessionId: string, userId: string): Promise<boolean> {
-    const [live, revoked] = await this.run(() => this.redis.mget(liveKey(sessionId), revokedKey(sessionId)));
+    const [live, revoked] = await askRedis(() => this.redis.mget(liveKey(sessionId), revokedKey(sessionId)));
     return live === userId && revoked === null;
   }
 
@@ -57,7 +57,7 @@ export class RedisSessionState extends SessionStateStore {
     // A token issued later never expires before one issued earlier (same lifetime, same session end),
     // so overwriting the expiry never shortens it.
     const ttlMs = Math.max(1, accessTokenExpiresAt.getTime() - Date.now()) + CLOCK_MARGIN_MS;
-    await this.run(() => this.redis.set(liveKey(sessionId), userId, 'PX', ttlMs));
+    await askRedis(() => this.redis.set(liveKey(sessionId), userId, 'PX', ttlMs));
   }
 
   async recordRevoked(sessionIds: string[]): Promise<void> {
@@ -68,18 +68,10 @@ export class RedisSessionState extends SessionStateStore {
       transaction.set(revokedKey(sessionId), '1', 'PX', ttlMs);
       transaction.del(liveKey(sessionId));
     }
-    const results = await this.run(() => transaction.exec());
+    const results = await askRedis(() => transaction.exec());
     const failed = results?.find(([error]) => error);
     if (!results || failed)
       throw new StateStoreUnavailableError(`Redis refused the revocation: ${failed?.[0]?.message ?? 'aborted'}`);
-  }
-
-  private async run<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new StateStoreUnavailableError(`Redis: ${(error as Error).message}`);
-    }
   }
 }
 
