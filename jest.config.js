@@ -23,5 +23,14 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
     },
+    // The same suites on HTTP_ADAPTER=fastify: every contract point must hold on both adapters.
+    {
+      displayName: 'e2e-fastify',
+      rootDir: '.',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      setupFiles: ['<rootDir>/test/support/use-fastify.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
   ],
 };

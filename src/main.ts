@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from './app.setup';
 import { installGracefulShutdown } from './common/http/graceful-shutdown';
@@ -16,11 +15,11 @@ async function bootstrap(): Promise<void> {
   // Checked before Nest starts, so that a bad variable is reported as one readable line, not a stack.
   const env = loadEnvironment();
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, createHttpAdapter(env), {
+  const app = await NestFactory.create(AppModule, createHttpAdapter(env), {
     ...APP_OPTIONS,
     abortOnError: false,
   });
-  configureApp(app);
+  await configureApp(app);
   const { port, host } = app.get(ConfigService).getOrThrow<AppConfig>('app');
   await app.listen(port, host);
   logger.log(`Listening on http://${host}:${port} (API under /api, explorer at /docs)`);

@@ -1,11 +1,11 @@
-import type { Request } from 'express';
+import type { HttpRequest } from '../common/http/http-request';
 import { extractAccessToken } from './access-token.extractor';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI2NjUwIn0.c2lnbmF0dXJl';
 const COOKIE_TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjb29raWUifQ.b3RoZXI';
 
-function request(authorization?: string, cookies?: Record<string, unknown>): Request {
-  return { headers: authorization === undefined ? {} : { authorization }, cookies } as unknown as Request;
+function request(authorization?: string, cookies?: Record<string, unknown>): HttpRequest {
+  return { headers: authorization === undefined ? {} : { authorization }, cookies } as unknown as HttpRequest;
 }
 
 describe(extractAccessToken.name, () => {

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { HttpRequest } from '../common/http/http-request';
 import { ACCESS_TOKEN_COOKIE, readCookie } from './auth-cookies';
 
 export type TokenSource = 'header' | 'cookie';
@@ -16,7 +16,7 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
  * When an Authorization header is present it is the only source considered: a malformed one is a
  * rejected token, not a reason to fall back to a cookie naming someone else. Never from the URL.
  */
-export function extractAccessToken(req: Request): PresentedAccessToken | undefined {
+export function extractAccessToken(req: HttpRequest): PresentedAccessToken | undefined {
   const header = req.headers.authorization;
   if (header !== undefined) {
     return { token: BEARER.exec(header)?.[1] ?? null, source: 'header' };

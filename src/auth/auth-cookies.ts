@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CookieOptions, Request, Response } from 'express';
+import type { HttpRequest } from '../common/http/http-request';
+import { ResponseWriter, type CookieAttributes, type HttpResponse } from '../common/http/response-writer';
 import { authConfig, type AuthConfig } from '../config';
 
 export const ACCESS_TOKEN_COOKIE = 'accessToken';
@@ -17,34 +18,46 @@ export interface CookieTokens {
 /** Reads and writes the two auth cookies; the only place that knows their names and attributes. */
 @Injectable()
 export class AuthCookies {
-  constructor(@Inject(authConfig.KEY) private readonly config: AuthConfig) {}
+  constructor(
+    @Inject(authConfig.KEY) private readonly config: AuthConfig,
+    private readonly responses: ResponseWriter,
+  ) {}
 
-  set(res: Response, tokens: CookieTokens): void {
-    res.cookie(ACCESS_TOKEN_COOKIE, tokens.accessToken, { ...this.attributes('/'), maxAge: tokens.accessTokenTtlMs });
-    res.cookie(REFRESH_TOKEN_COOKIE, tokens.refreshToken, {
-      ...this.attributes(REFRESH_COOKIE_PATH),
-      maxAge: tokens.refreshTokenTtlMs,
-    });
+  set(res: HttpResponse, tokens: CookieTokens): void {
+    this.responses.setCookie(
+      res,
+      ACCESS_TOKEN_COOKIE,
+      tokens.accessToken,
+      this.attributes('/'),
+      tokens.accessTokenTtlMs,
+    );
+    this.responses.setCookie(
+      res,
+      REFRESH_TOKEN_COOKIE,
+      tokens.refreshToken,
+      this.attributes(REFRESH_COOKIE_PATH),
+      tokens.refreshTokenTtlMs,
+    );
   }
 
   /** Clears with the attributes the cookies were set with, or the browser keeps them. */
-  clear(res: Response): void {
-    res.clearCookie(ACCESS_TOKEN_COOKIE, this.attributes('/'));
-    res.clearCookie(REFRESH_TOKEN_COOKIE, this.attributes(REFRESH_COOKIE_PATH));
+  clear(res: HttpResponse): void {
+    this.responses.clearCookie(res, ACCESS_TOKEN_COOKIE, this.attributes('/'));
+    this.responses.clearCookie(res, REFRESH_TOKEN_COOKIE, this.attributes(REFRESH_COOKIE_PATH));
   }
 
-  readRefreshToken(req: Request): string | undefined {
+  readRefreshToken(req: HttpRequest): string | undefined {
     return readCookie(req, REFRESH_TOKEN_COOKIE);
   }
 
-  private attributes(path: string): CookieOptions {
+  private attributes(path: string): CookieAttributes {
     return { httpOnly: true, secure: this.config.cookie.secure, sameSite: this.config.cookie.sameSite, path };
   }
 }
 
 /** A cookie's value when it is a non-empty string; undefined otherwise. */
-export function readCookie(req: Request, name: string): string | undefined {
-  const cookies = req.cookies as Record<string, unknown> | undefined;
+export function readCookie(req: Pick<HttpRequest, 'cookies'>, name: string): string | undefined {
+  const cookies = req.cookies;
   const value = cookies && Object.prototype.hasOwnProperty.call(cookies, name) ? cookies[name] : undefined;
   return typeof value === 'string' && value !== '' ? value : undefined;
 }

@@ -21,7 +21,8 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { HttpRequest } from '../common/http/http-request';
+import { ResponseWriter, type HttpResponse } from '../common/http/response-writer';
 import {
   ApiDatabaseUnavailableResponse,
   ApiErrorResponse,
@@ -54,6 +55,7 @@ export class AuthController {
     private readonly authService: AuthService,
     private readonly authCookies: AuthCookies,
     private readonly csrfPolicy: CsrfPolicy,
+    private readonly responses: ResponseWriter,
   ) {}
 
   @Post('register')
@@ -112,8 +114,8 @@ export class AuthController {
   @ApiDatabaseUnavailableResponse()
   async login(
     @Body() body: CredentialsDto,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: HttpRequest,
+    @Res({ passthrough: true }) res: HttpResponse,
   ): Promise<TokenPairResponseDto> {
     const issued = await this.authService.login(body.username, body.password, clientInfo(req));
     this.authCookies.set(res, cookieTokens(issued));
@@ -151,8 +153,8 @@ export class AuthController {
   @ApiDatabaseUnavailableResponse()
   async refresh(
     @Body() body: RefreshTokenDto,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: HttpRequest,
+    @Res({ passthrough: true }) res: HttpResponse,
   ): Promise<TokenPairResponseDto | CookieTokensResponseDto> {
     const fromCookie = this.authCookies.readRefreshToken(req);
     const fromBody = body.refreshToken;
@@ -190,7 +192,7 @@ export class AuthController {
   @ApiCrossSiteForbiddenResponse()
   async logout(
     @CurrentUser() caller: AuthenticatedUser,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: HttpResponse,
   ): Promise<MessageResponseDto> {
     await this.authService.logout(caller);
     this.authCookies.clear(res);
@@ -213,7 +215,7 @@ export class AuthController {
   @ApiCrossSiteForbiddenResponse()
   async logoutAll(
     @CurrentUser() caller: AuthenticatedUser,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: HttpResponse,
   ): Promise<MessageResponseDto> {
     await this.authService.logoutAll(caller);
     this.authCookies.clear(res);
@@ -263,14 +265,14 @@ export class AuthController {
       'X-Session-Id': { description: 'Session id', schema: { type: 'string', example: '6650f0c2a1b2c3d4e5f60719' } },
     },
   })
-  verify(@CurrentUser() caller: AuthenticatedUser, @Res({ passthrough: true }) res: Response): void {
-    res.setHeader('X-User-Id', caller.userId);
-    res.setHeader('X-User-Roles', caller.roles.join(','));
-    res.setHeader('X-Session-Id', caller.sessionId);
+  verify(@CurrentUser() caller: AuthenticatedUser, @Res({ passthrough: true }) res: HttpResponse): void {
+    this.responses.setHeader(res, 'X-User-Id', caller.userId);
+    this.responses.setHeader(res, 'X-User-Roles', caller.roles.join(','));
+    this.responses.setHeader(res, 'X-Session-Id', caller.sessionId);
   }
 }
 
-function clientInfo(req: Request): ClientInfo {
+function clientInfo(req: HttpRequest): ClientInfo {
   const userAgent = req.headers['user-agent'];
   return { userAgent: userAgent ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null, ip: req.ip ?? null };
 }

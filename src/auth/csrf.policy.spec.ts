@@ -1,5 +1,5 @@
 import { ForbiddenException } from '@nestjs/common';
-import type { Request } from 'express';
+import type { HttpRequest } from '../common/http/http-request';
 import { makeAuthConfig } from '../config/testing/auth-config.fixture';
 import { CsrfPolicy } from './csrf.policy';
 
@@ -7,8 +7,8 @@ const ALLOWED_ORIGIN = 'https://app.example.com';
 const config = makeAuthConfig({ corsOrigins: [ALLOWED_ORIGIN] });
 
 /** A request to https://auth.example.com with these headers. */
-function request(method: string, headers: Record<string, string> = {}): Request {
-  return { method, protocol: 'https', headers: { host: 'auth.example.com', ...headers } } as unknown as Request;
+function request(method: string, headers: Record<string, string> = {}): HttpRequest {
+  return { method, protocol: 'https', headers: { host: 'auth.example.com', ...headers } } as unknown as HttpRequest;
 }
 
 describe(CsrfPolicy.name, () => {

@@ -1,5 +1,5 @@
 import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
+import type { HttpRequest } from '../common/http/http-request';
 import { authConfig, type AuthConfig } from '../config';
 
 const STATE_CHANGING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -17,7 +17,7 @@ export class CsrfPolicy {
     this.allowedOrigins = new Set(config.corsOrigins);
   }
 
-  assertCookieRequestAllowed(req: Request): void {
+  assertCookieRequestAllowed(req: HttpRequest): void {
     if (!STATE_CHANGING_METHODS.has(req.method)) return;
     if (req.headers['sec-fetch-site'] === 'cross-site') throw new ForbiddenException('Cross-site request refused');
     const origin = req.headers.origin;

@@ -11,6 +11,7 @@ export const appConfig = registerAs('app', () => {
     corsOrigins: env.corsOrigins,
     trustProxy: env.trustProxy,
     requestTimeoutMs: env.requestTimeoutMs,
+    httpAdapter: env.httpAdapter,
   };
 });
 export type AppConfig = ConfigType<typeof appConfig>;

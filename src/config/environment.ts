@@ -38,9 +38,14 @@ export interface Environment {
   trustProxy: false | number | string[];
   /** Longest time a client may take to send a request's headers / whole request. */
   requestTimeoutMs: number;
+  /** The HTTP server under Nest: Express (default) or Fastify (the fast mode). */
+  httpAdapter: HttpAdapterName;
   logLevel: LogLevel;
   logFile: string | undefined;
 }
+
+export const HTTP_ADAPTERS = ['express', 'fastify'] as const;
+export type HttpAdapterName = (typeof HTTP_ADAPTERS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -263,6 +268,7 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
     adminPassword,
     trustProxy: env.trustProxy('TRUST_PROXY'),
     requestTimeoutMs: env.duration('REQUEST_TIMEOUT', '10s', { allowZero: false }),
+    httpAdapter: env.oneOf('HTTP_ADAPTER', HTTP_ADAPTERS, 'express'),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logFile: env.optional('LOG_FILE'),
   };

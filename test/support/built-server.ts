@@ -3,6 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { testHttpAdapter } from './http-adapter';
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
@@ -40,7 +41,12 @@ export interface ServerProcess {
 
 export function runServer(mainJs: string, env: Record<string, string | undefined>): ServerProcess {
   const childEnv: Record<string, string> = {};
-  for (const [name, value] of Object.entries({ ...process.env, NO_COLOR: '1', ...env })) {
+  for (const [name, value] of Object.entries({
+    ...process.env,
+    NO_COLOR: '1',
+    HTTP_ADAPTER: testHttpAdapter(),
+    ...env,
+  })) {
     if (value !== undefined) childEnv[name] = value;
   }
   const child = spawn(process.execPath, [mainJs], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,6 +1,7 @@
 import type { Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { randomBytes } from 'node:crypto';
@@ -9,12 +10,13 @@ import type { App } from 'supertest/types';
 import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/app.setup';
 import { parseEnvironment } from '../../src/config/environment';
+import { testHttpAdapter } from './http-adapter';
 import { TEST_ENV } from './test-env';
 
 export type EnvOverrides = Record<string, string | undefined>;
 
 export interface TestApp {
-  app: NestExpressApplication;
+  app: INestApplication;
   /** supertest against the app's HTTP server (no port needed). */
   http: () => ReturnType<typeof request>;
   server: App;
@@ -74,6 +76,8 @@ export async function createTestApp(
     AUTH_RATE_LIMIT: '0',
     // Quiet test output; the logging suite turns it on and reads LOG_FILE.
     LOG_LEVEL: 'silent',
+    // express or fastify, by Jest project: the suites run on both.
+    HTTP_ADAPTER: testHttpAdapter(),
     ...overrides,
   };
   const saved: EnvOverrides = {};
@@ -83,15 +87,14 @@ export async function createTestApp(
     else process.env[name] = value;
   }
 
-  let app: NestExpressApplication;
+  let app: INestApplication;
   try {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...extraImports] }).compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>(
-      createHttpAdapter(parseEnvironment(process.env)),
-      APP_OPTIONS,
-    );
-    configureApp(app);
+    app = moduleRef.createNestApplication(createHttpAdapter(parseEnvironment(process.env)), APP_OPTIONS);
+    await configureApp(app);
     await app.init();
+    // supertest hands requests to the Node server directly: Fastify must have loaded its plugins first.
+    if (env.HTTP_ADAPTER === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
   } finally {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];

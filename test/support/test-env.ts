@@ -4,4 +4,6 @@ export const TEST_ENV = {
   ownedDataDir: 'SLJ_TEST_DB_DIR',
   /** The run's Redis; suites in Redis mode pass it to their apps as REDIS_URL. */
   redisUrl: 'SLJ_TEST_REDIS_URL',
+  /** express or fastify: set per Jest project, so that every e2e suite runs on both adapters. */
+  httpAdapter: 'SLJ_TEST_HTTP_ADAPTER',
 } as const;

@@ -1,7 +1,8 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
 import passport from 'passport';
+import { setAuthenticatedUser, type HttpRequest } from '../../common/http/http-request';
+import type { HttpResponse } from '../../common/http/response-writer';
 import { ACCESS_TOKEN_EXPIRED, InvalidTokenException } from '../../common/exceptions/invalid-token.exception';
 import { extractAccessToken } from '../access-token.extractor';
 import type { AuthenticatedUser } from '../authenticated-user';
@@ -40,17 +41,17 @@ export class JwtAuthGuard implements CanActivate {
     if (isPublic) return true;
 
     const http = context.switchToHttp();
-    const req = http.getRequest<Request>();
+    const req = http.getRequest<HttpRequest>();
     const presented = extractAccessToken(req);
     if (!presented) throw new InvalidTokenException(false);
     if (presented.token === null || presented.token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenException(true);
 
-    req.user = await this.authenticate(req, http.getResponse<Response>());
+    setAuthenticatedUser(req, await this.authenticate(req, http.getResponse<HttpResponse>()));
     if (presented.source === 'cookie') this.csrfPolicy.assertCookieRequestAllowed(req);
     return true;
   }
 
-  private authenticate(req: Request, res: Response): Promise<AuthenticatedUser> {
+  private authenticate(req: HttpRequest, res: HttpResponse): Promise<AuthenticatedUser> {
     return new Promise((resolve, reject) => {
       const middleware = this.authenticator.authenticate(
         JWT_STRATEGY,
@@ -63,7 +64,7 @@ export class JwtAuthGuard implements CanActivate {
           const expired = (info as Error | undefined)?.name === 'TokenExpiredError';
           reject(new InvalidTokenException(true, expired ? ACCESS_TOKEN_EXPIRED : undefined));
         },
-      ) as (req: Request, res: Response, next: (err?: unknown) => void) => void;
+      ) as (req: HttpRequest, res: HttpResponse, next: (err?: unknown) => void) => void;
       middleware(req, res, reject);
     });
   }

@@ -1,6 +1,6 @@
 import { ForbiddenException, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { HttpRequest } from '../../common/http/http-request';
 import type { AuthenticatedUser } from '../authenticated-user';
 import { ROLES_KEY } from '../decorators/roles.decorator';
 
@@ -15,7 +15,7 @@ export class RolesGuard implements CanActivate {
       context.getClass(),
     ]);
     if (!required?.length) return true;
-    const user = context.switchToHttp().getRequest<Request>().user as AuthenticatedUser | undefined;
+    const user = context.switchToHttp().getRequest<HttpRequest>().user as AuthenticatedUser | undefined;
     if (user && required.every((role) => user.roles.includes(role))) return true;
     throw new ForbiddenException('Insufficient role');
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
-import type { Request } from 'express';
+import type { HttpRequest } from '../../common/http/http-request';
 import { authConfig, type AuthConfig } from '../../config';
 import { TokenCrypto } from '../../crypto/token-crypto.service';
 import { extractAccessToken } from '../access-token.extractor';
@@ -24,7 +24,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     private readonly authService: AuthService,
   ) {
     super({
-      jwtFromRequest: ExtractJwt.fromExtractors([(req: Request) => extractAccessToken(req)?.token ?? null]),
+      jwtFromRequest: ExtractJwt.fromExtractors([(req: HttpRequest) => extractAccessToken(req)?.token ?? null]),
       // passport-jwt hands this to jsonwebtoken.verify as is; its types predate KeyObject.
       secretOrKey: crypto.secretKey(config.accessTokenSecret) as unknown as string,
       algorithms: [ACCESS_TOKEN_ALGORITHM],

@@ -12,6 +12,8 @@ import { MaxRetriesPerRequestError } from 'ioredis/built/errors';
 import { InvalidTokenException } from '../exceptions/invalid-token.exception';
 import { StateStoreUnavailableError } from '../exceptions/state-store-unavailable.error';
 import { TooManyRequestsException } from '../exceptions/too-many-requests.exception';
+import type { HttpAdapterHost } from '@nestjs/core';
+import { ResponseWriter } from '../http/response-writer';
 import { HttpExceptionFilter } from './http-exception.filter';
 
 interface FakeResponse {
@@ -43,8 +45,20 @@ function fakeResponse(): FakeResponse {
   return res;
 }
 
+/** The part of Nest's HttpAdapter the filter uses, writing into a FakeResponse. */
+function fakeAdapterHost(): HttpAdapterHost {
+  const httpAdapter = {
+    setHeader: (res: FakeResponse, name: string, value: string) => res.setHeader(name, value),
+    appendHeader: (res: FakeResponse, name: string, value: string) => res.setHeader(name, value),
+    isHeadersSent: (res: FakeResponse) => res.headersSent,
+    end: (res: FakeResponse) => res.end(),
+    reply: (res: FakeResponse, body: unknown, status: number) => res.status(status).json(body),
+  };
+  return { httpAdapter } as unknown as HttpAdapterHost;
+}
+
 function hostFor(res: FakeResponse): ArgumentsHost {
-  const req = { method: 'POST', path: '/api/auth/login' };
+  const req = { method: 'POST', url: '/api/auth/login' };
   return { switchToHttp: () => ({ getResponse: () => res, getRequest: () => req }) } as unknown as ArgumentsHost;
 }
 
@@ -55,7 +69,8 @@ describe(HttpExceptionFilter.name, () => {
   let loggedWarnings: jest.SpyInstance;
 
   beforeEach(() => {
-    sut = new HttpExceptionFilter();
+    const adapterHost = fakeAdapterHost();
+    sut = new HttpExceptionFilter(adapterHost, new ResponseWriter(adapterHost));
     res = fakeResponse();
     loggedErrors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     loggedWarnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);

@@ -8,9 +8,11 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import { allowedMethods } from '../http/allowed-methods';
+import { requestPath, type HttpRequest } from '../http/http-request';
+import { ResponseWriter, type HttpResponse } from '../http/response-writer';
 import { InvalidTokenException } from '../exceptions/invalid-token.exception';
 import { isRedisUnavailable, StateStoreUnavailableError } from '../exceptions/state-store-unavailable.error';
 import { TooManyRequestsException } from '../exceptions/too-many-requests.exception';
@@ -45,48 +47,55 @@ function statusText(status: number): string {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Exceptions');
 
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly responses: ResponseWriter,
+  ) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const res = ctx.getResponse<Response>();
-    const req = ctx.getRequest<Request>();
+    const res = ctx.getResponse<HttpResponse>();
+    const req = ctx.getRequest<HttpRequest>();
+    const adapter = this.adapterHost.httpAdapter;
+    exception = clientErrorOfHttpLayer(exception) ?? exception;
     const methodNotAllowed = this.methodNotAllowed(exception, req);
     if (methodNotAllowed) {
       exception = methodNotAllowed.exception;
-      res.setHeader('Allow', methodNotAllowed.allow.join(', '));
+      this.responses.setHeader(res, 'Allow', methodNotAllowed.allow.join(', '));
     }
     const body = this.toBody(exception, req);
-    if (res.headersSent) {
+    if (adapter.isHeadersSent(res)) {
       // Too late to answer with an error: end what was started.
-      res.end();
+      adapter.end(res);
       return;
     }
 
     if (body.statusCode === HttpStatus.UNAUTHORIZED) {
       const tokenPresented = exception instanceof InvalidTokenException && exception.tokenPresented;
-      res.setHeader('WWW-Authenticate', tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer');
+      this.responses.setHeader(res, 'WWW-Authenticate', tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer');
     }
     if (exception instanceof TooManyRequestsException) {
-      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+      this.responses.setHeader(res, 'Retry-After', String(exception.retryAfterSeconds));
     }
-    res.status(body.statusCode).json(body);
+    adapter.reply(res, body, body.statusCode);
   }
 
   /** Nest answers a known path with an unserved method as 404; HTTP says 405 with Allow. */
   private methodNotAllowed(
     exception: unknown,
-    req: Request,
+    req: HttpRequest,
   ): { exception: HttpException; allow: string[] } | undefined {
-    if (!(exception instanceof NotFoundException) || !req.app) return undefined;
-    const allow = allowedMethods(req);
+    if (!(exception instanceof NotFoundException)) return undefined;
+    const allow = allowedMethods(this.adapterHost.httpAdapter, requestPath(req));
     if (allow.length === 0 || allow.includes(req.method)) return undefined;
     return { exception: new MethodNotAllowedException(`Method ${req.method} is not allowed on this path`), allow };
   }
 
-  private toBody(exception: unknown, req: Request): ErrorBody {
+  private toBody(exception: unknown, req: HttpRequest): ErrorBody {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
-      if (status >= 500) this.logger.error(`${req.method} ${req.path} -> ${status}: ${exception.message}`);
+      if (status >= 500) this.logger.error(`${req.method} ${requestPath(req)} -> ${status}: ${exception.message}`);
       if (typeof response === 'string') return { statusCode: status, message: response, error: statusText(status) };
       const { message, error } = response as Partial<ErrorBody>;
       return {
@@ -99,21 +108,42 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
     const name = (exception as { name?: string } | null)?.name ?? '';
     if (DATABASE_UNAVAILABLE.has(name) || isMongooseDisconnected(exception)) {
-      this.logger.warn(`${req.method} ${req.path} -> 503: database unavailable (${name})`);
+      this.logger.warn(`${req.method} ${requestPath(req)} -> 503: database unavailable (${name})`);
       return { statusCode: 503, message: 'Database unavailable, try again shortly', error: statusText(503) };
     }
 
     if (exception instanceof StateStoreUnavailableError || isRedisUnavailable(exception)) {
-      this.logger.warn(`${req.method} ${req.path} -> 503: state store unavailable (${(exception as Error).message})`);
+      this.logger.warn(
+        `${req.method} ${requestPath(req)} -> 503: state store unavailable (${(exception as Error).message})`,
+      );
       return { statusCode: 503, message: 'Service temporarily unavailable, try again shortly', error: statusText(503) };
     }
 
     this.logger.error(
-      `${req.method} ${req.path} -> 500`,
+      `${req.method} ${requestPath(req)} -> 500`,
       exception instanceof Error ? exception.stack : String(exception),
     );
     return { statusCode: 500, message: 'Internal server error', error: statusText(500) };
   }
+}
+
+/**
+ * A client error raised by the HTTP layer itself rather than by our code: Fastify's own (FST_* codes,
+ * e.g. an unparseable Content-Type) and http-errors' (Express's router, e.g. a malformed percent
+ * escape). Their status is kept; their text, written for developers, is replaced by the status text.
+ */
+function clientErrorOfHttpLayer(exception: unknown): HttpException | undefined {
+  if (exception instanceof HttpException || exception === null || typeof exception !== 'object') return undefined;
+  const { statusCode, status, code, expose } = exception as {
+    statusCode?: unknown;
+    status?: unknown;
+    code?: unknown;
+    expose?: unknown;
+  };
+  const fromHttpLayer = (typeof code === 'string' && code.startsWith('FST_')) || expose === true;
+  const httpStatus = typeof statusCode === 'number' ? statusCode : status;
+  if (!fromHttpLayer || typeof httpStatus !== 'number' || httpStatus < 400 || httpStatus > 499) return undefined;
+  return new HttpException(statusText(httpStatus), httpStatus);
 }
 
 /** Mongoose's own error when it has no connection to hand an operation to. */

@@ -1,28 +1,19 @@
-import type { Request } from 'express';
+/** The methods served on a path, or none when nothing is routed there. */
+export type AllowedMethodsLookup = (path: string) => string[];
 
-interface RouteLayer {
-  route?: { methods: Record<string, boolean> };
-  match(path: string): boolean;
-}
+/** Keyed by the application's HTTP adapter, which each platform's set-up fills in. */
+const lookups = new WeakMap<object, AllowedMethodsLookup>();
 
-/** Nest mounts route-scoped middleware (the request logger) as a route for every method. */
-function isMiddlewareMount(methods: Record<string, boolean>): boolean {
-  return ['get', 'post', 'put', 'patch', 'delete', 'options', 'trace'].every((method) => methods[method]);
+export function registerAllowedMethods(httpAdapter: object, lookup: AllowedMethodsLookup): void {
+  lookups.set(httpAdapter, lookup);
 }
 
 /**
- * The methods that the Express router serves for this request's path, from its route layers. Asked
- * only when a request found no route, to tell a wrong method (405) from an unknown path (404).
+ * The methods the router serves on this path, with HEAD wherever GET is served. Asked only when a
+ * request found no route, to tell a wrong method (405) from an unknown path (404).
  */
-export function allowedMethods(req: Request): string[] {
-  const stack = (req.app as unknown as { router?: { stack?: RouteLayer[] } }).router?.stack ?? [];
-  const methods = new Set<string>();
-  for (const layer of stack) {
-    if (!layer.route || isMiddlewareMount(layer.route.methods) || !layer.match(req.path)) continue;
-    for (const [method, enabled] of Object.entries(layer.route.methods)) {
-      if (enabled && method !== '_all') methods.add(method.toUpperCase());
-    }
-  }
+export function allowedMethods(httpAdapter: object, path: string): string[] {
+  const methods = new Set(lookups.get(httpAdapter)?.(path) ?? []);
   if (methods.has('GET')) methods.add('HEAD');
   return [...methods].sort();
 }
