@@ -30,6 +30,9 @@ class RedisLifecycle implements OnApplicationShutdown {
           maxRetriesPerRequest: 1,
           commandTimeout: config.commandTimeoutMs,
           retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+          // Commands issued in the same event-loop turn (one per concurrent request on the hot path)
+          // leave in one socket write instead of one write each.
+          enableAutoPipelining: true,
         });
         let reported = false;
         client.on('error', (error: Error) => {
