@@ -4,6 +4,7 @@ import { authConfig, type AuthConfig } from '../config';
 import { REDIS_CLIENT, type RedisClient } from '../redis/redis.module';
 import { RefreshTokenCodec } from './refresh-token.codec';
 import { RefreshRotation, RefreshRotationSchema } from './schemas/refresh-rotation.schema';
+import { SessionRevocation, SessionRevocationSchema } from './schemas/session-revocation.schema';
 import { Session, SessionSchema } from './schemas/session.schema';
 import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
@@ -16,6 +17,7 @@ import { SessionStateStore } from './state/session-state.store';
     MongooseModule.forFeature([
       { name: Session.name, schema: SessionSchema },
       { name: RefreshRotation.name, schema: RefreshRotationSchema },
+      { name: SessionRevocation.name, schema: SessionRevocationSchema },
     ]),
   ],
   providers: [

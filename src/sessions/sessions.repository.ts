@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { isValidObjectId, Types, type Model } from 'mongoose';
 import { RefreshRotation } from './schemas/refresh-rotation.schema';
+import { SessionRevocation } from './schemas/session-revocation.schema';
 import { Session } from './schemas/session.schema';
 
 export type SessionRecord = Pick<
@@ -51,7 +52,11 @@ const DUPLICATE_KEY = 11000;
 /** A rotation takes milliseconds; a claim this old without its write belongs to a request that died. */
 const ABANDONED_CLAIM_MS = 30_000;
 
-/** Live = not revoked and neither idle- nor absolutely expired at `now`. */
+/**
+ * Live = not revoked and neither idle- nor absolutely expired at `now`. `revokedAt: null` here only
+ * skips documents already known to be revoked: a revocation is certain when its SessionRevocation
+ * record exists, which every liveness decision also checks.
+ */
 function liveFilter(now: Date) {
   return { revokedAt: null, idleExpiresAt: { $gt: now }, absoluteExpiresAt: { $gt: now } };
 }
@@ -61,10 +66,11 @@ export class SessionsRepository implements OnModuleInit {
   constructor(
     @InjectModel(Session.name) private readonly sessionModel: Model<Session>,
     @InjectModel(RefreshRotation.name) private readonly rotationModel: Model<RefreshRotation>,
+    @InjectModel(SessionRevocation.name) private readonly revocationModel: Model<SessionRevocation>,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await this.sessionModel.createIndexes();
+    await Promise.all([this.sessionModel.createIndexes(), this.revocationModel.createIndexes()]);
   }
 
   async create(session: NewSession): Promise<SessionRecord> {
@@ -82,13 +88,55 @@ export class SessionsRepository implements OnModuleInit {
     return created.toObject();
   }
 
-  /** The per-request check: one lookup by primary key, projecting nothing but the id. */
+  /**
+   * The per-request check: two lookups by primary key, side by side, projecting nothing but the id:
+   * the session live, and no revocation record for it.
+   */
   async isLive(sessionId: string, userId: string, now: Date): Promise<boolean> {
     if (!isValidObjectId(sessionId) || !isValidObjectId(userId)) return false;
-    const found = await this.sessionModel
-      .exists({ _id: sessionId, userId: new Types.ObjectId(userId), ...liveFilter(now) })
-      .exec();
-    return found !== null;
+    const [found, revoked] = await Promise.all([
+      this.sessionModel.exists({ _id: sessionId, userId: new Types.ObjectId(userId), ...liveFilter(now) }).exec(),
+      this.isRevoked(sessionId),
+    ]);
+    return found !== null && !revoked;
+  }
+
+  private async isRevoked(sessionId: string | Types.ObjectId): Promise<boolean> {
+    return (await this.revocationModel.exists({ _id: sessionId }).exec()) !== null;
+  }
+
+  /**
+   * Records revocations, first the authoritative record (an insert per session), then the session
+   * documents. Returns the ids this call revoked; those already revoked are left out.
+   */
+  private async recordRevocations(
+    sessions: Array<Pick<SessionRecord, '_id' | 'userId' | 'absoluteExpiresAt'>>,
+    reason: string,
+    now: Date,
+  ): Promise<Types.ObjectId[]> {
+    if (sessions.length === 0) return [];
+    const records = sessions.map((session) => ({
+      _id: session._id,
+      userId: session.userId,
+      revokedAt: now,
+      reason,
+      expiresAt: session.absoluteExpiresAt,
+    }));
+    // One insert each: a duplicate key means that session was revoked already (by a concurrent request).
+    const inserted = await Promise.all(
+      records.map((record) =>
+        this.revocationModel.create(record).then(
+          () => true,
+          (error: unknown) => {
+            if ((error as { code?: number }).code === DUPLICATE_KEY) return false;
+            throw error;
+          },
+        ),
+      ),
+    );
+    const ids = sessions.map((session) => session._id);
+    await this.sessionModel.updateMany({ _id: { $in: ids }, revokedAt: null }, revocation(reason, now)).exec();
+    return ids.filter((_id, index) => inserted[index]);
   }
 
   /**
@@ -99,16 +147,21 @@ export class SessionsRepository implements OnModuleInit {
   async rotateRefreshToken(rotation: RefreshRotationRequest): Promise<RotationAttempt> {
     const { now, sessionId, expectedGeneration } = rotation;
     if (!isValidObjectId(sessionId)) return { status: 'stale' };
-    const current = await this.sessionModel
-      .findOne({
-        _id: sessionId,
-        generation: expectedGeneration,
-        refreshTokenHash: rotation.expectedHash,
-        ...liveFilter(now),
-      })
-      .lean<SessionRecord>()
-      .exec();
-    if (!current) return { status: 'stale' };
+    const [current, revoked] = await Promise.all([
+      this.sessionModel
+        .findOne({
+          _id: sessionId,
+          generation: expectedGeneration,
+          refreshTokenHash: rotation.expectedHash,
+          ...liveFilter(now),
+        })
+        .lean<SessionRecord>()
+        .exec(),
+      this.isRevoked(sessionId),
+    ]);
+    // A revocation recorded after this check still wins: the tokens issued below belong to a session
+    // whose revocation record every later request and refresh finds.
+    if (!current || revoked) return { status: 'stale' };
 
     const next = {
       generation: expectedGeneration + 1,
@@ -120,9 +173,8 @@ export class SessionsRepository implements OnModuleInit {
     };
     // Applying the rotation is idempotent (the successor is derived from the generation), so a
     // request that lost the claim applies it too: if the winner died between its claim and this
-    // write, the session does not stay stuck at a generation that is already claimed. Not
-    // `revokedAt: null` in the filter on purpose: nothing here touches revokedAt, so a logout racing
-    // with this refresh still wins, and liveness is checked on every use.
+    // write, the session does not stay stuck at a generation that is already claimed. A logout racing
+    // with this write may see its `revokedAt` lost on FerretDB; its revocation record is not.
     const apply = () =>
       this.sessionModel.updateOne({ _id: sessionId, generation: expectedGeneration }, { $set: next }).exec();
 
@@ -147,22 +199,29 @@ export class SessionsRepository implements OnModuleInit {
     return { status: 'rotated', session: { ...current, ...next } };
   }
 
-  /** Revokes and forgets the refresh token (`$unset`, not `$set: undefined`, which Mongoose drops). */
+  /** Revokes and forgets the refresh token; false when it was revoked already or does not exist. */
   async revoke(sessionId: string, reason: string, now: Date): Promise<boolean> {
     if (!isValidObjectId(sessionId)) return false;
-    const result = await this.sessionModel
-      .updateOne({ _id: sessionId, revokedAt: null }, revocation(reason, now))
+    const session = await this.sessionModel
+      .findById(sessionId, { _id: 1, userId: 1, absoluteExpiresAt: 1 })
+      .lean<SessionRecord>()
       .exec();
-    return result.modifiedCount === 1;
+    if (!session) return false;
+    return (await this.recordRevocations([session], reason, now)).length === 1;
   }
 
   /** Revokes the user's session `sessionId` if it is live; false when it is not the user's or not live. */
   async revokeLiveOfUser(sessionId: string, userId: string, reason: string, now: Date): Promise<boolean> {
     if (!isValidObjectId(sessionId) || !isValidObjectId(userId)) return false;
-    const result = await this.sessionModel
-      .updateOne({ _id: sessionId, userId: new Types.ObjectId(userId), ...liveFilter(now) }, revocation(reason, now))
+    const session = await this.sessionModel
+      .findOne(
+        { _id: sessionId, userId: new Types.ObjectId(userId), ...liveFilter(now) },
+        { _id: 1, userId: 1, absoluteExpiresAt: 1 },
+      )
+      .lean<SessionRecord>()
       .exec();
-    return result.modifiedCount === 1;
+    if (!session) return false;
+    return (await this.recordRevocations([session], reason, now)).length === 1;
   }
 
   /**
@@ -179,30 +238,37 @@ export class SessionsRepository implements OnModuleInit {
         ? { _id: { $ne: new Types.ObjectId(exceptSessionId) } }
         : {}),
     };
-    const ids = (await this.sessionModel.find(filter, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>().exec()).map(
-      (s) => s._id,
-    );
-    if (ids.length > 0) {
-      await this.sessionModel.updateMany({ _id: { $in: ids }, revokedAt: null }, revocation(reason, now)).exec();
-    }
-    return ids.map((id) => id.toHexString());
-  }
-
-  async listIdsRevokedSince(since: Date): Promise<string[]> {
     const sessions = await this.sessionModel
-      .find({ revokedAt: { $gt: since } }, { _id: 1 })
-      .lean<{ _id: Types.ObjectId }[]>()
+      .find(filter, { _id: 1, userId: 1, absoluteExpiresAt: 1 })
+      .lean<SessionRecord[]>()
       .exec();
+    await this.recordRevocations(sessions, reason, now);
+    // All of them, including any a concurrent request revoked first: publishing one twice is harmless.
     return sessions.map((session) => session._id.toHexString());
   }
 
-  listLiveOfUser(userId: string, now: Date): Promise<SessionRecord[]> {
-    if (!isValidObjectId(userId)) return Promise.resolve([]);
-    return this.sessionModel
+  async listIdsRevokedSince(since: Date): Promise<string[]> {
+    const records = await this.revocationModel
+      .find({ revokedAt: { $gt: since } }, { _id: 1 })
+      .lean<{ _id: Types.ObjectId }[]>()
+      .exec();
+    return records.map((record) => record._id.toHexString());
+  }
+
+  async listLiveOfUser(userId: string, now: Date): Promise<SessionRecord[]> {
+    if (!isValidObjectId(userId)) return [];
+    const sessions = await this.sessionModel
       .find({ userId: new Types.ObjectId(userId), ...liveFilter(now) })
       .sort({ createdAt: -1, _id: -1 })
       .lean<SessionRecord[]>()
       .exec();
+    if (sessions.length === 0) return sessions;
+    const revoked = await this.revocationModel
+      .find({ _id: { $in: sessions.map((session) => session._id) } }, { _id: 1 })
+      .lean<{ _id: Types.ObjectId }[]>()
+      .exec();
+    const revokedIds = new Set(revoked.map((record) => record._id.toHexString()));
+    return sessions.filter((session) => !revokedIds.has(session._id.toHexString()));
   }
 
   async deleteAllOfUser(userId: string): Promise<void> {
@@ -214,6 +280,8 @@ export class SessionsRepository implements OnModuleInit {
   async deleteEnded(now: Date, revokedBefore: Date): Promise<number> {
     // A claim only matters while its rotation is in flight; a day is generous.
     await this.rotationModel.deleteMany({ claimedAt: { $lte: revokedBefore } }).exec();
+    // Past its session's absolute expiry no session can be live: the record has nothing left to say.
+    await this.revocationModel.deleteMany({ expiresAt: { $lte: now } }).exec();
     const result = await this.sessionModel
       .deleteMany({
         $or: [
@@ -226,9 +294,15 @@ export class SessionsRepository implements OnModuleInit {
     return result.deletedCount;
   }
 
-  findById(sessionId: string): Promise<SessionRecord | null> {
-    if (!isValidObjectId(sessionId)) return Promise.resolve(null);
-    return this.sessionModel.findById(sessionId).lean<SessionRecord>().exec();
+  /** The session, with `revokedAt` from its revocation record when there is one. */
+  async findById(sessionId: string): Promise<SessionRecord | null> {
+    if (!isValidObjectId(sessionId)) return null;
+    const [session, revocation] = await Promise.all([
+      this.sessionModel.findById(sessionId).lean<SessionRecord>().exec(),
+      this.revocationModel.findById(sessionId, { revokedAt: 1 }).lean<{ revokedAt: Date }>().exec(),
+    ]);
+    if (!session || !revocation) return session;
+    return { ...session, revokedAt: revocation.revokedAt };
   }
 }
 
