@@ -237,4 +237,22 @@ describe(HttpExceptionFilter.name, () => {
     expect(res.end).toHaveBeenCalled();
     expect(res.json).not.toHaveBeenCalled();
   });
+
+  describe('a dependency connection lost under the driver', () => {
+    it.each(['EPIPE', 'ECONNRESET'])('answers 503 for a bare socket error %s, without its text', (code) => {
+      const error = Object.assign(new Error('This socket has been ended by the other party'), { code });
+
+      sut.catch(error, hostFor(res));
+
+      expect(res.statusCode).toBe(503);
+      expect(JSON.stringify(res.body)).not.toContain('socket');
+      expect(loggedErrors).not.toHaveBeenCalled();
+    });
+
+    it('still answers 500 for an unknown error', () => {
+      sut.catch(Object.assign(new Error('boom'), { code: 'ERR_SOMETHING' }), hostFor(res));
+
+      expect(res.statusCode).toBe(500);
+    });
+  });
 });

@@ -35,6 +35,21 @@ const DATABASE_UNAVAILABLE = new Set([
   'MongoServerClosedError',
 ]);
 
+/**
+ * Socket errors of a dependency's connection that its driver sometimes passes on as they are, e.g.
+ * the MongoDB driver writing to a pooled connection the killed database had just closed ("This
+ * socket has been ended by the other party", EPIPE). Our own HTTP connection's errors never reach a
+ * filter.
+ */
+const CONNECTION_ERROR_CODES = new Set([
+  'EPIPE',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ENOTCONN',
+]);
+
 function statusText(status: number): string {
   return STATUS_CODES[status] ?? 'Error';
 }
@@ -110,6 +125,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (DATABASE_UNAVAILABLE.has(name) || isMongooseDisconnected(exception)) {
       this.logger.warn(`${req.method} ${requestPath(req)} -> 503: database unavailable (${name})`);
       return { statusCode: 503, message: 'Database unavailable, try again shortly', error: statusText(503) };
+    }
+
+    const code = (exception as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) {
+      this.logger.warn(`${req.method} ${requestPath(req)} -> 503: connection to a dependency lost (${code})`);
+      return { statusCode: 503, message: 'Service temporarily unavailable, try again shortly', error: statusText(503) };
     }
 
     if (exception instanceof StateStoreUnavailableError || isRedisUnavailable(exception)) {

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { SESSION_ID, USER_ID } from '../testing/sessions.fixture';
 import { fakeRedis, type FakeRedis } from '../testing/fake-redis';
+import { StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
 import { RedisSessionState } from './redis-session-state';
 
 const OTHER_SESSION_ID = '6650f0c2a1b2c3d4e5f6071a';
@@ -83,5 +84,48 @@ describe(RedisSessionState.name, () => {
     expect(warnings).toHaveBeenCalledWith(expect.stringContaining('no primary'));
     expect(revokedSince).toHaveBeenCalledTimes(2);
     expect(redis.multi).toHaveBeenCalledTimes(1);
+  });
+
+  it('re-publishes after a connection closed without an error (Redis back before the first reconnection)', async () => {
+    redis.emit('close');
+    redis.emit('ready');
+    await settle();
+
+    expect(revokedSince).toHaveBeenCalledTimes(1);
+    expect(redis.multi).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses to check tokens (503) from the loss until the re-publication is done, then checks them', async () => {
+    await sut.recordIssued(SESSION_ID, USER_ID, new Date(Date.now() + ACCESS_TOKEN_TTL_MS));
+    let finish!: (ids: string[]) => void;
+    revokedSince.mockReturnValueOnce(new Promise((resolve) => (finish = resolve)));
+
+    redis.emit('close');
+    await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
+    redis.emit('ready');
+    await settle();
+    await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
+
+    finish([OTHER_SESSION_ID]);
+    await settle();
+    await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(true);
+    await expect(sut.isActive(OTHER_SESSION_ID, USER_ID)).resolves.toBe(false);
+  });
+
+  it('does not count a re-publication overtaken by a newer loss', async () => {
+    let finish!: (ids: string[]) => void;
+    revokedSince.mockReturnValueOnce(new Promise((resolve) => (finish = resolve)));
+    redis.emit('close');
+    redis.emit('ready');
+    await settle();
+    redis.emit('close');
+    finish([]);
+    await settle();
+
+    await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
+    await settle();
+    // The refused check started the next attempt (the client is connected), which succeeds.
+    await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
+    expect(revokedSince).toHaveBeenCalledTimes(2);
   });
 });

@@ -17,7 +17,11 @@ const CLOCK_MARGIN_MS = 60_000;
  */
 export class RedisSessionState extends SessionStateStore {
   private readonly logger = new Logger('RedisSessionState');
-  private wasUnavailable = false;
+  /** Set by any loss of the connection, cleared once recent revocations are in Redis again. */
+  private republishNeeded = false;
+  /** Counts connection losses, so that a re-publication overtaken by a newer loss does not count. */
+  private connectionLosses = 0;
+  private republishing?: Promise<void>;
 
   constructor(
     private readonly redis: Redis,
@@ -28,27 +32,49 @@ export class RedisSessionState extends SessionStateStore {
   ) {
     super();
     // A revocation that reached the database while Redis was down was answered 503 and is not in
-    // Redis: when Redis is back, every revocation recent enough to matter is published again.
-    redis.on('error', () => (this.wasUnavailable = true));
-    redis.on('ready', () => {
-      if (!this.wasUnavailable) return;
-      this.wasUnavailable = false;
-      void this.republishRecentRevocations();
-    });
+    // Redis: when Redis is back, every revocation recent enough to matter is published again, and
+    // until that is done no token is checked against Redis (503). Any loss counts, not only one that
+    // ioredis reports as an error: a Redis back before the first reconnection attempt emits none.
+    const lost = () => {
+      this.republishNeeded = true;
+      this.connectionLosses += 1;
+    };
+    redis.on('error', lost);
+    redis.on('close', lost);
+    redis.on('end', lost);
+    redis.on('ready', () => void this.republishIfNeeded());
   }
 
-  async republishRecentRevocations(now = new Date()): Promise<void> {
+  /** Publishes recent revocations again; true when they are all in Redis. */
+  async republishRecentRevocations(now = new Date()): Promise<boolean> {
     try {
       const ids = await this.revokedSince(new Date(now.getTime() - this.accessTokenTtlMs - CLOCK_MARGIN_MS));
       await this.recordRevoked(ids);
       if (ids.length > 0) this.logger.log(`Re-published ${ids.length} recent revocations to Redis`);
+      return true;
     } catch (error) {
-      this.wasUnavailable = true;
       this.logger.warn(`Could not re-publish revocations: ${(error as Error).message}`);
+      return false;
     }
   }
 
+  private republishIfNeeded(): Promise<void> {
+    if (!this.republishNeeded) return Promise.resolve();
+    this.republishing ??= (async () => {
+      const losses = this.connectionLosses;
+      const done = await this.republishRecentRevocations();
+      if (done && losses === this.connectionLosses) this.republishNeeded = false;
+    })().finally(() => (this.republishing = undefined));
+    return this.republishing;
+  }
+
   async isActive(sessionId: string, userId: string): Promise<boolean> {
+    if (this.republishNeeded) {
+      // Connected again but the last attempt failed (the database was down too): try again, driven by
+      // traffic rather than a timer; while Redis itself is down, nothing is attempted.
+      if (this.redis.status === 'ready') void this.republishIfNeeded();
+      throw new StateStoreUnavailableError('Redis is back; recent revocations are being re-published');
+    }
     const [live, revoked] = await askRedis(() => this.redis.mget(liveKey(sessionId), revokedKey(sessionId)));
     return live === userId && revoked === null;
   }

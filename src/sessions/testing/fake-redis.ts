@@ -17,8 +17,10 @@ export interface FakeRedis {
   set: jest.Mock<Promise<'OK'>, [string, string, 'PX', number]>;
   multi: jest.Mock<FakeTransaction, []>;
   on: jest.Mock;
-  /** What the ioredis client does on a connection event ('error', 'ready'). */
-  emit(event: 'error' | 'ready', ...args: unknown[]): void;
+  /** ioredis's connection state; 'ready' unless a test says otherwise. */
+  status: string;
+  /** What the ioredis client does on a connection event. */
+  emit(event: 'error' | 'close' | 'end' | 'ready', ...args: unknown[]): void;
 }
 
 export function fakeRedis(): FakeRedis {
@@ -50,6 +52,7 @@ export function fakeRedis(): FakeRedis {
       return Promise.resolve('OK' as const);
     }),
     multi: jest.fn(multi),
+    status: 'ready',
     on: jest.fn((event: string, listener: (...args: unknown[]) => void) => {
       events.on(event, listener);
       return redis;
