@@ -90,19 +90,25 @@ export class SessionsRepository implements OnModuleInit {
 
   /**
    * The per-request check: two lookups by primary key, side by side, projecting nothing but the id:
-   * the session live, and no revocation record for it.
+   * the session live, and no revocation record for it. Through the driver's collection rather than a
+   * Mongoose query: on this path Mongoose's query building and its captured stack trace cost more CPU
+   * than the lookups themselves (node --cpu-prof, database mode).
    */
   async isLive(sessionId: string, userId: string, now: Date): Promise<boolean> {
     if (!isValidObjectId(sessionId) || !isValidObjectId(userId)) return false;
+    const _id = new Types.ObjectId(sessionId);
     const [found, revoked] = await Promise.all([
-      this.sessionModel.exists({ _id: sessionId, userId: new Types.ObjectId(userId), ...liveFilter(now) }).exec(),
-      this.isRevoked(sessionId),
+      this.sessionModel.collection.findOne(
+        { _id, userId: new Types.ObjectId(userId), ...liveFilter(now) },
+        { projection: { _id: 1 } },
+      ),
+      this.isRevoked(_id),
     ]);
     return found !== null && !revoked;
   }
 
-  private async isRevoked(sessionId: string | Types.ObjectId): Promise<boolean> {
-    return (await this.revocationModel.exists({ _id: sessionId }).exec()) !== null;
+  private async isRevoked(sessionId: Types.ObjectId): Promise<boolean> {
+    return (await this.revocationModel.collection.findOne({ _id: sessionId }, { projection: { _id: 1 } })) !== null;
   }
 
   /**
@@ -157,7 +163,7 @@ export class SessionsRepository implements OnModuleInit {
         })
         .lean<SessionRecord>()
         .exec(),
-      this.isRevoked(sessionId),
+      this.isRevoked(new Types.ObjectId(sessionId)),
     ]);
     // A revocation recorded after this check still wins: the tokens issued below belong to a session
     // whose revocation record every later request and refresh finds.
