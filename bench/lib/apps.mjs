@@ -1,0 +1,113 @@
+// The servers under test: production instances of dist/main.js and the two baselines.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { ferretDbHelpers, ROOT, waitForHttp, waitForReadyLine } from './processes.mjs';
+
+const PASSWORD = 'bench-password-123';
+
+/** Only what a server needs from this shell: a developer's own REDIS_URL or LOG_FILE must not leak in. */
+export function baseEnvironment() {
+  const kept = ['PATH', 'HOME', 'LANG', 'TZ', 'XDG_CACHE_HOME', 'UV_THREADPOOL_SIZE'];
+  return Object.fromEntries(kept.filter((name) => process.env[name] !== undefined).map((n) => [n, process.env[n]]));
+}
+
+/**
+ * Starts `node dist/main.js` as production would run it (the pid is the Node.js process itself, so /proc
+ * figures are the app's), waits until it answers, and registers the users the scenarios need.
+ * `instance`: { id, label, adapter: 'express' | 'fastify', redis: boolean }.
+ */
+export async function startAppInstance(processes, instance, { databaseUri, redisUrl, secrets, workDir }) {
+  const port = await ferretDbHelpers().findFreePort();
+  const env = {
+    ...baseEnvironment(),
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    NO_COLOR: '1',
+    // A log line per request would make this a benchmark of the logger writing into a pipe.
+    LOG_LEVEL: 'warn',
+    HTTP_ADAPTER: instance.adapter,
+    MONGODB_URI: databaseUri,
+    MONGODB_DB_NAME: `bench_${instance.id.replaceAll('-', '_')}`,
+    ...(instance.redis ? { REDIS_URL: redisUrl } : {}),
+    ...secrets,
+    // No token may expire during a run; the limits are off, or the figures would be those of 429s.
+    ACCESS_TOKEN_EXPIRY: '2h',
+    AUTH_RATE_LIMIT: '0',
+    LOGIN_MAX_FAILURES: '1000000',
+  };
+  // A working folder of its own, so that a developer's .env in the project is not read.
+  const handle = processes.spawn(instance.label, process.execPath, [join(ROOT, 'dist/main.js')], { env, cwd: workDir });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(handle, `${base}/health/live`);
+  return { ...instance, base, pid: handle.pid, ...(await prepareUsers(instance.label, base)) };
+}
+
+async function postJson(url, body) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json().catch(() => undefined) };
+}
+
+/** Two users: one whose live token the guarded scenarios send, one that the login scenarios log in. */
+async function prepareUsers(label, base) {
+  const suffix = randomBytes(4).toString('hex');
+  const verifyUser = { username: `bench_v_${suffix}`, password: PASSWORD };
+  const loginUser = { username: `bench_l_${suffix}`, password: PASSWORD };
+  for (const user of [verifyUser, loginUser]) {
+    const registered = await postJson(`${base}/api/auth/register`, user);
+    if (registered.status !== 201) throw new Error(`${label}: register answered ${registered.status}`);
+  }
+  const login = await postJson(`${base}/api/auth/login`, verifyUser);
+  if (login.status !== 200) throw new Error(`${label}: login answered ${login.status}`);
+  const token = login.body.accessToken;
+  await expectStatus(label, `${base}/api/auth/verify`, { authorization: `Bearer ${token}` }, 204);
+  await expectStatus(label, `${base}/api/auth/verify`, {}, 401);
+  return { token, loginBody: JSON.stringify(loginUser) };
+}
+
+/** A guarded route must refuse without a token, or its figure could be that of an unguarded one. */
+export async function expectStatus(label, url, headers, expected) {
+  const response = await fetch(url, { headers });
+  if (response.status !== expected) {
+    throw new Error(`${label}: GET ${url} answered ${response.status}, not ${expected}`);
+  }
+}
+
+export async function startCeiling(processes) {
+  const handle = processes.spawn(
+    'node:http ceiling',
+    process.execPath,
+    [join(ROOT, 'bench/baselines/node-http-204.mjs')],
+    {
+      env: baseEnvironment(),
+    },
+  );
+  const { port } = await waitForReadyLine(handle);
+  return { pid: handle.pid, url: `http://127.0.0.1:${port}/` };
+}
+
+export async function startTutorial(processes, { databaseUri, secret }) {
+  const handle = processes.spawn(
+    'tutorial baseline',
+    process.execPath,
+    [join(ROOT, 'bench/baselines/tutorial-express.mjs')],
+    {
+      env: {
+        ...baseEnvironment(),
+        NODE_ENV: 'production',
+        MONGODB_URI: databaseUri,
+        MONGODB_DB_NAME: 'bench_tutorial',
+        ACCESS_TOKEN_SECRET: secret,
+      },
+    },
+  );
+  const { port, token } = await waitForReadyLine(handle);
+  const url = `http://127.0.0.1:${port}/api/auth/verify`;
+  await expectStatus('tutorial baseline', url, { authorization: `Bearer ${token}` }, 204);
+  await expectStatus('tutorial baseline', url, {}, 401);
+  return { pid: handle.pid, url, token };
+}

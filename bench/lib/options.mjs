@@ -1,0 +1,68 @@
+// Command-line flags of bench/run-bench.mjs.
+
+export const USAGE = `Usage: npm run bench [-- options]      (or: node bench/run-bench.mjs [options] after npm run build)
+
+  --rounds N             interleaved measured rounds per scenario (default 3)
+  --duration S           seconds per round (default 5)
+  --warmup S             seconds of warm-up per scenario, not measured (default 3)
+  --connections N        connections of the throughput scenarios (default 20)
+  --login-connections N  connections of the login scenarios and of the login storm (default 8)
+  --rss-requests N       guarded requests between the two RSS readings (default 200000)
+  --rss-seconds S        at most this long for them per instance; fewer requests then (default 120);
+                         the first reading follows 10 s of the same requests
+  --storm-rate N         GET /api/auth/verify per second during the storm comparison
+                         (default: an eighth of what that instance served in the throughput rounds)
+  --quick                smoke run of about two minutes: 1 round of 2 s, 1 s warm-up, 20000 RSS requests
+  --update-readme        also rewrite README.md between <!-- bench:start --> and <!-- bench:end -->
+                         and docs/bench/bench-chart.svg (refused together with --quick)
+  --help                 this text`;
+
+const NUMERIC = {
+  rounds: 'rounds',
+  duration: 'durationS',
+  warmup: 'warmupS',
+  connections: 'connections',
+  'login-connections': 'loginConnections',
+  'rss-requests': 'rssRequests',
+  'rss-seconds': 'rssMaxSeconds',
+  'storm-rate': 'stormRate',
+};
+const BOOLEAN = { quick: 'quick', 'update-readme': 'updateReadme', help: 'help' };
+
+const DEFAULTS = {
+  rounds: 3,
+  durationS: 5,
+  warmupS: 3,
+  connections: 20,
+  loginConnections: 8,
+  rssRequests: 200_000,
+  rssMaxSeconds: 120,
+  // Longer than the throughput warm-up: the heap of a database-mode instance takes seconds to settle.
+  rssWarmupS: 10,
+  stormRate: undefined,
+};
+const QUICK = { rounds: 1, durationS: 2, warmupS: 1, rssRequests: 20_000, rssWarmupS: 3 };
+
+export function parseOptions(argv) {
+  const given = {};
+  for (let index = 0; index < argv.length; index++) {
+    const [flag, inlineValue] = argv[index].split('=', 2);
+    const name = flag.replace(/^--/, '');
+    if (!flag.startsWith('--') || !(name in NUMERIC || name in BOOLEAN))
+      throw new Error(`unknown option ${argv[index]}`);
+    if (name in BOOLEAN) {
+      given[BOOLEAN[name]] = true;
+      continue;
+    }
+    const text = inlineValue ?? argv[++index];
+    const value = Number(text);
+    if (text === undefined || !Number.isFinite(value) || value <= 0) throw new Error(`${flag} needs a positive number`);
+    given[NUMERIC[name]] = value;
+  }
+  const options = { ...DEFAULTS, ...(given.quick ? QUICK : {}), ...given };
+  if (options.quick && options.updateReadme) {
+    throw new Error('--update-readme with --quick: a smoke run is too short for the figures the README shows');
+  }
+  options.rounds = Math.round(options.rounds);
+  return options;
+}

@@ -1,0 +1,311 @@
+// Turns a run's figures into Markdown (the results file, the README block), writes bench/results/ and,
+// on request, the README's Performance block and the chart it shows.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { barChartSvg } from './chart.mjs';
+import { mibText, msText, percentText, ratioText, rpsText } from './format.mjs';
+import { ROOT } from './processes.mjs';
+
+export const README_START = '<!-- bench:start -->';
+export const README_END = '<!-- bench:end -->';
+export const README_CHART = 'docs/bench/bench-chart.svg';
+
+export function describeMachine() {
+  const processors = cpus();
+  let os = 'unknown OS';
+  try {
+    os = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
+  } catch {
+    // Not Linux, or a minimal image: the kernel release below still says something.
+  }
+  return {
+    cpuModel: processors[0]?.model.trim() ?? 'unknown CPU',
+    cpuCount: processors.length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    os,
+    kernel: release(),
+    node: process.version,
+    uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE) || 4,
+    commit: gitCommit(),
+  };
+}
+
+function gitCommit() {
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' }).trim();
+    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted changes' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+/** How the run was started, as a reader would type it again. */
+export function commandLine(argv) {
+  const args = argv.join(' ');
+  const script = process.env.npm_lifecycle_event;
+  if (script) return `npm run ${script}${args ? ` -- ${args}` : ''}`;
+  return `node bench/run-bench.mjs${args ? ` ${args}` : ''}`;
+}
+
+const verdict = (met) => (met ? 'met' : 'not met');
+
+function table(header, alignRight, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [
+    line(header),
+    line(header.map((_, index) => (alignRight[index] ? '---:' : '---'))),
+    ...rows.map((row) => line(row)),
+  ].join('\n');
+}
+
+export function mainTable(report) {
+  return table(
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'RSS MiB', '× /health/live (same instance)', '× node:http ceiling'],
+    [false, true, true, true, true, true, true],
+    report.scenarios.map((scenario) => [
+      scenario.label,
+      rpsText(scenario.rps),
+      msText(scenario.p50),
+      msText(scenario.p99),
+      mibText(scenario.rssMiB),
+      ratioText(scenario.ratioToLive),
+      ratioText(scenario.ratioToCeiling),
+    ]),
+  );
+}
+
+function stormTable(report) {
+  return table(
+    [
+      'instance',
+      'verify req/s (fixed)',
+      'p50 ms idle',
+      'p99 ms idle',
+      'p50 ms storm',
+      'p99 ms storm',
+      'p99 ratio',
+      'logins/s',
+    ],
+    [false, true, true, true, true, true, true, true],
+    report.storm.map((entry) => [
+      entry.instanceLabel,
+      rpsText(entry.rate),
+      msText(entry.idle.p50),
+      msText(entry.idle.p99),
+      msText(entry.storm.p50),
+      msText(entry.storm.p99),
+      ratioText(entry.ratio),
+      rpsText(entry.storm.loginRps),
+    ]),
+  );
+}
+
+function rssTable(report) {
+  return table(
+    [
+      'instance',
+      'requests',
+      'req/s',
+      'RSS before MiB',
+      'RSS after MiB',
+      'growth',
+      'trend MiB per 100k requests',
+      'lowest / highest MiB during the run',
+    ],
+    [false, true, true, true, true, true, true, true],
+    report.rss.map((entry) => [
+      entry.instanceLabel,
+      rpsText(entry.requests),
+      rpsText(entry.rps),
+      mibText(entry.beforeMiB),
+      mibText(entry.afterMiB),
+      percentText(entry.growthPercent),
+      Number.isFinite(entry.trendMiBPer100k)
+        ? `${entry.trendMiBPer100k >= 0 ? '+' : ''}${entry.trendMiBPer100k.toFixed(1)}`
+        : '–',
+      `${mibText(Math.min(...entry.samples.map((sample) => sample.rssMiB)))} / ${mibText(Math.max(...entry.samples.map((sample) => sample.rssMiB)))}`,
+    ]),
+  );
+}
+
+function roundsTable(report) {
+  const rounds = report.settings.rounds;
+  return table(
+    ['scenario', ...Array.from({ length: rounds }, (_, index) => `round ${index + 1}`), 'max / min'],
+    [false, ...Array.from({ length: rounds }, () => true), true],
+    report.scenarios.map((scenario) => {
+      const values = scenario.rounds.map((round) => round.rps);
+      return [scenario.label, ...values.map(rpsText), ratioText(Math.max(...values) / Math.min(...values))];
+    }),
+  );
+}
+
+function cpuTable(report) {
+  const cores = (value) => (Number.isFinite(value) ? value.toFixed(2) : '–');
+  const rows = [
+    ...report.scenarios.map((scenario) => [scenario.label, scenario.cpu]),
+    ...report.storm.flatMap((entry) => [
+      [`${entry.instanceLabel} verify, no storm`, entry.idle.cpu],
+      [`${entry.instanceLabel} verify + login storm`, entry.storm.cpu],
+    ]),
+    ...report.rss.map((entry) => [`${entry.instanceLabel} ${rpsText(entry.requests)} verify (RSS check)`, entry.cpu]),
+  ];
+  return table(
+    ['phase', 'server', 'FerretDB', 'Redis', 'load generator', 'sum', 'rest of the machine'],
+    [false, true, true, true, true, true, true],
+    rows.map(([label, cpu]) => [
+      label,
+      cores(cpu.server),
+      cores(cpu.ferretdb),
+      cores(cpu.redis),
+      cores(cpu.loadGenerator),
+      cores(cpu.total),
+      cores(cpu.other),
+    ]),
+  );
+}
+
+/** CPU of each process divided by the requests served: what one request costs, and where. */
+function cpuPerRequestTable(report) {
+  const micros = (seconds, requests) => (Number.isFinite(seconds) ? ((seconds / requests) * 1e6).toFixed(0) : '–');
+  return table(
+    ['scenario', 'server µs', 'FerretDB µs', 'Redis µs', 'load generator µs'],
+    [false, true, true, true, true],
+    report.scenarios.map((scenario) => {
+      const requests = scenario.rounds.reduce((sum, round) => sum + round.requests, 0);
+      const { server, ferretdb, redis, loadGenerator } = scenario.cpu.cpuSeconds;
+      return [
+        scenario.label,
+        micros(server, requests),
+        micros(ferretdb, requests),
+        micros(redis, requests),
+        micros(loadGenerator, requests),
+      ];
+    }),
+  );
+}
+
+function targetParagraphs(report) {
+  return report.targets
+    .map((target) => {
+      const checks = target.checks.map((check) => `${check.subject} ${check.detail}, ${verdict(check.met)}`);
+      return `**${target.met ? 'Met' : 'Not met'}: ${target.title}.** ${checks.join('; ')}.`;
+    })
+    .join('\n\n');
+}
+
+function runDescription(report) {
+  const { machine, settings } = report;
+  return (
+    `Measured ${report.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpuCount} × ${machine.cpuModel}, ` +
+    `${machine.memoryGiB} GiB, ${machine.os} (Linux ${machine.kernel}), Node.js ${machine.node}, ` +
+    `FerretDB ${report.services.ferretdb} on SQLite, Redis ${report.services.redis}, commit ${machine.commit}, ` +
+    `with \`${report.command}\` (${report.minutes.toFixed(1)} min): ${settings.connections} connections, ` +
+    `${settings.warmupS} s warm-up, median of ${settings.rounds} interleaved rounds × ${settings.durationS} s; ` +
+    `logins with ${settings.loginConnections} connections. Load generator and servers share the machine; ` +
+    `other processes used ${report.otherCores.toFixed(2)} cores meanwhile (median over the scenarios)` +
+    `${report.otherCores > 0.2 ? ', so these figures are lower and noisier than on a quiet machine' : ''}.` +
+    `${report.distRebuiltDuringRun ? ' dist/ was rebuilt during the run: the instances may run different builds.' : ''}`
+  );
+}
+
+/** The block between the README markers: what the README shows of the latest full run. */
+export function readmeBlock(report, chartPath) {
+  return [
+    runDescription(report),
+    mainTable(report),
+    `![Requests per second per scenario, ${report.date.slice(0, 10)}](${chartPath})`,
+    targetParagraphs(report),
+  ].join('\n\n');
+}
+
+const stormRateRule = (setting) => (typeof setting === 'number' ? `${setting} req/s from --storm-rate` : setting);
+
+export function resultsMarkdown(report, chartPath) {
+  return [
+    `# Benchmark ${report.date}`,
+    readmeBlock(report, chartPath),
+    '## Login storm',
+    `GET /api/auth/verify sent at a fixed rate (open loop; ${stormRateRule(report.settings.stormRate)}) on one instance, first alone, then while ` +
+      `${report.settings.loginConnections} connections log in as fast as they are answered; median of ` +
+      `${report.settings.rounds} alternating rounds × ${report.settings.durationS} s.`,
+    stormTable(report),
+    '## Memory',
+    `VmRSS of the instance process (warm from the throughput rounds) after ${report.settings.rssWarmupS} s of ` +
+      'the same guarded requests and after the measured ones, each read after one quiet second.',
+    rssTable(report),
+    'The trend is the least-squares slope of RSS sampled every 2 s under load: garbage collection swings ' +
+      'RSS by tens of MiB, which two readings alone can mistake for growth or shrinkage; a leak climbs.',
+    report.rss
+      .map((entry) => {
+        const every10s = entry.samples.filter((_, index) => index % 5 === 4);
+        const path = every10s.map((sample) => `${mibText(sample.rssMiB)} (${Math.round(sample.atS)} s)`);
+        const readings = [`${mibText(entry.beforeMiB)} (before)`, ...path, `${mibText(entry.afterMiB)} (after)`];
+        return `${entry.instanceLabel}, RSS in MiB every 10 s: ${readings.join(', ')}.`;
+      })
+      .join('\n\n'),
+    '## Rounds',
+    'Requests per second of each measured round, in the order they ran: how far apart they are tells how ' +
+      'much the machine disturbed the run.',
+    roundsTable(report),
+    '## CPU',
+    'Average cores busy during the measured rounds: CPU seconds from /proc/<pid>/stat over wall seconds. ' +
+      `The machine has ${report.machine.cpuCount}. The load generator is the benchmark's own process ` +
+      '(autocannon); the rest of the machine, from /proc/stat, is the idle instances and whatever else runs there.',
+    cpuTable(report),
+    'CPU per request in the measured rounds (all threads of each process, so argon2 counts for logins):',
+    cpuPerRequestTable(report),
+  ].join('\n\n');
+}
+
+export async function formatMarkdown(text) {
+  try {
+    const prettier = await import('prettier');
+    const config = (await prettier.resolveConfig(join(ROOT, 'README.md'))) ?? {};
+    return await prettier.format(text, { ...config, parser: 'markdown' });
+  } catch {
+    // Prettier is a devDependency; without it the Markdown is still valid, only not column-aligned.
+    return `${text}\n`;
+  }
+}
+
+export async function writeResults(report) {
+  const dir = join(ROOT, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const stamp = report.date.replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const markdown = await formatMarkdown(resultsMarkdown(report, 'latest.svg'));
+  const svg = barChartSvg(report);
+  const files = {
+    [`bench-${stamp}.json`]: json,
+    [`bench-${stamp}.md`]: markdown.replace('](latest.svg)', `](bench-${stamp}.svg)`),
+    [`bench-${stamp}.svg`]: svg,
+    'latest.json': json,
+    'latest.md': markdown,
+    'latest.svg': svg,
+  };
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+  return Object.keys(files).map((name) => join('bench', 'results', name));
+}
+
+/** Rewrites only what lies between the README markers, and the chart the README shows. */
+export async function updateReadme(report) {
+  const readmePath = join(ROOT, 'README.md');
+  const readme = await readFile(readmePath, 'utf8');
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start < 0 || end < start) {
+    throw new Error(`README.md has no ${README_START} … ${README_END} block to rewrite`);
+  }
+  const block = (await formatMarkdown(readmeBlock(report, README_CHART))).trimEnd();
+  const updated = `${readme.slice(0, start + README_START.length)}\n\n${block}\n\n${readme.slice(end)}`;
+  await writeFile(readmePath, updated);
+  const chartPath = join(ROOT, README_CHART);
+  await mkdir(dirname(chartPath), { recursive: true });
+  await writeFile(chartPath, barChartSvg(report));
+  return ['README.md', README_CHART];
+}

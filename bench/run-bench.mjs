@@ -1,0 +1,371 @@
+// `npm run bench`: what the per-request revocation check costs, measured side by side in one run on this
+// machine, against a bare node:http server (the ceiling) and the tutorial's own design (the baseline).
+//
+//   npm run bench [-- --rounds 3 --duration 5 --connections 20 --quick --update-readme --help]
+//
+// It starts, all on loopback: FerretDB, Redis, four production instances of dist/main.js ({Express,
+// Fastify} × revocation state {in the database, in Redis}), bench/baselines/node-http-204.mjs and
+// bench/baselines/tutorial-express.mjs. Then, in this order:
+//   1. throughput: every GET scenario warmed up, then measured in interleaved rounds (medians);
+//   2. memory: RSS of the fast and the default instance before and after --rss-requests guarded
+//      requests (before any login, so that argon2's buffers cannot hide a leak);
+//   3. logins: POST /api/auth/login req/s (argon2id at the configured cost), interleaved rounds;
+//   4. login storm: p99 of GET /api/auth/verify at a fixed rate, alone and during a login storm.
+// It writes bench/results/ and prints the Markdown the README shows. Every process it started is stopped
+// at the end, on error and on Ctrl-C, and its temporary folders are removed.
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { startAppInstance, startCeiling, startTutorial } from './lib/apps.mjs';
+import { median, runClosedLoop, runOpenLoop } from './lib/load.mjs';
+import { CpuAccount, measureInterleaved, PAUSE_MS } from './lib/measure.mjs';
+import { parseOptions, USAGE } from './lib/options.mjs';
+import { ProcessSet, ROOT, rssMiB, sleep, startDatabase, startRedis } from './lib/processes.mjs';
+import {
+  commandLine,
+  describeMachine,
+  formatMarkdown,
+  readmeBlock,
+  updateReadme,
+  writeResults,
+} from './lib/report.mjs';
+import { checkTargets } from './lib/targets.mjs';
+
+const INSTANCES = [
+  { id: 'express-db', label: 'Express+DB', adapter: 'express', redis: false },
+  { id: 'express-redis', label: 'Express+Redis', adapter: 'express', redis: true },
+  { id: 'fastify-db', label: 'Fastify+DB', adapter: 'fastify', redis: false },
+  { id: 'fastify-redis', label: 'Fastify+Redis', adapter: 'fastify', redis: true },
+];
+/** Fastify with Redis is the product's fast mode, Express with the database its default. */
+const DEEP_CHECKED = ['fastify-redis', 'express-db'];
+const RSS_SAMPLE_MS = 2000;
+const STORM_RATE_DIVISOR = 8;
+
+const log = (message) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+let options;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (error) {
+  console.error(`${error.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const processes = new ProcessSet();
+/** What the orderly end must stop besides the spawned children. */
+const running = { database: undefined };
+
+function plannedSeconds(scenarioCount) {
+  const round = options.warmupS + options.rounds * options.durationS;
+  const throughput = scenarioCount * round;
+  const logins = DEEP_CHECKED.length * round;
+  const storm = DEEP_CHECKED.length * options.rounds * 2 * (options.durationS + 1);
+  // The memory runs last as long as the machine needs, within their bound; 3000 req/s is a small machine.
+  const memory =
+    DEEP_CHECKED.length * (options.rssWarmupS + Math.min(options.rssMaxSeconds, options.rssRequests / 3000));
+  return 30 + throughput + logins + storm + memory;
+}
+
+function throughputScenarios(instances, ceiling, tutorial) {
+  const scenarios = [
+    { id: 'ceiling', kind: 'ceiling', label: 'node:http 204 (ceiling)', pid: ceiling.pid, load: { url: ceiling.url } },
+  ];
+  for (const instance of Object.values(instances)) {
+    const common = {
+      instance: instance.id,
+      instanceLabel: instance.label,
+      adapter: instance.adapter,
+      pid: instance.pid,
+    };
+    const authorization = { authorization: `Bearer ${instance.token}` };
+    scenarios.push(
+      {
+        ...common,
+        id: `${instance.id}-live`,
+        kind: 'live',
+        label: `${instance.label} GET /health/live`,
+        load: { url: `${instance.base}/health/live` },
+      },
+      {
+        ...common,
+        id: `${instance.id}-verify`,
+        kind: 'verify',
+        label: `${instance.label} GET /api/auth/verify`,
+        load: { url: `${instance.base}/api/auth/verify`, headers: authorization },
+      },
+    );
+  }
+  scenarios.push({
+    id: 'tutorial-verify',
+    kind: 'tutorial',
+    label: 'Tutorial (Express, jwt.verify + findById)',
+    pid: tutorial.pid,
+    load: { url: tutorial.url, headers: { authorization: `Bearer ${tutorial.token}` } },
+  });
+  return scenarios;
+}
+
+function loginScenarios(instances) {
+  return DEEP_CHECKED.map((id) => ({
+    id: `${id}-login`,
+    kind: 'login',
+    instance: id,
+    instanceLabel: instances[id].label,
+    adapter: instances[id].adapter,
+    label: `${instances[id].label} POST /api/auth/login`,
+    pid: instances[id].pid,
+    connections: options.loginConnections,
+    load: {
+      url: `${instances[id].base}/api/auth/login`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: instances[id].loginBody,
+    },
+  }));
+}
+
+async function measureMemory(instance, services) {
+  log(`memory: ${options.rssRequests} GET /api/auth/verify on ${instance.label}`);
+  const guarded = {
+    url: `${instance.base}/api/auth/verify`,
+    headers: { authorization: `Bearer ${instance.token}` },
+    connections: options.connections,
+  };
+  // Both readings are taken in the same state, one quiet second after the same load: the heap grows and
+  // shrinks with the load, and only what stays after many more requests is growth.
+  await runClosedLoop({ ...guarded, durationS: options.rssWarmupS });
+  await sleep(1000);
+  const beforeMiB = rssMiB(instance.pid);
+  const cpu = new CpuAccount(services);
+  // The path between the two readings tells a leak (a steady climb) from a heap settling at a new size.
+  const samples = [];
+  const sampleStart = performance.now();
+  const sampler = setInterval(() => {
+    samples.push({ atS: (performance.now() - sampleStart) / 1000, rssMiB: rssMiB(instance.pid) });
+  }, RSS_SAMPLE_MS);
+  const result = await cpu
+    .measure(instance.pid, () =>
+      runClosedLoop({ ...guarded, amount: options.rssRequests, maxSeconds: options.rssMaxSeconds, allowPartial: true }),
+    )
+    .finally(() => clearInterval(sampler));
+  await sleep(1000);
+  const afterMiB = rssMiB(instance.pid);
+  return {
+    instance: instance.id,
+    instanceLabel: instance.label,
+    requests: result.requests,
+    stoppedEarly: result.stoppedEarly,
+    rps: result.rps,
+    seconds: result.seconds,
+    beforeMiB,
+    afterMiB,
+    peakMiB: rssMiB(instance.pid, { peak: true }),
+    growthPercent: ((afterMiB - beforeMiB) / beforeMiB) * 100,
+    trendMiBPer100k: trendPer100k(samples, result.rps),
+    samples,
+    cpu: cpu.cores(),
+  };
+}
+
+/**
+ * Least-squares slope of RSS over the run, in MiB per 100,000 requests. Garbage collection makes RSS swing
+ * by tens of MiB, so two readings alone can show growth or shrinkage that is not there; a leak climbs.
+ */
+function trendPer100k(samples, rps) {
+  // Over less than half a minute a slope mostly measures where one collection cycle happened to be.
+  if (samples.length < 15) return Number.NaN;
+  const meanTime = samples.reduce((sum, sample) => sum + sample.atS, 0) / samples.length;
+  const meanRss = samples.reduce((sum, sample) => sum + sample.rssMiB, 0) / samples.length;
+  let covariance = 0;
+  let variance = 0;
+  for (const sample of samples) {
+    covariance += (sample.atS - meanTime) * (sample.rssMiB - meanRss);
+    variance += (sample.atS - meanTime) ** 2;
+  }
+  return (covariance / variance / rps) * 100_000;
+}
+
+/**
+ * The guarded route at a fixed rate (open loop), alone and while `loginConnections` clients log in as
+ * fast as they are answered, in alternating rounds. A fixed rate, because at full speed a p99 only
+ * measures the queue the client builds itself.
+ */
+async function measureStorm(instance, verifyRps, login, services) {
+  // An eighth of the closed-loop figure: requests arriving one by one cost the server about twice as much
+  // as the batches 20 busy connections deliver, so this keeps the event loop about a quarter busy, far
+  // enough from saturation that the idle p99 is not already a queue.
+  const rate = Math.max(50, Math.round(options.stormRate ?? verifyRps / STORM_RATE_DIVISOR));
+  const verifyLoad = {
+    url: `${instance.base}/api/auth/verify`,
+    headers: { authorization: `Bearer ${instance.token}` },
+    rate,
+    durationS: options.durationS,
+  };
+  log(`login storm on ${instance.label}: verify at ${rate} req/s, alone and while ${options.loginConnections} log in`);
+  const idleRounds = [];
+  const stormRounds = [];
+  const idleCpu = new CpuAccount(services);
+  const stormCpu = new CpuAccount(services);
+  for (let round = 1; round <= options.rounds; round++) {
+    idleRounds.push(await idleCpu.measure(instance.pid, () => runOpenLoop(verifyLoad)));
+    await sleep(PAUSE_MS);
+    const storm = runClosedLoop({
+      ...login.load,
+      connections: options.loginConnections,
+      durationS: options.durationS + 1,
+    });
+    // Awaited below; this only keeps a failure during the verify run from going unhandled meanwhile.
+    storm.catch(() => undefined);
+    // Half a second for the storm to fill the hashing pool before the measured requests start.
+    await sleep(500);
+    const verify = await stormCpu.measure(instance.pid, () => runOpenLoop(verifyLoad));
+    stormRounds.push({ ...verify, loginRps: (await storm).rps });
+    await sleep(PAUSE_MS);
+  }
+  const summary = (rows, cpu) => ({
+    p50: median(rows.map((row) => row.p50)),
+    p99: median(rows.map((row) => row.p99)),
+    cpu: cpu.cores(),
+    rounds: rows,
+  });
+  const idle = summary(idleRounds, idleCpu);
+  const during = { ...summary(stormRounds, stormCpu), loginRps: median(stormRounds.map((row) => row.loginRps)) };
+  return {
+    instance: instance.id,
+    instanceLabel: instance.label,
+    rate,
+    idle,
+    storm: during,
+    ratio: during.p99 / idle.p99,
+  };
+}
+
+function distBuildTime() {
+  try {
+    return statSync(join(ROOT, 'dist/main.js')).mtime.toISOString();
+  } catch {
+    return undefined;
+  }
+}
+
+async function main() {
+  const startedAt = Date.now();
+  const machine = describeMachine();
+  log(`${machine.cpuCount} × ${machine.cpuModel}, Node.js ${machine.node}, ${machine.os}`);
+  const loadAtStart = loadavg()[0];
+  if (loadAtStart > machine.cpuCount / 2) {
+    log(`warning: load average ${loadAtStart.toFixed(1)} at the start: other work will lower and scatter the figures`);
+  }
+
+  // The instances load dist/ when they start; a rebuild meanwhile (another terminal) would mix two builds.
+  const distBuiltAt = distBuildTime();
+  const database = await startDatabase(processes, log);
+  running.database = database;
+  const redis = await startRedis(processes);
+  const services = { ferretdbPid: database.pid, redisPid: redis.pid };
+  log(`FerretDB ${database.version} (pid ${database.pid}) and Redis ${redis.version} (pid ${redis.pid}) started`);
+
+  const secrets = {
+    ACCESS_TOKEN_SECRET: randomBytes(48).toString('base64url'),
+    REFRESH_TOKEN_SECRET: randomBytes(48).toString('base64url'),
+  };
+  const workDir = processes.tempDir('bench-work-');
+  const instances = {};
+  // One after the other: four Nest start-ups at once on two cores are no faster, and harder to diagnose.
+  for (const instance of INSTANCES) {
+    instances[instance.id] = await startAppInstance(processes, instance, {
+      databaseUri: database.uri,
+      redisUrl: redis.url,
+      secrets,
+      workDir,
+    });
+  }
+  const ceiling = await startCeiling(processes);
+  const tutorial = await startTutorial(processes, { databaseUri: database.uri, secret: secrets.ACCESS_TOKEN_SECRET });
+  log('every server is up and answers as expected');
+
+  const scenarios = throughputScenarios(instances, ceiling, tutorial);
+  const logins = loginScenarios(instances);
+  const planned = plannedSeconds(scenarios.length);
+  log(`planned: about ${Math.round(planned / 60)} min of measurement`);
+  // Bounded whatever happens: a server that stops answering must not keep the run (and its children) alive.
+  const limitMs = Math.max(10 * 60, 3 * planned) * 1000;
+  setTimeout(() => {
+    console.error(`bench: still running after ${Math.round(limitMs / 60_000)} min, giving up`);
+    process.exit(1);
+  }, limitMs).unref();
+
+  const measuring = { ...options, services, log };
+  const throughput = await measureInterleaved(scenarios, { ...measuring, phase: 'throughput' });
+  const rss = [];
+  for (const id of DEEP_CHECKED) rss.push(await measureMemory(instances[id], services));
+  const loginResults = await measureInterleaved(logins, { ...measuring, phase: 'logins' });
+  const storm = [];
+  for (const id of DEEP_CHECKED) {
+    const verifyRps = throughput.find((scenario) => scenario.id === `${id}-verify`).rps;
+    const login = logins.find((scenario) => scenario.instance === id);
+    storm.push(await measureStorm(instances[id], verifyRps, login, services));
+  }
+
+  const byId = new Map(throughput.map((scenario) => [scenario.id, scenario]));
+  const ceilingRps = byId.get('ceiling').rps;
+  const report = {
+    date: new Date(startedAt).toISOString(),
+    command: commandLine(process.argv.slice(2)),
+    minutes: (Date.now() - startedAt) / 60_000,
+    machine,
+    services: { ferretdb: database.version, redis: redis.version },
+    settings: {
+      rounds: options.rounds,
+      durationS: options.durationS,
+      warmupS: options.warmupS,
+      connections: options.connections,
+      loginConnections: options.loginConnections,
+      rssRequests: options.rssRequests,
+      rssMaxSeconds: options.rssMaxSeconds,
+      rssWarmupS: options.rssWarmupS,
+      stormRate: options.stormRate ?? `1/${STORM_RATE_DIVISOR} of the instance's verify req/s`,
+      quick: Boolean(options.quick),
+    },
+    distBuiltAt,
+    distRebuiltDuringRun: distBuildTime() !== distBuiltAt,
+    // What the rest of the machine used during the throughput rounds: about 0 on a quiet machine.
+    otherCores: median(throughput.map((scenario) => scenario.cpu.other)),
+    loadAverage: { start: loadAtStart, end: loadavg()[0] },
+    scenarios: [...throughput, ...loginResults].map((scenario) => ({
+      ...scenario,
+      ratioToLive: ['live', 'verify'].includes(scenario.kind)
+        ? scenario.rps / byId.get(`${scenario.instance}-live`).rps
+        : null,
+      ratioToCeiling: scenario.rps / ceilingRps,
+    })),
+    storm,
+    rss,
+  };
+  if (report.distRebuiltDuringRun)
+    log('warning: dist/ was rebuilt during the run, the instances may run different builds');
+  report.targets = checkTargets(report);
+  return report;
+}
+
+try {
+  const report = await main();
+  const written = await writeResults(report);
+  if (options.updateReadme) written.push(...(await updateReadme(report)));
+  console.log(`\n${await formatMarkdown(readmeBlock(report, 'bench/results/latest.svg'))}`);
+  console.log(`Written: ${written.join(', ')}`);
+  if (!options.updateReadme) console.log('The README shows a full run: npm run bench -- --update-readme');
+} catch (error) {
+  console.error(`\nbench failed: ${error.stack ?? error}`);
+  process.exitCode = 1;
+} finally {
+  await processes.stopChildren();
+  await running.database?.stop().catch(() => undefined);
+  processes.killNow();
+}
