@@ -2,21 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canConnect, findFreePort } from '../src/database/embedded/ferretdb-server';
-import { buildServer, runServer } from './support/built-server';
+import { builtMainJs, runServer } from './support/built-server';
 import { randomSecret, uniqueDbName } from './support/test-app';
 
 /** The real `node main.js` process: configuration errors stop it, a valid one serves. */
 describe('start-up (node main.js)', () => {
   let mainJs: string;
-  let cleanup: () => Promise<void>;
   const databaseUri = () => process.env.MONGODB_URI as string;
 
   beforeAll(async () => {
-    ({ mainJs, cleanup } = await buildServer());
+    mainJs = await builtMainJs();
   }, 180_000);
-  afterAll(async () => {
-    await cleanup?.();
-  });
 
   const production = (overrides: Record<string, string | undefined>) => ({
     NODE_ENV: 'production',
