@@ -23,7 +23,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 5000;
  */
 export function createFastifyAdapter(config: Pick<AppConfig, 'requestTimeoutMs' | 'trustProxy'>): FastifyAdapter {
   return new FastifyAdapter({
-    trustProxy: config.trustProxy === false ? false : config.trustProxy,
+    trustProxy: config.trustProxy,
     // The request logger takes Fastify's id (see logging.module.ts): the same rule for both adapters.
     genReqId: requestIdOf,
     // A URL Fastify cannot decode never reaches Nest's filter: answered here in the contract's shape.
