@@ -3,7 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module';
 import { HttpExceptionFilter } from './common/filters/http-exception.filter';
-import { appConfig, authConfig, databaseConfig, loggingConfig, redisConfig, usersConfig } from './config';
+import { appConfig, authConfig, cryptoConfig, databaseConfig, loggingConfig, redisConfig, usersConfig } from './config';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
@@ -18,7 +18,7 @@ import { UsersModule } from './users/users.module';
       isGlobal: true,
       // Validation happens in each registerAs factory (src/config/environment.ts), when the app is
       // built rather than when this file is imported, so tests can set variables per app.
-      load: [appConfig, authConfig, databaseConfig, loggingConfig, redisConfig, usersConfig],
+      load: [appConfig, authConfig, cryptoConfig, databaseConfig, loggingConfig, redisConfig, usersConfig],
       cache: true,
     }),
     LoggingModule,

@@ -40,6 +40,13 @@ describe('start-up (node main.js)', () => {
     ],
     ['MONGODB_URI', { MONGODB_URI: undefined }, /MONGODB_URI is required/],
     ['ACCESS_TOKEN_EXPIRY', { ACCESS_TOKEN_EXPIRY: 'soon' }, /ACCESS_TOKEN_EXPIRY must be a positive duration/],
+    // Settings that would switch a defence off: every client could name its own address.
+    ['TRUST_PROXY', { TRUST_PROXY: '0.0.0.0/0' }, /TRUST_PROXY must not trust 0\.0\.0\.0\/0/],
+    ['TRUST_PROXY', { TRUST_PROXY: 'loopback, ::/0' }, /TRUST_PROXY must not trust ::\/0/],
+    ['TRUST_PROXY', { TRUST_PROXY: '::ffff:0.0.0.0/96' }, /TRUST_PROXY must not trust ::ffff:0\.0\.0\.0\/96/],
+    ['TRUST_PROXY', { TRUST_PROXY: '100' }, /TRUST_PROXY must be at most 10 proxy hops/],
+    // A stolen, already rotated refresh token would be replayable for that long.
+    ['REFRESH_REUSE_GRACE', { REFRESH_REUSE_GRACE: '5m' }, /REFRESH_REUSE_GRACE must be at most 60s/],
   ])('production with a bad %s exits non-zero before listening, naming it', async (_name, overrides, message) => {
     const server = runServer(mainJs, production(overrides));
     const code = await server.exited;
@@ -68,6 +75,59 @@ describe('start-up (node main.js)', () => {
       server.child.kill('SIGTERM');
     }
     expect(await server.exited).toBe(0);
+  });
+
+  it('ADMIN_USERNAME naming an existing user who is not an administrator: one warning line, the user left as is', async () => {
+    const env = production({});
+    const firstPort = await findFreePort();
+    const first = runServer(mainJs, { ...env, PORT: String(firstPort) });
+    try {
+      await first.waitForOutput(/Listening on/);
+      const register = await fetch(`http://127.0.0.1:${firstPort}/api/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'plain_user', password: 'password-123' }),
+      });
+      expect(register.status).toBe(201);
+    } finally {
+      first.child.kill('SIGTERM');
+    }
+    expect(await first.exited).toBe(0);
+
+    const port = await findFreePort();
+    const second = runServer(mainJs, {
+      ...env,
+      PORT: String(port),
+      ADMIN_USERNAME: 'plain_user',
+      ADMIN_PASSWORD: 'another-password-1',
+    });
+    try {
+      await second.waitForOutput(/Listening on/);
+      expect(
+        // Log lines are JSON: the quotes around the name arrive escaped.
+        second.output().match(/ADMIN_USERNAME \\?"plain_user\\?" names an existing user who is not an administrator/g),
+      ).toHaveLength(1);
+      // Nothing was granted: the existing user is still a plain user, and the configured password is not hers.
+      const asAdmin = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'plain_user', password: 'another-password-1' }),
+      });
+      expect(asAdmin.status).toBe(401);
+      const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'plain_user', password: 'password-123' }),
+      });
+      const { accessToken } = (await login.json()) as { accessToken: string };
+      const users = await fetch(`http://127.0.0.1:${port}/api/users`, {
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      expect(users.status).toBe(403);
+    } finally {
+      second.child.kill('SIGTERM');
+    }
+    expect(await second.exited).toBe(0);
   });
 
   it('development without MONGODB_URI or secrets starts the embedded database and warns once', async () => {

@@ -1,5 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { EnvironmentValidationError, MIN_SECRET_LENGTH, parseEnvironment } from './environment';
+import {
+  EnvironmentValidationError,
+  MAX_REFRESH_REUSE_GRACE_MS,
+  MIN_SECRET_LENGTH,
+  parseEnvironment,
+} from './environment';
 
 const ACCESS_SECRET = 'access-Secret-0123456789-abcdefghijklmnopqrstuv';
 const REFRESH_SECRET = 'refresh-Secret-9876543210-zyxwvutsrqponmlkjihgf';
@@ -40,12 +45,14 @@ describe(parseEnvironment.name, () => {
         refreshTokenTtlMs: 7 * DAY,
         sessionMaxLifetimeMs: 30 * DAY,
         refreshReuseGraceMs: 10_000,
+        passwordHashQueueLimit: 64,
         cookieSecure: true,
         cookieSameSite: 'strict',
         authRateLimit: 100,
         loginMaxFailures: 5,
         loginFailureWindowMs: 15 * MINUTE,
         corsOrigins: [],
+        trustProxy: false,
         mongodbUri: undefined,
         redisUrl: undefined,
         adminUsername: undefined,
@@ -88,6 +95,21 @@ describe(parseEnvironment.name, () => {
 
     it('accepts REFRESH_REUSE_GRACE=0, which turns the grace period off', () => {
       expect(parseEnvironment({ ...SECRETS, REFRESH_REUSE_GRACE: '0' }).refreshReuseGraceMs).toBe(0);
+    });
+
+    it('accepts a REFRESH_REUSE_GRACE of exactly the maximum', () => {
+      expect(parseEnvironment({ ...SECRETS, REFRESH_REUSE_GRACE: '60s' }).refreshReuseGraceMs).toBe(
+        MAX_REFRESH_REUSE_GRACE_MS,
+      );
+    });
+
+    // A grace is a window in which a stolen, already rotated refresh token is still honoured.
+    it.each(['61s', '5m', '1d'])('refuses REFRESH_REUSE_GRACE=%j, longer than a minute, in one problem', (value) => {
+      const problems = problemsOf({ ...SECRETS, REFRESH_REUSE_GRACE: value });
+
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^REFRESH_REUSE_GRACE\b/);
+      expect(problems[0]).toContain(`"${value}"`);
     });
 
     it.each(['ACCESS_TOKEN_EXPIRY', 'REFRESH_TOKEN_EXPIRY', 'SESSION_MAX_LIFETIME', 'LOGIN_FAILURE_WINDOW'])(
@@ -193,6 +215,39 @@ describe(parseEnvironment.name, () => {
 
     it.each(['*', 'https://app.example.com,*', 'app.example.com', 'file:///etc/passwd'])('refuses %j', (value) => {
       expect(problemsOf({ ...SECRETS, CORS_ORIGINS: value })).toEqual(problemNaming('CORS_ORIGINS'));
+    });
+  });
+
+  describe('PASSWORD_HASH_QUEUE_LIMIT', () => {
+    it.each([
+      ['0', 0],
+      ['1', 1],
+      ['100000', 100_000],
+    ])('takes %j', (value, limit) => {
+      expect(parseEnvironment({ ...SECRETS, PASSWORD_HASH_QUEUE_LIMIT: value }).passwordHashQueueLimit).toBe(limit);
+    });
+
+    it.each(['-1', '100001', 'many', '1.5'])('refuses %j', (value) => {
+      expect(problemsOf({ ...SECRETS, PASSWORD_HASH_QUEUE_LIMIT: value })).toEqual(
+        problemNaming('PASSWORD_HASH_QUEUE_LIMIT'),
+      );
+    });
+  });
+
+  // The parsing itself: trust-proxy.spec.ts. Here, that its verdict reaches the environment.
+  describe('TRUST_PROXY', () => {
+    it('passes an accepted value through', () => {
+      expect(parseEnvironment({ ...SECRETS, TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual([
+        'loopback',
+        '10.0.0.0/8',
+      ]);
+    });
+
+    it.each(['11', 'true', '0.0.0.0/0', '::/0', '::ffff:0:0/96'])('refuses %j with one problem naming it', (value) => {
+      const problems = problemsOf({ ...SECRETS, TRUST_PROXY: value });
+
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^TRUST_PROXY\b/);
     });
   });
 

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ms, { type StringValue } from 'ms';
+import { parseTrustProxy } from './trust-proxy';
 
 /**
  * The one place that reads `process.env`. Every variable is parsed and checked here, once, into a
@@ -26,6 +26,8 @@ export interface Environment {
   refreshTokenTtlMs: number;
   sessionMaxLifetimeMs: number;
   refreshReuseGraceMs: number;
+  /** Password hashes that may wait for a hashing thread; beyond it, 503. */
+  passwordHashQueueLimit: number;
   cookieSecure: boolean;
   cookieSameSite: 'strict' | 'lax';
   authRateLimit: number;
@@ -60,6 +62,8 @@ export class EnvironmentValidationError extends Error {
 type RawEnvironment = Record<string, string | undefined>;
 
 export const MIN_SECRET_LENGTH = 32;
+/** A grace longer than this would let a stolen, already rotated refresh token be replayed for minutes. */
+export const MAX_REFRESH_REUSE_GRACE_MS = 60_000;
 /** A 32-character string with fewer distinct characters than this is a placeholder, not a key. */
 const MIN_SECRET_DISTINCT_CHARACTERS = 10;
 
@@ -151,30 +155,10 @@ class EnvironmentReader {
     return origins;
   }
 
-  /** Unset or "false": no proxy is trusted, so X-Forwarded-For cannot change the client address. */
   trustProxy(name: string): false | number | string[] {
-    const value = this.optional(name);
-    if (value === undefined || value.toLowerCase() === 'false') return false;
-    if (/^\d+$/.test(value)) return Number(value);
-    const entries = value
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean);
-    const keyword = /^(loopback|linklocal|uniquelocal)$/;
-    const invalid = entries.filter((entry) => {
-      const [address, bits, ...rest] = entry.split('/');
-      return !(
-        keyword.test(entry) ||
-        (isIP(address) !== 0 && rest.length === 0 && (bits === undefined || /^\d{1,3}$/.test(bits)))
-      );
-    });
-    if (value.toLowerCase() === 'true' || invalid.length > 0) {
-      this.problems.push(
-        `${name} must be a number of proxy hops or a list of proxy addresses/CIDRs (got "${value}"); "true" would let any client set its own address`,
-      );
-      return false;
-    }
-    return entries;
+    const { trustProxy, problem } = parseTrustProxy(name, this.optional(name));
+    if (problem) this.problems.push(problem);
+    return trustProxy;
   }
 
   secret(name: string): string | undefined {
@@ -258,6 +242,7 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
     refreshTokenTtlMs: env.duration('REFRESH_TOKEN_EXPIRY', '7d', { allowZero: false }),
     sessionMaxLifetimeMs: env.duration('SESSION_MAX_LIFETIME', '30d', { allowZero: false }),
     refreshReuseGraceMs: env.duration('REFRESH_REUSE_GRACE', '10s', { allowZero: true }),
+    passwordHashQueueLimit: env.integer('PASSWORD_HASH_QUEUE_LIMIT', 64, 0, 100_000),
     cookieSecure: env.boolean('COOKIE_SECURE', true),
     cookieSameSite: env.oneOf('COOKIE_SAMESITE', ['strict', 'lax'] as const, 'strict'),
     authRateLimit: env.integer('AUTH_RATE_LIMIT', 100, 0, 1_000_000),
@@ -273,6 +258,11 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
     logFile: env.optional('LOG_FILE'),
   };
 
+  if (environment.refreshReuseGraceMs > MAX_REFRESH_REUSE_GRACE_MS) {
+    env.problems.push(
+      `REFRESH_REUSE_GRACE must be at most ${MAX_REFRESH_REUSE_GRACE_MS / 1000}s (got "${env.optional('REFRESH_REUSE_GRACE')}"): longer lets a stolen refresh token be replayed unnoticed`,
+    );
+  }
   if ((adminUsername === undefined) !== (adminPassword === undefined)) {
     env.problems.push('ADMIN_USERNAME and ADMIN_PASSWORD must be set together');
   }

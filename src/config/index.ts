@@ -1,5 +1,6 @@
 export { appConfig, type AppConfig } from './app.config';
 export { authConfig, type AuthConfig } from './auth.config';
+export { cryptoConfig, type CryptoConfig } from './crypto.config';
 export { databaseConfig, type DatabaseConfig } from './database.config';
 export { loggingConfig, type LoggingConfig } from './logging.config';
 export { redisConfig, type RedisConfig } from './redis.config';
