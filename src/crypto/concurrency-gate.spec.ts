@@ -1,4 +1,4 @@
-import { ConcurrencyGate } from './concurrency-gate';
+import { ConcurrencyGate, GateFullError } from './concurrency-gate';
 
 /** A task that stays running until the test releases it. */
 function heldTask(log: string[], name: string) {
@@ -56,5 +56,71 @@ describe(ConcurrencyGate.name, () => {
 
   it.each([0, -1, 1.5, Number.NaN])('refuses a limit of %p', (limit) => {
     expect(() => new ConcurrencyGate(limit)).toThrow(RangeError);
+  });
+
+  describe('with maxWaiting', () => {
+    it('refuses at once, without running it, a task that would make more than maxWaiting wait', async () => {
+      const gate = new ConcurrencyGate(1, 1);
+      const log: string[] = [];
+      const [a, b] = ['a', 'b'].map((name) => heldTask(log, name));
+      const results = [gate.run(a.task), gate.run(b.task)];
+      const refused = jest.fn(() => Promise.resolve('c'));
+
+      await expect(gate.run(refused)).rejects.toBeInstanceOf(GateFullError);
+      expect(refused).not.toHaveBeenCalled();
+      expect(gate.queued).toBe(1);
+      expect(gate.pending).toBe(2);
+
+      a.release();
+      b.release();
+      await expect(Promise.all(results)).resolves.toEqual(['a', 'b']);
+    });
+
+    it('queues again once a waiting task got its slot', async () => {
+      const gate = new ConcurrencyGate(1, 1);
+      const log: string[] = [];
+      const [a, b, c] = ['a', 'b', 'c'].map((name) => heldTask(log, name));
+      const first = [gate.run(a.task), gate.run(b.task)];
+
+      a.release();
+      await settle();
+      expect(log).toEqual(['start a', 'end a', 'start b']);
+      const third = gate.run(c.task);
+      expect(gate.queued).toBe(1);
+
+      b.release();
+      c.release();
+      await expect(Promise.all([...first, third])).resolves.toEqual(['a', 'b', 'c']);
+    });
+
+    it('with maxWaiting 0, runs tasks while a slot is free and refuses any that would wait', async () => {
+      const gate = new ConcurrencyGate(2, 0);
+      const log: string[] = [];
+      const [a, b] = ['a', 'b'].map((name) => heldTask(log, name));
+      const results = [gate.run(a.task), gate.run(b.task)];
+
+      await expect(gate.run(() => Promise.resolve('c'))).rejects.toBeInstanceOf(GateFullError);
+
+      a.release();
+      b.release();
+      await expect(Promise.all(results)).resolves.toEqual(['a', 'b']);
+      await expect(gate.run(() => Promise.resolve('d'))).resolves.toBe('d');
+    });
+
+    it('queues without bound when maxWaiting is not given', async () => {
+      const gate = new ConcurrencyGate(1);
+      const log: string[] = [];
+      const tasks = Array.from({ length: 50 }, (_, index) => heldTask(log, String(index)));
+      const results = tasks.map((t) => gate.run(t.task));
+      await settle();
+
+      expect(gate.queued).toBe(49);
+      tasks.forEach((t) => t.release());
+      await expect(Promise.all(results)).resolves.toHaveLength(50);
+    });
+
+    it.each([-1, Number.NaN])('refuses a maxWaiting of %p', (maxWaiting) => {
+      expect(() => new ConcurrencyGate(1, maxWaiting)).toThrow(RangeError);
+    });
   });
 });

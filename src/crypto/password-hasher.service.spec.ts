@@ -1,4 +1,6 @@
-import { PasswordHasher } from './password-hasher.service';
+import { HttpStatus, Logger } from '@nestjs/common';
+import { ServiceBusyException } from '../common/exceptions/service-busy.exception';
+import { HASH_CONCURRENCY, PasswordHasher } from './password-hasher.service';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -13,7 +15,7 @@ describe(PasswordHasher.name, () => {
   let sut: PasswordHasher;
 
   beforeEach(() => {
-    sut = new PasswordHasher();
+    sut = new PasswordHasher({ passwordHashQueueLimit: 64 });
   });
 
   it('hashes with argon2id, m=19456 KiB, t=2, p=1', async () => {
@@ -66,5 +68,57 @@ describe(PasswordHasher.name, () => {
 
     // A synchronous hash would finish before the first setImmediate callback: the count would be ~0.
     expect(turns).toBeGreaterThan(20);
+  });
+
+  describe('with a full queue', () => {
+    /** Starts `count` hashes at once; the first HASH_CONCURRENCY take the hashing threads. */
+    function flood(hasher: PasswordHasher, count: number) {
+      return Promise.allSettled(Array.from({ length: count }, () => hasher.hash(PASSWORD)));
+    }
+
+    beforeEach(() => jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined));
+    afterEach(() => jest.restoreAllMocks());
+
+    it('refuses what neither a thread nor the queue takes with 503 and a Retry-After of at least 1s', async () => {
+      const busy = new PasswordHasher({ passwordHashQueueLimit: 1 });
+
+      const results = await flood(busy, HASH_CONCURRENCY + 1 + 3);
+
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(HASH_CONCURRENCY + 1);
+      const refusals = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+      expect(refusals).toHaveLength(3);
+      for (const refusal of refusals) {
+        expect(refusal).toBeInstanceOf(ServiceBusyException);
+        expect((refusal as ServiceBusyException).getStatus()).toBe(HttpStatus.SERVICE_UNAVAILABLE);
+        expect(Number.isInteger((refusal as ServiceBusyException).retryAfterSeconds)).toBe(true);
+        expect((refusal as ServiceBusyException).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      }
+    });
+
+    // A refused check is not a wrong password: answering false would count as a failed login.
+    it('answers a verification it cannot queue with 503, not with false', async () => {
+      const busy = new PasswordHasher({ passwordHashQueueLimit: 0 });
+      const hash = await busy.hash(PASSWORD);
+
+      const running = flood(busy, HASH_CONCURRENCY);
+      await expect(busy.verify(hash, PASSWORD)).rejects.toBeInstanceOf(ServiceBusyException);
+      await running;
+    });
+
+    it('takes work again once the queue has drained', async () => {
+      const busy = new PasswordHasher({ passwordHashQueueLimit: 0 });
+      await flood(busy, HASH_CONCURRENCY + 2);
+
+      await expect(busy.hash(PASSWORD)).resolves.toMatch(/^\$argon2id\$/);
+    });
+
+    it('makes the dummy hash again when its first attempt was refused', async () => {
+      const busy = new PasswordHasher({ passwordHashQueueLimit: 0 });
+      const running = flood(busy, HASH_CONCURRENCY);
+      await expect(busy.verifyAgainstDummy(PASSWORD)).rejects.toBeInstanceOf(ServiceBusyException);
+      await running;
+
+      await expect(busy.verifyAgainstDummy(PASSWORD)).resolves.toBe(false);
+    });
   });
 });

@@ -1,8 +1,10 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { ConcurrencyGate } from './concurrency-gate';
+import { ServiceBusyException } from '../common/exceptions/service-busy.exception';
+import { cryptoConfig, type CryptoConfig } from '../config';
+import { ConcurrencyGate, GateFullError } from './concurrency-gate';
 
 /**
  * OWASP Password Storage Cheat Sheet, argon2id first option: 19 MiB, 2 iterations, 1 lane.
@@ -23,9 +25,19 @@ export const ARGON2_OPTIONS = {
  */
 export const HASH_CONCURRENCY = Math.max(1, availableParallelism() - 1);
 
+/** A first guess at one hash's duration, until some have been timed. */
+const INITIAL_HASH_MS = 50;
+
+/**
+ * The queue in front of the hashing threads is bounded (PASSWORD_HASH_QUEUE_LIMIT): a flood of
+ * password checks gets 503 + Retry-After once it is full, instead of making every login wait behind it.
+ */
 @Injectable()
 export class PasswordHasher implements OnModuleInit {
-  private readonly gate = new ConcurrencyGate(HASH_CONCURRENCY);
+  private readonly logger = new Logger(PasswordHasher.name);
+  private readonly gate: ConcurrencyGate;
+  /** Moving average of one hash's duration, for Retry-After. */
+  private averageHashMs = INITIAL_HASH_MS;
 
   /**
    * A real hash of a random password, made with the same parameters as every stored hash: checking a
@@ -33,20 +45,47 @@ export class PasswordHasher implements OnModuleInit {
    */
   private dummyHash?: Promise<string>;
 
+  constructor(@Inject(cryptoConfig.KEY) config: CryptoConfig) {
+    this.gate = new ConcurrencyGate(HASH_CONCURRENCY, config.passwordHashQueueLimit);
+  }
+
   onModuleInit(): void {
-    void this.getDummyHash();
+    void this.getDummyHash().catch(() => undefined);
   }
 
   hash(password: string): Promise<string> {
-    return this.gate.run(() => argon2.hash(password, ARGON2_OPTIONS));
+    return this.run(() => argon2.hash(password, ARGON2_OPTIONS));
   }
 
   async verify(hash: string, password: string): Promise<boolean> {
     try {
-      return await this.gate.run(() => argon2.verify(hash, password));
-    } catch {
+      return await this.run(() => argon2.verify(hash, password));
+    } catch (error) {
+      if (error instanceof ServiceBusyException) throw error;
       // A malformed stored hash is a failed check, never a 500 that tells the account exists.
       return false;
+    }
+  }
+
+  /** Runs a hash through the gate, or refuses it with 503 when the queue is full. */
+  private async run<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return await this.gate.run(async () => {
+        const started = performance.now();
+        try {
+          return await task();
+        } finally {
+          this.averageHashMs = 0.9 * this.averageHashMs + 0.1 * (performance.now() - started);
+        }
+      });
+    } catch (error) {
+      if (!(error instanceof GateFullError)) throw error;
+      const drainMs = ((this.gate.queued + HASH_CONCURRENCY) * this.averageHashMs) / HASH_CONCURRENCY;
+      const retryAfterSeconds = Math.max(1, Math.ceil(drainMs / 1000));
+      this.logger.warn(
+        `Password hashing queue full (${this.gate.queued} waiting): 503, Retry-After ${retryAfterSeconds}`,
+      );
+      throw new ServiceBusyException(retryAfterSeconds);
     }
   }
 
@@ -57,7 +96,11 @@ export class PasswordHasher implements OnModuleInit {
   }
 
   private getDummyHash(): Promise<string> {
-    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url'));
+    // Made again on the next call if this attempt was refused (a full queue).
+    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url')).catch((error: unknown) => {
+      this.dummyHash = undefined;
+      throw error;
+    });
     return this.dummyHash;
   }
 }

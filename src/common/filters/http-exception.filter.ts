@@ -15,6 +15,7 @@ import { requestPath, type HttpRequest } from '../http/http-request';
 import { ResponseWriter, type HttpResponse } from '../http/response-writer';
 import { InvalidTokenException } from '../exceptions/invalid-token.exception';
 import { isRedisUnavailable, StateStoreUnavailableError } from '../exceptions/state-store-unavailable.error';
+import { ServiceBusyException } from '../exceptions/service-busy.exception';
 import { TooManyRequestsException } from '../exceptions/too-many-requests.exception';
 
 interface ErrorBody {
@@ -89,7 +90,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const tokenPresented = exception instanceof InvalidTokenException && exception.tokenPresented;
       this.responses.setHeader(res, 'WWW-Authenticate', tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer');
     }
-    if (exception instanceof TooManyRequestsException) {
+    if (exception instanceof TooManyRequestsException || exception instanceof ServiceBusyException) {
       this.responses.setHeader(res, 'Retry-After', String(exception.retryAfterSeconds));
     }
     adapter.reply(res, body, body.statusCode);
