@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { LoginFailure } from './login-failure.schema';
-import { LoginFailureStore, type FailureWindow } from './login-failure.store';
+import { LoginFailureStore, type AttemptReservation } from './login-failure.store';
 
 /**
- * Failures within the last LOGIN_FAILURE_WINDOW (a sliding window): the block lifts when the oldest
+ * Attempts within the last LOGIN_FAILURE_WINDOW (a sliding window): the block lifts when the oldest
  * of them ages out.
  */
 @Injectable()
@@ -14,24 +14,31 @@ export class DatabaseLoginFailureStore extends LoginFailureStore {
     super();
   }
 
-  async openWindow(key: string, now: Date, windowMs: number): Promise<FailureWindow | null> {
+  /**
+   * Inserts the attempt, then counts the window with it included. Every attempt inserted earlier is
+   * counted too, so among concurrent attempts at most `maxAttempts` see a count within the limit. A
+   * refused attempt takes its document back: only checked passwords stay counted.
+   */
+  async reserve(key: string, now: Date, windowMs: number, maxAttempts: number): Promise<AttemptReservation> {
     const since = new Date(now.getTime() - windowMs);
+    const attempt = await this.model.create({ key, at: now });
     const [count, oldest] = await Promise.all([
       this.model.countDocuments({ key, at: { $gt: since } }).exec(),
       this.model
-        .findOne({ key, at: { $gt: since } })
+        .findOne({ key, at: { $gt: since } }, { at: 1 })
         .sort({ at: 1 })
         .lean<LoginFailure>()
         .exec(),
     ]);
-    if (count === 0 || !oldest) return null;
-    return { count, closesAt: new Date(oldest.at.getTime() + windowMs) };
-  }
-
-  async recordFailure(key: string, now: Date, windowMs: number): Promise<void> {
-    await this.model.create({ key, at: now });
-    // Keep the collection to what can still matter.
-    await this.model.deleteMany({ key, at: { $lte: new Date(now.getTime() - windowMs) } }).exec();
+    const closesAt = new Date((oldest?.at ?? now).getTime() + windowMs);
+    const refund = async () => void (await this.model.deleteOne({ _id: attempt._id }).exec());
+    if (count <= maxAttempts) {
+      // Keep the collection to what can still matter.
+      await this.model.deleteMany({ key, at: { $lte: since } }).exec();
+      return { allowed: true, closesAt, refund };
+    }
+    await refund();
+    return { allowed: false, closesAt, refund: () => Promise.resolve() };
   }
 
   async clear(key: string): Promise<void> {

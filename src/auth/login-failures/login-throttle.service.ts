@@ -1,13 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { authConfig, type AuthConfig } from '../../config';
+import { ServiceBusyException } from '../../common/exceptions/service-busy.exception';
 import { TooManyRequestsException } from '../../common/exceptions/too-many-requests.exception';
+import { clientAddressKey } from '../../common/http/client-address';
 import { toUsernameKey } from '../../users/schemas/user.schema';
 import { LoginFailureStore } from './login-failure.store';
 
 /**
- * LOGIN_MAX_FAILURES failed logins for one username from one client address within
- * LOGIN_FAILURE_WINDOW: further attempts from that address get 429 until the window passes.
- * The same username from another address is unaffected, so nobody can lock a user out.
+ * At most LOGIN_MAX_FAILURES password checks for one username from one client address within
+ * LOGIN_FAILURE_WINDOW, however concurrent: every attempt is counted before its password is checked,
+ * and a right password clears the count. Further attempts get 429 until the window passes, the right
+ * password included. The same username from another address is unaffected, so nobody can lock a user
+ * out.
  */
 @Injectable()
 export class LoginThrottleService {
@@ -16,22 +20,39 @@ export class LoginThrottleService {
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
   ) {}
 
-  async assertAllowed(username: string, clientIp: string | null, now = new Date()): Promise<void> {
-    const window = await this.failures.openWindow(this.key(username, clientIp), now, this.config.loginFailureWindowMs);
-    if (!window || window.count < this.config.loginMaxFailures) return;
-    const retryAfterSeconds = Math.max(1, Math.ceil((window.closesAt.getTime() - now.getTime()) / 1000));
+  /**
+   * Counts a password attempt, or throws 429 when the window is full. Call before checking the password;
+   * resolves with a function that takes the attempt back (see refundIfBusy).
+   */
+  async beginAttempt(username: string, clientIp: string | null, now = new Date()): Promise<() => Promise<void>> {
+    const reservation = await this.failures.reserve(
+      this.key(username, clientIp),
+      now,
+      this.config.loginFailureWindowMs,
+      this.config.loginMaxFailures,
+    );
+    if (reservation.allowed) return reservation.refund;
+    const retryAfterSeconds = Math.max(1, Math.ceil((reservation.closesAt.getTime() - now.getTime()) / 1000));
     throw new TooManyRequestsException(retryAfterSeconds, 'Too many failed logins, try again later');
   }
 
-  recordFailure(username: string, clientIp: string | null, now = new Date()): Promise<void> {
-    return this.failures.recordFailure(this.key(username, clientIp), now, this.config.loginFailureWindowMs);
-  }
-
+  /** The password was right: earlier failures from this address no longer count. */
   recordSuccess(username: string, clientIp: string | null): Promise<void> {
     return this.failures.clear(this.key(username, clientIp));
   }
 
   private key(username: string, clientIp: string | null): string {
-    return `${toUsernameKey(username)}|${clientIp ?? 'unknown'}`;
+    return `${toUsernameKey(username)}|${clientAddressKey(clientIp)}`;
   }
+}
+
+/**
+ * For a password check's `.catch`: a password that was never checked because the hashing queue was full
+ * (503) is no failed attempt, or a flood from elsewhere would spend honest users' attempts for them.
+ */
+export function refundIfBusy(refund: (() => Promise<void>) | undefined) {
+  return async (error: unknown): Promise<never> => {
+    if (error instanceof ServiceBusyException && refund) await refund().catch(() => undefined);
+    throw error;
+  };
 }

@@ -1,24 +1,34 @@
 import type Redis from 'ioredis';
-import { askRedis } from '../../common/exceptions/state-store-unavailable.error';
-import { LoginFailureStore, type FailureWindow } from './login-failure.store';
+import { askRedis, StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
+import { LoginFailureStore, type AttemptReservation } from './login-failure.store';
 
-/** One counter key per (username, address), in a fixed window that starts at the first failure. */
+/** A DECR that never creates the key: a window that has closed meanwhile stays closed. */
+const DECREMENT_IF_PRESENT =
+  "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end return 0";
+
+/** One counter key per (username, address), in a fixed window that starts at the first attempt. */
 export class RedisLoginFailureStore extends LoginFailureStore {
   constructor(private readonly redis: Redis) {
     super();
   }
 
-  async openWindow(key: string, now: Date): Promise<FailureWindow | null> {
-    const results = await askRedis(() => this.redis.multi().get(redisKey(key)).pttl(redisKey(key)).exec());
-    const count = Number(results?.[0]?.[1] ?? 0);
-    const ttlMs = Number(results?.[1]?.[1] ?? -2);
-    if (!count || ttlMs <= 0) return null;
-    return { count, closesAt: new Date(now.getTime() + ttlMs) };
-  }
-
-  async recordFailure(key: string, _now: Date, windowMs: number): Promise<void> {
-    // The window starts at the first failure (SET NX with its expiry); later ones only count.
-    await askRedis(() => this.redis.multi().set(redisKey(key), '0', 'PX', windowMs, 'NX').incr(redisKey(key)).exec());
+  async reserve(key: string, now: Date, windowMs: number, maxAttempts: number): Promise<AttemptReservation> {
+    const name = redisKey(key);
+    // The window starts with the first attempt (SET NX with its expiry); INCR then hands each attempt
+    // its own position, atomically, however many arrive at once.
+    const results = await askRedis(() =>
+      this.redis.multi().set(name, '0', 'PX', windowMs, 'NX').incr(name).pttl(name).exec(),
+    );
+    const failed = results?.find(([error]) => error);
+    if (!results || failed)
+      throw new StateStoreUnavailableError(`Redis refused the attempt count: ${failed?.[0]?.message ?? 'aborted'}`);
+    const position = Number(results[1][1]);
+    const ttlMs = Number(results[2][1]);
+    return {
+      allowed: position <= maxAttempts,
+      closesAt: new Date(now.getTime() + (ttlMs > 0 ? ttlMs : windowMs)),
+      refund: async () => void (await askRedis(() => this.redis.eval(DECREMENT_IF_PRESENT, 1, name))),
+    };
   }
 
   async clear(key: string): Promise<void> {
