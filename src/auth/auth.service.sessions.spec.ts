@@ -28,6 +28,7 @@ function session(id: string): SessionRecord {
     revokedAt: null,
     userAgent: null,
     ip: null,
+    credentialsVersion: null,
     createdAt,
   };
 }

@@ -32,7 +32,7 @@ describe(AuthService.name, () => {
   });
 
   describe('login', () => {
-    it('refuses bad credentials with 401 and the shared failure message, and records the failure', async () => {
+    it('refuses bad credentials with 401 and the shared failure message, leaving the attempt counted', async () => {
       usersService.verifyCredentials.mockResolvedValue(null);
 
       const error = await rejectionOf(sut.login('alice', 'wrong-password', CLIENT));
@@ -40,7 +40,7 @@ describe(AuthService.name, () => {
       expect(error).toBeInstanceOf(UnauthorizedException);
       expect((error as UnauthorizedException).getStatus()).toBe(HttpStatus.UNAUTHORIZED);
       expect((error as UnauthorizedException).message).toBe(LOGIN_FAILED);
-      expect(loginThrottle.recordFailure).toHaveBeenCalledWith('alice', CLIENT.ip);
+      expect(loginThrottle.beginAttempt).toHaveBeenCalledWith('alice', CLIENT.ip);
       expect(loginThrottle.recordSuccess).not.toHaveBeenCalled();
       expect(sessionsService.start).not.toHaveBeenCalled();
     });
@@ -57,35 +57,34 @@ describe(AuthService.name, () => {
       expect(unknownUser.getStatus()).toBe(wrongPassword.getStatus());
     });
 
-    it('checks the throttle before verifying credentials, and stops there when it refuses', async () => {
-      loginThrottle.assertAllowed.mockRejectedValue(new TooManyRequestsException(60));
+    it('counts the attempt before verifying credentials, and stops there when the throttle refuses', async () => {
+      loginThrottle.beginAttempt.mockRejectedValue(new TooManyRequestsException(60));
 
       await expect(sut.login('alice', 'correct-password', CLIENT)).rejects.toBeInstanceOf(TooManyRequestsException);
-      expect(loginThrottle.assertAllowed).toHaveBeenCalledWith('alice', CLIENT.ip);
+      expect(loginThrottle.beginAttempt).toHaveBeenCalledWith('alice', CLIENT.ip);
       expect(usersService.verifyCredentials).not.toHaveBeenCalled();
       expect(sessionsService.start).not.toHaveBeenCalled();
     });
 
-    it('asks the throttle before the password is verified on an allowed attempt too', async () => {
+    it('counts the attempt before the password is verified on an allowed attempt too', async () => {
       usersService.verifyCredentials.mockResolvedValue(USER);
       sessionsService.start.mockResolvedValue(SESSION);
 
       await sut.login('alice', 'correct-password', CLIENT);
 
-      expect(loginThrottle.assertAllowed.mock.invocationCallOrder[0]).toBeLessThan(
+      expect(loginThrottle.beginAttempt.mock.invocationCallOrder[0]).toBeLessThan(
         usersService.verifyCredentials.mock.invocationCallOrder[0],
       );
     });
 
-    it('records the success and starts a session for the user with the client info', async () => {
+    it("records the success and starts a session for the user, the client and the user's credentials version", async () => {
       usersService.verifyCredentials.mockResolvedValue(USER);
       sessionsService.start.mockResolvedValue(SESSION);
 
       await sut.login('alice', 'correct-password', CLIENT);
 
       expect(loginThrottle.recordSuccess).toHaveBeenCalledWith('alice', CLIENT.ip);
-      expect(loginThrottle.recordFailure).not.toHaveBeenCalled();
-      expect(sessionsService.start).toHaveBeenCalledWith(USER_ID, CLIENT);
+      expect(sessionsService.start).toHaveBeenCalledWith(USER_ID, CLIENT, USER.credentialsVersion);
     });
 
     it("returns an access token for the session's user and roles, and the session's refresh token", async () => {

@@ -7,7 +7,7 @@ import { UsersService } from '../users/users.service';
 import { AccessTokenService } from './access-token.service';
 import type { AuthenticatedUser } from './authenticated-user';
 import { AuditLogger } from '../logging/audit-logger.service';
-import { LoginThrottleService } from './login-failures/login-throttle.service';
+import { LoginThrottleService, refundIfBusy } from './login-failures/login-throttle.service';
 
 export interface IssuedTokens {
   user: UserRecord;
@@ -41,10 +41,9 @@ export class AuthService {
 
   /** One failure message for an unknown user and a wrong password alike. */
   async login(username: string, password: string, client: ClientInfo): Promise<IssuedTokens> {
-    await this.loginThrottle.assertAllowed(username, client.ip);
-    const user = await this.usersService.verifyCredentials(username, password);
+    const refund = await this.loginThrottle.beginAttempt(username, client.ip);
+    const user = await this.usersService.verifyCredentials(username, password).catch(refundIfBusy(refund));
     if (!user) {
-      await this.loginThrottle.recordFailure(username, client.ip);
       // The account's id, never the name as typed: people type passwords into username fields.
       const userId = await this.usersService.findIdByUsername(username);
       this.audit.record('login_failed', {
@@ -55,7 +54,16 @@ export class AuthService {
       throw new UnauthorizedException(LOGIN_FAILED);
     }
     await this.loginThrottle.recordSuccess(username, client.ip);
-    const session = await this.sessionsService.start(user._id.toHexString(), client);
+    const userId = user._id.toHexString();
+    const credentialsVersion = user.credentialsVersion ?? null;
+    const session = await this.sessionsService.start(userId, client, credentialsVersion);
+    // The password was checked against credentials read before the session existed: a password change
+    // or deletion in between has not revoked this session, so it must not be handed out.
+    if (!(await this.usersService.credentialsUnchanged(userId, credentialsVersion))) {
+      await this.sessionsService.revoke(session.sessionId, 'credentials_changed');
+      this.audit.record('login_failed', { userId, credentialsChanged: true, ip: client.ip ?? undefined });
+      throw new UnauthorizedException(LOGIN_FAILED);
+    }
     const tokens = await this.issueTokens(user, session);
     this.audit.record('login_succeeded', {
       userId: session.userId,
@@ -69,12 +77,13 @@ export class AuthService {
   async refresh(refreshToken: unknown): Promise<IssuedTokens> {
     const result = await this.sessionsService.rotate(refreshToken);
     if (result.outcome === 'invalid' || result.outcome === 'reuse') throw new InvalidTokenException(true);
-    const user = await this.usersService.findById(result.issued.userId);
-    if (!user) {
-      await this.sessionsService.revoke(result.issued.sessionId, 'user_deleted');
+    const { issued } = result;
+    const user = await this.usersService.findById(issued.userId);
+    if (!user || (user.credentialsVersion ?? null) !== issued.credentialsVersion) {
+      await this.sessionsService.revoke(issued.sessionId, user ? 'password_changed' : 'user_deleted');
       throw new InvalidTokenException(true);
     }
-    return this.issueTokens(user, result.issued);
+    return this.issueTokens(user, issued);
   }
 
   async logout(caller: AuthenticatedUser): Promise<void> {

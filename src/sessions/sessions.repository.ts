@@ -17,6 +17,7 @@ export type SessionRecord = Pick<
   | 'revokedAt'
   | 'userAgent'
   | 'ip'
+  | 'credentialsVersion'
   | 'createdAt'
 >;
 
@@ -29,6 +30,7 @@ export interface NewSession {
   absoluteExpiresAt: Date;
   userAgent: string | null;
   ip: string | null;
+  credentialsVersion: string | null;
 }
 
 export interface RefreshRotationRequest {
@@ -84,6 +86,7 @@ export class SessionsRepository implements OnModuleInit {
       absoluteExpiresAt: session.absoluteExpiresAt,
       userAgent: session.userAgent,
       ip: session.ip,
+      credentialsVersion: session.credentialsVersion,
     });
     return created.toObject();
   }
@@ -231,26 +234,45 @@ export class SessionsRepository implements OnModuleInit {
   }
 
   /**
-   * Revokes every unrevoked session of the user but `exceptSessionId`, and returns their ids (the
-   * shared revocation store needs them).
+   * Revokes every session of the user but `exceptSessionId`, and returns the ids of all of them, those
+   * revoked before included: the shared revocation store needs them, and a retry after a failed
+   * publication must publish every one again.
    */
   async revokeAllOfUser(userId: string, reason: string, now: Date, exceptSessionId?: string): Promise<string[]> {
     if (!isValidObjectId(userId)) return [];
     const owner = new Types.ObjectId(userId);
     const filter = {
       userId: owner,
-      revokedAt: null,
       ...(exceptSessionId && isValidObjectId(exceptSessionId)
         ? { _id: { $ne: new Types.ObjectId(exceptSessionId) } }
         : {}),
     };
     const sessions = await this.sessionModel
-      .find(filter, { _id: 1, userId: 1, absoluteExpiresAt: 1 })
+      .find(filter, { _id: 1, userId: 1, absoluteExpiresAt: 1, revokedAt: 1 })
       .lean<SessionRecord[]>()
       .exec();
-    await this.recordRevocations(sessions, reason, now);
-    // All of them, including any a concurrent request revoked first: publishing one twice is harmless.
+    await this.recordRevocations(
+      sessions.filter((session) => session.revokedAt === null),
+      reason,
+      now,
+    );
     return sessions.map((session) => session._id.toHexString());
+  }
+
+  /** Whether the user owns this session and it is revoked: a retried revocation publishes it again. */
+  async isRevokedOfUser(sessionId: string, userId: string): Promise<boolean> {
+    if (!isValidObjectId(sessionId) || !isValidObjectId(userId)) return false;
+    const record = await this.revocationModel
+      .findOne({ _id: new Types.ObjectId(sessionId), userId: new Types.ObjectId(userId) }, { _id: 1 })
+      .lean()
+      .exec();
+    return record !== null;
+  }
+
+  /** The session that changed the password stays live: it takes the new credentials version. */
+  async updateCredentialsVersion(sessionId: string, credentialsVersion: string): Promise<void> {
+    if (!isValidObjectId(sessionId)) return;
+    await this.sessionModel.updateOne({ _id: sessionId }, { $set: { credentialsVersion } }).exec();
   }
 
   async listIdsRevokedSince(since: Date): Promise<string[]> {

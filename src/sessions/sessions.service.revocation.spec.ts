@@ -115,11 +115,32 @@ describe(SessionsService.name, () => {
       expect(databaseBeforeState(repository.revokeLiveOfUser)).toBe(true);
     });
 
-    it("answers false and publishes nothing for a session that is not the user's or not live", async () => {
+    it("answers false and publishes nothing for a session that is not the user's", async () => {
       repository.revokeLiveOfUser.mockResolvedValue(false);
+      repository.isRevokedOfUser.mockResolvedValue(false);
 
       await expect(sut.revokeOwn(OTHER_USER_ID, SESSION_ID, 'session_deleted', NOW)).resolves.toBe(false);
+      expect(repository.isRevokedOfUser).toHaveBeenCalledWith(SESSION_ID, OTHER_USER_ID);
       expect(state.recordRevoked).not.toHaveBeenCalled();
+    });
+
+    // The first attempt may have reached the database and then failed to publish (503): a retry must
+    // still get the session refused everywhere, though it answers 404 as for any ended session.
+    it('publishes again an own session that is already revoked, and still answers false', async () => {
+      repository.revokeLiveOfUser.mockResolvedValue(false);
+      repository.isRevokedOfUser.mockResolvedValue(true);
+
+      await expect(sut.revokeOwn(USER_ID, SESSION_ID, 'session_deleted', NOW)).resolves.toBe(false);
+      expect(repository.isRevokedOfUser).toHaveBeenCalledWith(SESSION_ID, USER_ID);
+      expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
+    });
+
+    it('fails when that re-publication fails, rather than answering', async () => {
+      repository.revokeLiveOfUser.mockResolvedValue(false);
+      repository.isRevokedOfUser.mockResolvedValue(true);
+      state.recordRevoked.mockRejectedValue(new Error('Redis down'));
+
+      await expect(sut.revokeOwn(USER_ID, SESSION_ID, 'session_deleted', NOW)).rejects.toThrow('Redis down');
     });
 
     it('never goes through the unconditional revoke, which ignores the owner', async () => {
@@ -130,7 +151,7 @@ describe(SessionsService.name, () => {
   });
 
   describe('revokeAllOfUser', () => {
-    it('publishes exactly the ids the database revoked', async () => {
+    it('publishes every id the database returns, those revoked before included', async () => {
       repository.revokeAllOfUser.mockResolvedValue([SESSION_ID, OTHER_SESSION_ID]);
 
       await sut.revokeAllOfUser(USER_ID, 'logout_all', undefined, NOW);
@@ -147,6 +168,15 @@ describe(SessionsService.name, () => {
 
       expect(repository.revokeAllOfUser).toHaveBeenCalledWith(USER_ID, 'password_changed', NOW, SESSION_ID);
       expect(state.recordRevoked.mock.calls.flat(2)).not.toContain(SESSION_ID);
+    });
+  });
+
+  describe('updateCredentialsVersion', () => {
+    it('stores the new version on that one session and publishes nothing', async () => {
+      await sut.updateCredentialsVersion(SESSION_ID, 'credentials-v2');
+
+      expect(repository.updateCredentialsVersion).toHaveBeenCalledWith(SESSION_ID, 'credentials-v2');
+      expect(state.recordRevoked).not.toHaveBeenCalled();
     });
   });
 

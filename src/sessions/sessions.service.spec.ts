@@ -7,6 +7,7 @@ import { SessionsService } from './sessions.service';
 import {
   at,
   CLIENT,
+  CREDENTIALS_VERSION,
   HOUR,
   NOW,
   SESSION_ID,
@@ -30,6 +31,7 @@ function recordFor(session: NewSession): SessionRecord {
     userId: new Types.ObjectId(session.userId),
     idleExpiresAt: session.idleExpiresAt,
     absoluteExpiresAt: session.absoluteExpiresAt,
+    credentialsVersion: session.credentialsVersion,
   });
 }
 
@@ -46,7 +48,7 @@ describe(SessionsService.name, () => {
 
   describe('start', () => {
     it('stores the hash of the refresh token it returns, never the token itself', async () => {
-      const issued = await sut.start(USER_ID, CLIENT, NOW);
+      const issued = await sut.start(USER_ID, CLIENT, CREDENTIALS_VERSION, NOW);
 
       const stored = repository.create.mock.calls[0][0];
       expect(stored.refreshTokenHash).toBe(codec.hash(issued.refreshToken));
@@ -55,7 +57,7 @@ describe(SessionsService.name, () => {
     });
 
     it('returns a generation-0 token bound to the new session and its user', async () => {
-      const issued = await sut.start(USER_ID, CLIENT, NOW);
+      const issued = await sut.start(USER_ID, CLIENT, CREDENTIALS_VERSION, NOW);
 
       const stored = repository.create.mock.calls[0][0];
       expect(issued.sessionId).toBe(stored.id.toHexString());
@@ -64,7 +66,7 @@ describe(SessionsService.name, () => {
     });
 
     it('sets the idle expiry from REFRESH_TOKEN_EXPIRY and the absolute one from SESSION_MAX_LIFETIME', async () => {
-      await sut.start(USER_ID, CLIENT, NOW);
+      await sut.start(USER_ID, CLIENT, CREDENTIALS_VERSION, NOW);
 
       expect(repository.create).toHaveBeenCalledWith(
         expect.objectContaining({
@@ -78,9 +80,16 @@ describe(SessionsService.name, () => {
       );
     });
 
+    it("records the user's credentials version the password was checked against, and hands it back", async () => {
+      const issued = await sut.start(USER_ID, CLIENT, 'credentials-v7', NOW);
+
+      expect(repository.create).toHaveBeenCalledWith(expect.objectContaining({ credentialsVersion: 'credentials-v7' }));
+      expect(issued.credentialsVersion).toBe('credentials-v7');
+    });
+
     it('starts a new session id, and so a different token, each time', async () => {
-      const first = await sut.start(USER_ID, CLIENT, NOW);
-      const second = await sut.start(USER_ID, CLIENT, NOW);
+      const first = await sut.start(USER_ID, CLIENT, CREDENTIALS_VERSION, NOW);
+      const second = await sut.start(USER_ID, CLIENT, CREDENTIALS_VERSION, NOW);
 
       expect(second.sessionId).not.toBe(first.sessionId);
       expect(second.refreshToken).not.toBe(first.refreshToken);
@@ -106,7 +115,9 @@ describe(SessionsService.name, () => {
     });
 
     it("answers 'rotated' with the successor token, of generation + 1, for the same session", async () => {
-      repository.rotateRefreshToken.mockResolvedValue(rotated(sessionRecord({ generation: 5 })));
+      repository.rotateRefreshToken.mockResolvedValue(
+        rotated(sessionRecord({ generation: 5, credentialsVersion: 'credentials-v3' })),
+      );
 
       const result = await sut.rotate(codec.encode(SESSION_ID, 4), NOW);
 
@@ -116,6 +127,7 @@ describe(SessionsService.name, () => {
           sessionId: SESSION_ID,
           userId: USER_ID,
           refreshToken: codec.encode(SESSION_ID, 5),
+          credentialsVersion: 'credentials-v3',
         }),
       });
       expect(repository.findById).not.toHaveBeenCalled();
@@ -166,7 +178,7 @@ describe(SessionsService.name, () => {
     });
 
     it('is capped by SESSION_MAX_LIFETIME for a new session when that is shorter than the idle window', async () => {
-      const issued = await createSut({ sessionMaxLifetimeMs: HOUR }).start(USER_ID, CLIENT, NOW);
+      const issued = await createSut({ sessionMaxLifetimeMs: HOUR }).start(USER_ID, CLIENT, CREDENTIALS_VERSION, NOW);
 
       expect(issued.expiresAt).toEqual(at(HOUR));
     });

@@ -15,6 +15,8 @@ export interface IssuedRefreshToken {
   sessionId: string;
   userId: string;
   refreshToken: string;
+  /** The user's credentials version the session was created with. */
+  credentialsVersion: string | null;
   /**
    * When the session ends unless refreshed: the idle window, capped by its absolute end. Neither the
    * refresh token nor any access token of the session outlives it.
@@ -30,7 +32,14 @@ export type RotationResult =
   | { outcome: 'invalid' };
 
 export type RevocationReason =
-  'logout' | 'logout_all' | 'session_deleted' | 'password_changed' | 'refresh_reuse' | 'user_deleted';
+  | 'logout'
+  | 'logout_all'
+  | 'session_deleted'
+  | 'password_changed'
+  | 'refresh_reuse'
+  | 'user_deleted'
+  /** A login whose password was checked against credentials changed or deleted meanwhile. */
+  | 'credentials_changed';
 
 /** How long revoked sessions are kept (for the audit trail) before the purge removes them. */
 const REVOKED_RETENTION_MS = 24 * 3_600_000;
@@ -58,7 +67,12 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.purgeTimer);
   }
 
-  async start(userId: string, client: ClientInfo, now = new Date()): Promise<IssuedRefreshToken> {
+  async start(
+    userId: string,
+    client: ClientInfo,
+    credentialsVersion: string | null,
+    now = new Date(),
+  ): Promise<IssuedRefreshToken> {
     const id = new Types.ObjectId();
     const refreshToken = this.refreshTokens.encode(id.toHexString(), 0);
     const session = await this.sessionsRepository.create({
@@ -70,6 +84,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       absoluteExpiresAt: new Date(now.getTime() + this.config.sessionMaxLifetimeMs),
       userAgent: client.userAgent,
       ip: client.ip,
+      credentialsVersion,
     });
     return this.issued(session, refreshToken);
   }
@@ -159,8 +174,16 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   /** False when the session is not the user's, or has already ended. */
   async revokeOwn(userId: string, sessionId: string, reason: RevocationReason, now = new Date()): Promise<boolean> {
     const found = await this.sessionsRepository.revokeLiveOfUser(sessionId, userId, reason, now);
-    if (found) await this.state.recordRevoked([sessionId]);
+    // Revoked already, perhaps by an attempt whose publication failed: publish it again all the same.
+    if (found || (await this.sessionsRepository.isRevokedOfUser(sessionId, userId))) {
+      await this.state.recordRevoked([sessionId]);
+    }
     return found;
+  }
+
+  /** The session that changed the password keeps working under the new credentials. */
+  updateCredentialsVersion(sessionId: string, credentialsVersion: string): Promise<void> {
+    return this.sessionsRepository.updateCredentialsVersion(sessionId, credentialsVersion);
   }
 
   async revokeAllOfUser(
@@ -195,6 +218,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       sessionId: session._id.toHexString(),
       userId: session.userId.toHexString(),
       refreshToken,
+      credentialsVersion: session.credentialsVersion ?? null,
       expiresAt,
     };
   }

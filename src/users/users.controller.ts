@@ -4,6 +4,7 @@ import { ApiErrorResponse, ApiJsonBodyErrorResponses } from '../common/http/api-
 import { ChangePasswordDto } from './dto/change-password.dto';
 import { ApiCrossSiteForbiddenResponse, Auth, CROSS_SITE_REFUSED } from '../auth/decorators/auth.decorator';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
+import { RateLimitBudget } from '../auth/decorators/rate-limit-budget.decorator';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { ROLE_ADMIN } from './schemas/user.schema';
 import { UsersService } from './users.service';
@@ -28,6 +29,8 @@ export class UsersController {
 
   @Patch('me/password')
   @Auth()
+  // Each request costs one or two password hashes: a per-address budget of its own.
+  @RateLimitBudget('password-change')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({
     operationId: 'changePassword',
@@ -47,8 +50,12 @@ export class UsersController {
     wrongCurrentPassword: 'Current password is incorrect',
     crossSite: CROSS_SITE_REFUSED,
   })
-  @ApiErrorResponse(429, 'Too many wrong current passwords from this address; see Retry-After', {
+  @ApiErrorResponse(429, 'Too many requests or wrong current passwords from this address; see Retry-After', {
     throttled: 'Too many failed logins, try again later',
+    rateLimited: 'Too many requests, slow down',
+  })
+  @ApiErrorResponse(503, 'Too many password checks queued on this instance; see Retry-After', {
+    busy: 'Server busy, try again shortly',
   })
   async changePassword(
     @CurrentUser() caller: AuthenticatedUser,

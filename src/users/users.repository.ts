@@ -3,7 +3,10 @@ import { InjectModel } from '@nestjs/mongoose';
 import { isValidObjectId, type Model } from 'mongoose';
 import { User } from './schemas/user.schema';
 
-export type UserRecord = Pick<User, '_id' | 'username' | 'usernameKey' | 'passwordHash' | 'roles' | 'createdAt'>;
+export type UserRecord = Pick<
+  User,
+  '_id' | 'username' | 'usernameKey' | 'passwordHash' | 'roles' | 'credentialsVersion' | 'createdAt'
+>;
 
 export class DuplicateUsernameError extends Error {
   override name = 'DuplicateUsernameError';
@@ -20,7 +23,9 @@ export class UsersRepository implements OnModuleInit {
     await this.userModel.createIndexes();
   }
 
-  async create(user: Pick<User, 'username' | 'usernameKey' | 'passwordHash' | 'roles'>): Promise<UserRecord> {
+  async create(
+    user: Pick<User, 'username' | 'usernameKey' | 'passwordHash' | 'roles' | 'credentialsVersion'>,
+  ): Promise<UserRecord> {
     try {
       const created = await this.userModel.create(user);
       return created.toObject();
@@ -39,10 +44,18 @@ export class UsersRepository implements OnModuleInit {
     return this.userModel.findById(id).lean<UserRecord>().exec();
   }
 
-  async updatePasswordHash(id: string, passwordHash: string): Promise<boolean> {
+  /** Replaces the hash and the credentials version in one write; false when the user does not exist. */
+  async updatePassword(id: string, passwordHash: string, credentialsVersion: string): Promise<boolean> {
     if (!isValidObjectId(id)) return false;
-    const result = await this.userModel.updateOne({ _id: id }, { $set: { passwordHash } }).exec();
+    const result = await this.userModel.updateOne({ _id: id }, { $set: { passwordHash, credentialsVersion } }).exec();
     return result.matchedCount === 1;
+  }
+
+  /** The user's current credentials version; undefined when the user does not exist. */
+  async findCredentialsVersion(id: string): Promise<string | null | undefined> {
+    if (!isValidObjectId(id)) return undefined;
+    const user = await this.userModel.findById(id, { credentialsVersion: 1 }).lean<UserRecord>().exec();
+    return user ? (user.credentialsVersion ?? null) : undefined;
   }
 
   async deleteById(id: string): Promise<boolean> {

@@ -7,6 +7,7 @@ import {
   ALICE_ID,
   createUsersService,
   PASSWORD,
+  NEW_CREDENTIALS_VERSION,
   PASSWORD_HASH,
   usersServiceMocks,
   type UsersServiceMocks,
@@ -39,26 +40,40 @@ describe(UsersService.name, () => {
 
     it("refuses with the throttle's 429 before checking the password when this address guessed too often", async () => {
       repository.findById.mockResolvedValue(ALICE);
-      passwordThrottle.assertAllowed.mockRejectedValue(new TooManyRequestsException(60));
+      passwordThrottle.beginAttempt.mockRejectedValue(new TooManyRequestsException(60));
 
       await expect(changePassword()).rejects.toBeInstanceOf(TooManyRequestsException);
+      expect(passwordThrottle.beginAttempt).toHaveBeenCalledWith(ALICE.username, CLIENT_IP);
       expect(hasher.verify).not.toHaveBeenCalled();
-      expect(repository.updatePasswordHash).not.toHaveBeenCalled();
+      expect(repository.updatePassword).not.toHaveBeenCalled();
     });
 
-    it('counts a wrong current password as a failed guess for this username and address', async () => {
+    it('leaves a wrong current password counted as a guess for this username and address', async () => {
       repository.findById.mockResolvedValue(ALICE);
       hasher.verify.mockResolvedValue(false);
 
       await expect(changePassword('wrong-password')).rejects.toBeInstanceOf(ForbiddenException);
-      expect(passwordThrottle.recordFailure).toHaveBeenCalledWith(ALICE.username, CLIENT_IP);
+      expect(passwordThrottle.beginAttempt).toHaveBeenCalledWith(ALICE.username, CLIENT_IP);
+      expect(passwordThrottle.recordSuccess).not.toHaveBeenCalled();
+    });
+
+    it('clears the count once the current password proved right', async () => {
+      repository.findById.mockResolvedValue(ALICE);
+      hasher.verify.mockResolvedValue(true);
+
+      await changePassword();
+
+      expect(passwordThrottle.recordSuccess).toHaveBeenCalledWith(ALICE.username, CLIENT_IP);
+      expect(hasher.verify.mock.invocationCallOrder[0]).toBeLessThan(
+        passwordThrottle.recordSuccess.mock.invocationCallOrder[0],
+      );
     });
 
     it('answers 401 when the user no longer exists, and changes nothing', async () => {
       repository.findById.mockResolvedValue(null);
 
       await expect(changePassword()).rejects.toBeInstanceOf(UnauthorizedException);
-      expect(repository.updatePasswordHash).not.toHaveBeenCalled();
+      expect(repository.updatePassword).not.toHaveBeenCalled();
       expect(sessionsService.revokeAllOfUser).not.toHaveBeenCalled();
     });
 
@@ -81,19 +96,20 @@ describe(UsersService.name, () => {
       expect(error).toBeInstanceOf(ForbiddenException);
       expect((error as ForbiddenException).getStatus()).toBe(HttpStatus.FORBIDDEN);
       expect((error as ForbiddenException).message).toBe('Current password is incorrect');
-      expect(repository.updatePasswordHash).not.toHaveBeenCalled();
+      expect(repository.updatePassword).not.toHaveBeenCalled();
       expect(sessionsService.revokeAllOfUser).not.toHaveBeenCalled();
     });
 
-    it('stores the hash of the new password, never the password itself', async () => {
+    it('stores the hash of the new password, never the password itself, with a new credentials version', async () => {
       repository.findById.mockResolvedValue(ALICE);
       hasher.verify.mockResolvedValue(true);
 
       await changePassword();
 
       expect(hasher.hash).toHaveBeenCalledWith(NEW_PASSWORD);
-      expect(repository.updatePasswordHash).toHaveBeenCalledWith(ALICE_ID, NEW_HASH);
-      expect(JSON.stringify(repository.updatePasswordHash.mock.calls)).not.toContain(NEW_PASSWORD);
+      expect(repository.updatePassword).toHaveBeenCalledWith(ALICE_ID, NEW_HASH, NEW_CREDENTIALS_VERSION);
+      expect(NEW_CREDENTIALS_VERSION).not.toBe(ALICE.credentialsVersion);
+      expect(JSON.stringify(repository.updatePassword.mock.calls)).not.toContain(NEW_PASSWORD);
     });
 
     it("revokes every other session of the user with reason 'password_changed', keeping the caller's", async () => {
@@ -106,6 +122,38 @@ describe(UsersService.name, () => {
       expect(sessionsService.revokeAllOfUser).toHaveBeenCalledWith(ALICE_ID, 'password_changed', CURRENT_SESSION_ID);
     });
 
+    it("keeps the caller's session working under the new version before revoking the others", async () => {
+      repository.findById.mockResolvedValue(ALICE);
+      hasher.verify.mockResolvedValue(true);
+
+      await changePassword();
+
+      expect(sessionsService.updateCredentialsVersion).toHaveBeenCalledWith(
+        CURRENT_SESSION_ID,
+        NEW_CREDENTIALS_VERSION,
+      );
+      // The version is stored first, so that a login racing with the change finds it; the sweep comes
+      // last, so that it also catches a session such a login created meanwhile.
+      const order = [
+        hasher.verify,
+        passwordThrottle.recordSuccess,
+        repository.updatePassword,
+        sessionsService.updateCredentialsVersion,
+        sessionsService.revokeAllOfUser,
+      ].map((mock) => mock.mock.invocationCallOrder[0]);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    });
+
+    it('answers 401 and touches no session when the user disappeared before the new password was stored', async () => {
+      repository.findById.mockResolvedValue(ALICE);
+      hasher.verify.mockResolvedValue(true);
+      repository.updatePassword.mockResolvedValue(false);
+
+      await expect(changePassword()).rejects.toBeInstanceOf(UnauthorizedException);
+      expect(sessionsService.updateCredentialsVersion).not.toHaveBeenCalled();
+      expect(sessionsService.revokeAllOfUser).not.toHaveBeenCalled();
+    });
+
     it('fails, rather than reporting success, when the other sessions cannot be revoked', async () => {
       repository.findById.mockResolvedValue(ALICE);
       hasher.verify.mockResolvedValue(true);
@@ -116,18 +164,23 @@ describe(UsersService.name, () => {
   });
 
   describe('deleteAccount', () => {
-    it('deletes every session of the user, then the user', async () => {
+    it("revokes every session with reason 'user_deleted' before deleting the user, then deletes the sessions", async () => {
       await sut.deleteAccount(ALICE_ID);
 
-      expect(sessionsService.deleteAllOfUser).toHaveBeenCalledWith(ALICE_ID);
+      expect(sessionsService.revokeAllOfUser).toHaveBeenCalledWith(ALICE_ID, 'user_deleted');
       expect(repository.deleteById).toHaveBeenCalledWith(ALICE_ID);
-      expect(sessionsService.deleteAllOfUser.mock.invocationCallOrder[0]).toBeLessThan(
+      expect(sessionsService.deleteAllOfUser).toHaveBeenCalledWith(ALICE_ID);
+      // The sweep after the deletion catches a session that a login racing with it created meanwhile.
+      expect(sessionsService.revokeAllOfUser.mock.invocationCallOrder[0]).toBeLessThan(
         repository.deleteById.mock.invocationCallOrder[0],
+      );
+      expect(repository.deleteById.mock.invocationCallOrder[0]).toBeLessThan(
+        sessionsService.deleteAllOfUser.mock.invocationCallOrder[0],
       );
     });
 
     it('keeps the user when the sessions could not be revoked, so that the request can be repeated', async () => {
-      sessionsService.deleteAllOfUser.mockRejectedValue(new StateStoreUnavailableError('Redis: Command timed out'));
+      sessionsService.revokeAllOfUser.mockRejectedValue(new StateStoreUnavailableError('Redis: Command timed out'));
 
       await expect(sut.deleteAccount(ALICE_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
       expect(repository.deleteById).not.toHaveBeenCalled();
@@ -135,7 +188,7 @@ describe(UsersService.name, () => {
 
     it('waits for the sessions to be revoked before deleting the user', async () => {
       let finishRevocation!: () => void;
-      sessionsService.deleteAllOfUser.mockReturnValue(new Promise<void>((resolve) => (finishRevocation = resolve)));
+      sessionsService.revokeAllOfUser.mockReturnValue(new Promise<void>((resolve) => (finishRevocation = resolve)));
 
       const deletion = sut.deleteAccount(ALICE_ID);
       await Promise.resolve();

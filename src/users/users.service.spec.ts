@@ -4,7 +4,9 @@ import { DuplicateUsernameError } from './users.repository';
 import { UsersService } from './users.service';
 import {
   ALICE,
+  ALICE_ID,
   createUsersService,
+  NEW_CREDENTIALS_VERSION,
   PASSWORD,
   PASSWORD_HASH,
   usersServiceMocks,
@@ -30,7 +32,7 @@ describe(UsersService.name, () => {
   afterEach(() => jest.restoreAllMocks());
 
   describe('register', () => {
-    it('stores the hash, never the password, with roles ["user"]', async () => {
+    it('stores the hash, never the password, with roles ["user"] and a first credentials version', async () => {
       const sut = createSut();
 
       await sut.register('Alice', PASSWORD);
@@ -41,6 +43,7 @@ describe(UsersService.name, () => {
         usernameKey: 'alice',
         passwordHash: PASSWORD_HASH,
         roles: ['user'],
+        credentialsVersion: NEW_CREDENTIALS_VERSION,
       });
       expect(JSON.stringify(repository.create.mock.calls[0][0])).not.toContain(PASSWORD);
     });
@@ -110,6 +113,23 @@ describe(UsersService.name, () => {
     });
   });
 
+  describe('credentialsUnchanged', () => {
+    it.each<[string, string | null | undefined, string | null, boolean]>([
+      ['the same version', 'credentials-v1', 'credentials-v1', true],
+      ['no version on either side (a user stored before versions existed)', null, null, true],
+      ['another version (the password changed)', 'credentials-v2', 'credentials-v1', false],
+      ['a version where the login saw none', 'credentials-v1', null, false],
+      ['no user any more (deleted)', undefined, 'credentials-v1', false],
+      ['no user any more, for a login that saw no version', undefined, null, false],
+    ])('answers %s with %p', async (_label, stored, seen, expected) => {
+      repository.findCredentialsVersion.mockResolvedValue(stored);
+      const sut = createSut();
+
+      await expect(sut.credentialsUnchanged(ALICE_ID, seen)).resolves.toBe(expected);
+      expect(repository.findCredentialsVersion).toHaveBeenCalledWith(ALICE_ID);
+    });
+  });
+
   describe('onApplicationBootstrap', () => {
     const admin = { username: 'Root', password: 'admin-password-1' };
 
@@ -135,6 +155,7 @@ describe(UsersService.name, () => {
         usernameKey: 'root',
         passwordHash: PASSWORD_HASH,
         roles: ['admin', 'user'],
+        credentialsVersion: NEW_CREDENTIALS_VERSION,
       });
     });
 
@@ -146,6 +167,30 @@ describe(UsersService.name, () => {
 
       expect(repository.create).not.toHaveBeenCalled();
       expect(hasher.hash).not.toHaveBeenCalled();
+    });
+
+    // Otherwise an operator who set ADMIN_USERNAME believes there is an administrator when there is none.
+    it('warns once, naming the user, when that existing user is not an administrator', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      repository.findByUsernameKey.mockResolvedValue({ ...ALICE, username: 'root', usernameKey: 'root' });
+      const sut = createSut({ bootstrapAdmin: admin });
+
+      await sut.onApplicationBootstrap();
+
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('"Root"'));
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('not an administrator'));
+    });
+
+    it('does not warn when the existing user is an administrator', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      repository.findByUsernameKey.mockResolvedValue({ ...ALICE, username: 'root', roles: ['admin', 'user'] });
+      const sut = createSut({ bootstrapAdmin: admin });
+
+      await sut.onApplicationBootstrap();
+
+      expect(warn).not.toHaveBeenCalled();
+      expect(repository.create).not.toHaveBeenCalled();
     });
 
     it('tolerates another instance creating the administrator concurrently', async () => {

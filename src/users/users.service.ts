@@ -9,7 +9,8 @@ import {
 } from '@nestjs/common';
 import { usersConfig, type UsersConfig } from '../config';
 import { PasswordHasher } from '../crypto/password-hasher.service';
-import { LoginThrottleService } from '../auth/login-failures/login-throttle.service';
+import { TokenCrypto } from '../crypto/token-crypto.service';
+import { LoginThrottleService, refundIfBusy } from '../auth/login-failures/login-throttle.service';
 import { AuditLogger } from '../logging/audit-logger.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { ROLE_ADMIN, ROLE_USER, toUsernameKey } from './schemas/user.schema';
@@ -26,12 +27,21 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly audit: AuditLogger,
     private readonly passwordThrottle: LoginThrottleService,
     @Inject(usersConfig.KEY) private readonly config: UsersConfig,
+    private readonly crypto: TokenCrypto,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const admin = this.config.bootstrapAdmin;
     if (!admin) return;
-    if (await this.usersRepository.findByUsernameKey(toUsernameKey(admin.username))) return;
+    const existing = await this.usersRepository.findByUsernameKey(toUsernameKey(admin.username));
+    if (existing) {
+      if (!existing.roles.includes(ROLE_ADMIN)) {
+        this.logger.warn(
+          `ADMIN_USERNAME "${admin.username}" names an existing user who is not an administrator: no administrator was created and the user was left unchanged`,
+        );
+      }
+      return;
+    }
     try {
       await this.createUser(admin.username, admin.password, [ROLE_ADMIN, ROLE_USER]);
       this.logger.log(`Created the first administrator "${admin.username}" from ADMIN_USERNAME`);
@@ -70,8 +80,19 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   /**
+   * Whether the user still exists with the credentials version a login checked its password against.
+   * Asked after the login created its session: a password change or deletion that ran meanwhile has
+   * either seen that session (and revoked it) or is seen here.
+   */
+  async credentialsUnchanged(userId: string, credentialsVersion: string | null): Promise<boolean> {
+    const current = await this.usersRepository.findCredentialsVersion(userId);
+    return current !== undefined && current === credentialsVersion;
+  }
+
+  /**
    * Changes the password and revokes every other session: whoever else holds a token of this
-   * account (the reason passwords get changed) is signed out; the caller's session stays.
+   * account (the reason passwords get changed) is signed out; the caller's session stays. A login
+   * still checking the old password meanwhile finds the new credentials version and fails.
    */
   async changePassword(
     userId: string,
@@ -83,21 +104,31 @@ export class UsersService implements OnApplicationBootstrap {
     const user = await this.usersRepository.findById(userId);
     if (!user) throw new UnauthorizedException();
     // A stolen access token must not become a way to guess the password: same brake as login.
-    await this.passwordThrottle.assertAllowed(user.username, clientIp);
-    if (!(await this.passwordHasher.verify(user.passwordHash, currentPassword))) {
-      await this.passwordThrottle.recordFailure(user.username, clientIp);
+    const refund = await this.passwordThrottle.beginAttempt(user.username, clientIp);
+    const verified = await this.passwordHasher.verify(user.passwordHash, currentPassword).catch(refundIfBusy(refund));
+    if (!verified) {
       throw new ForbiddenException('Current password is incorrect');
     }
-    await this.usersRepository.updatePasswordHash(userId, await this.passwordHasher.hash(newPassword));
+    await this.passwordThrottle.recordSuccess(user.username, clientIp);
+    const credentialsVersion = this.crypto.randomId();
+    const passwordHash = await this.passwordHasher.hash(newPassword);
+    if (!(await this.usersRepository.updatePassword(userId, passwordHash, credentialsVersion))) {
+      throw new UnauthorizedException();
+    }
+    await this.sessionsService.updateCredentialsVersion(currentSessionId, credentialsVersion);
     await this.sessionsService.revokeAllOfUser(userId, 'password_changed', currentSessionId);
     this.audit.record('password_changed', { userId, sessionId: currentSessionId });
   }
 
-  /** Sessions first: once they are revoked no token of the account works, whatever happens next. */
+  /**
+   * Every session is revoked before the user goes, and again after: a login that checked the password
+   * just before the deletion either created its session in time for the second sweep or finds no user.
+   */
   async deleteAccount(userId: string): Promise<void> {
-    await this.sessionsService.deleteAllOfUser(userId);
+    await this.sessionsService.revokeAllOfUser(userId, 'user_deleted');
     await this.usersRepository.deleteById(userId);
     this.audit.record('account_deleted', { userId });
+    await this.sessionsService.deleteAllOfUser(userId);
   }
 
   list(): Promise<UserRecord[]> {
@@ -106,6 +137,12 @@ export class UsersService implements OnApplicationBootstrap {
 
   private async createUser(username: string, password: string, roles: string[]): Promise<UserRecord> {
     const passwordHash = await this.passwordHasher.hash(password);
-    return this.usersRepository.create({ username, usernameKey: toUsernameKey(username), passwordHash, roles });
+    return this.usersRepository.create({
+      username,
+      usernameKey: toUsernameKey(username),
+      passwordHash,
+      roles,
+      credentialsVersion: this.crypto.randomId(),
+    });
   }
 }

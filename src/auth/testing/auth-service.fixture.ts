@@ -19,6 +19,7 @@ export const USER: UserRecord = {
   usernameKey: 'alice',
   passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
   roles: ['user'],
+  credentialsVersion: 'credentials-v1',
   createdAt: new Date('2030-01-01T00:00:00.000Z'),
 };
 
@@ -27,6 +28,7 @@ export const SESSION: IssuedRefreshToken = {
   sessionId: SESSION_ID,
   userId: USER_ID,
   refreshToken: `${SESSION_ID}.1.refresh-mac`,
+  credentialsVersion: USER.credentialsVersion,
   expiresAt: new Date('2030-01-08T00:00:00.000Z'),
 };
 
@@ -49,7 +51,9 @@ export const CLAIMS: AccessTokenClaims = {
 export const CALLER: AuthenticatedUser = { userId: USER_ID, sessionId: SESSION_ID, roles: ['user'] };
 
 export interface AuthServiceMocks {
-  usersService: jest.Mocked<Pick<UsersService, 'register' | 'verifyCredentials' | 'findById' | 'findIdByUsername'>>;
+  usersService: jest.Mocked<
+    Pick<UsersService, 'register' | 'verifyCredentials' | 'findById' | 'findIdByUsername' | 'credentialsUnchanged'>
+  >;
   sessionsService: jest.Mocked<
     Pick<
       SessionsService,
@@ -64,7 +68,7 @@ export interface AuthServiceMocks {
     >
   >;
   accessTokens: jest.Mocked<Pick<AccessTokenService, 'issue' | 'parseClaims'>>;
-  loginThrottle: jest.Mocked<Pick<LoginThrottleService, 'assertAllowed' | 'recordFailure' | 'recordSuccess'>>;
+  loginThrottle: jest.Mocked<Pick<LoginThrottleService, 'beginAttempt' | 'recordSuccess'>>;
 }
 
 export function authServiceMocks(): AuthServiceMocks {
@@ -74,6 +78,7 @@ export function authServiceMocks(): AuthServiceMocks {
       verifyCredentials: jest.fn(),
       findById: jest.fn(),
       findIdByUsername: jest.fn().mockResolvedValue(null),
+      credentialsUnchanged: jest.fn().mockResolvedValue(true),
     },
     sessionsService: {
       start: jest.fn(),
@@ -86,7 +91,7 @@ export function authServiceMocks(): AuthServiceMocks {
       revokeAllOfUser: jest.fn().mockResolvedValue(undefined),
     },
     accessTokens: { issue: jest.fn().mockReturnValue(ACCESS), parseClaims: jest.fn() },
-    loginThrottle: { assertAllowed: jest.fn(), recordFailure: jest.fn(), recordSuccess: jest.fn() },
+    loginThrottle: { beginAttempt: jest.fn(), recordSuccess: jest.fn() },
   };
 }
 

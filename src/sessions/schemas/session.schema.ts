@@ -36,6 +36,13 @@ export class Session {
   @Prop({ type: Date, required: true })
   absoluteExpiresAt!: Date;
 
+  /**
+   * The user's credentials version when the session was created (or, for the session that changed the
+   * password, after the change): a session of older credentials is never refreshed.
+   */
+  @Prop({ type: String, default: null })
+  credentialsVersion!: string | null;
+
   @Prop({ type: Date, default: null })
   revokedAt!: Date | null;
 

@@ -22,6 +22,7 @@ export const NOW = new Date('2030-01-01T12:00:00.000Z');
 export const USER_ID = '6650f0c2a1b2c3d4e5f60718';
 export const OTHER_USER_ID = '6650f0c2a1b2c3d4e5f60720';
 export const SESSION_ID = '6650f0c2a1b2c3d4e5f60719';
+export const CREDENTIALS_VERSION = 'credentials-v1';
 export const CLIENT: ClientInfo = { userAgent: 'Mozilla/5.0 (X11; Linux x86_64)', ip: '203.0.113.7' };
 
 export function at(offsetMs: number): Date {
@@ -41,6 +42,7 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     revokedAt: null,
     userAgent: CLIENT.userAgent,
     ip: CLIENT.ip,
+    credentialsVersion: CREDENTIALS_VERSION,
     createdAt: NOW,
     ...overrides,
   };
@@ -56,6 +58,8 @@ export type SessionsRepositoryMock = jest.Mocked<
     | 'revoke'
     | 'revokeLiveOfUser'
     | 'revokeAllOfUser'
+    | 'isRevokedOfUser'
+    | 'updateCredentialsVersion'
     | 'listLiveOfUser'
     | 'deleteAllOfUser'
     | 'deleteEnded'
@@ -72,6 +76,8 @@ export function sessionsRepositoryMock(): SessionsRepositoryMock {
     revoke: jest.fn().mockResolvedValue(true),
     revokeLiveOfUser: jest.fn().mockResolvedValue(false),
     revokeAllOfUser: jest.fn().mockResolvedValue([]),
+    isRevokedOfUser: jest.fn().mockResolvedValue(false),
+    updateCredentialsVersion: jest.fn().mockResolvedValue(undefined),
     listLiveOfUser: jest.fn().mockResolvedValue([]),
     deleteAllOfUser: jest.fn().mockResolvedValue(undefined),
     deleteEnded: jest.fn().mockResolvedValue(0),

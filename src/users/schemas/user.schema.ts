@@ -25,6 +25,13 @@ export class User {
   @Prop({ type: [String], required: true })
   roles!: string[];
 
+  /**
+   * Replaced by every password change. Sessions record the version they were created with, so that a
+   * login whose password was checked just before a change can tell that it lost the race.
+   */
+  @Prop({ type: String, default: null })
+  credentialsVersion!: string | null;
+
   createdAt!: Date;
   updatedAt!: Date;
 }

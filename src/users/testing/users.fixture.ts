@@ -2,6 +2,7 @@ import { AuditLogger } from '../../logging/audit-logger.service';
 import { Types } from 'mongoose';
 import type { UsersConfig } from '../../config';
 import type { PasswordHasher } from '../../crypto/password-hasher.service';
+import type { TokenCrypto } from '../../crypto/token-crypto.service';
 import type { LoginThrottleService } from '../../auth/login-failures/login-throttle.service';
 import type { SessionsService } from '../../sessions/sessions.service';
 import type { UserRecord, UsersRepository } from '../users.repository';
@@ -10,12 +11,15 @@ import { UsersService } from '../users.service';
 export const PASSWORD = 'correct horse battery staple';
 export const PASSWORD_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g';
 export const ALICE_ID = '6650f0c2a1b2c3d4e5f60718';
+/** What the mocked TokenCrypto.randomId answers: the credentials version a new password gets. */
+export const NEW_CREDENTIALS_VERSION = 'credentials-v2';
 export const ALICE: UserRecord = {
   _id: new Types.ObjectId(ALICE_ID),
   username: 'Alice',
   usernameKey: 'alice',
   passwordHash: PASSWORD_HASH,
   roles: ['user'],
+  credentialsVersion: 'credentials-v1',
   createdAt: new Date('2030-01-01T00:00:00.000Z'),
 };
 
@@ -23,12 +27,21 @@ export interface UsersServiceMocks {
   repository: jest.Mocked<
     Pick<
       UsersRepository,
-      'create' | 'findByUsernameKey' | 'findById' | 'listByCreation' | 'updatePasswordHash' | 'deleteById'
+      | 'create'
+      | 'findByUsernameKey'
+      | 'findById'
+      | 'findCredentialsVersion'
+      | 'listByCreation'
+      | 'updatePassword'
+      | 'deleteById'
     >
   >;
   hasher: jest.Mocked<Pick<PasswordHasher, 'hash' | 'verify' | 'verifyAgainstDummy'>>;
-  sessionsService: jest.Mocked<Pick<SessionsService, 'revokeAllOfUser' | 'deleteAllOfUser'>>;
-  passwordThrottle: jest.Mocked<Pick<LoginThrottleService, 'assertAllowed' | 'recordFailure'>>;
+  sessionsService: jest.Mocked<
+    Pick<SessionsService, 'revokeAllOfUser' | 'deleteAllOfUser' | 'updateCredentialsVersion'>
+  >;
+  passwordThrottle: jest.Mocked<Pick<LoginThrottleService, 'beginAttempt' | 'recordSuccess'>>;
+  crypto: jest.Mocked<Pick<TokenCrypto, 'randomId'>>;
 }
 
 export function usersServiceMocks(): UsersServiceMocks {
@@ -37,8 +50,9 @@ export function usersServiceMocks(): UsersServiceMocks {
       create: jest.fn((user) => Promise.resolve({ ...ALICE, ...user })),
       findByUsernameKey: jest.fn(),
       findById: jest.fn(),
+      findCredentialsVersion: jest.fn(),
       listByCreation: jest.fn(),
-      updatePasswordHash: jest.fn().mockResolvedValue(true),
+      updatePassword: jest.fn().mockResolvedValue(true),
       deleteById: jest.fn().mockResolvedValue(true),
     },
     hasher: {
@@ -49,11 +63,13 @@ export function usersServiceMocks(): UsersServiceMocks {
     sessionsService: {
       revokeAllOfUser: jest.fn().mockResolvedValue(undefined),
       deleteAllOfUser: jest.fn().mockResolvedValue(undefined),
+      updateCredentialsVersion: jest.fn().mockResolvedValue(undefined),
     },
     passwordThrottle: {
-      assertAllowed: jest.fn().mockResolvedValue(undefined),
-      recordFailure: jest.fn().mockResolvedValue(undefined),
+      beginAttempt: jest.fn().mockResolvedValue(undefined),
+      recordSuccess: jest.fn().mockResolvedValue(undefined),
     },
+    crypto: { randomId: jest.fn().mockReturnValue(NEW_CREDENTIALS_VERSION) },
   };
 }
 
@@ -68,5 +84,6 @@ export function createUsersService(
     new AuditLogger(),
     mocks.passwordThrottle as unknown as LoginThrottleService,
     config,
+    mocks.crypto as unknown as TokenCrypto,
   );
 }
