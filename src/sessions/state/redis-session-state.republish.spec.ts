@@ -9,6 +9,8 @@ const OTHER_SESSION_ID = '6650f0c2a1b2c3d4e5f6071a';
 const ACCESS_TOKEN_TTL_MS = 15 * 60_000;
 const CLOCK_MARGIN_MS = 60_000;
 const NOW = new Date('2030-01-01T12:00:00.000Z');
+/** How long the store waits between two re-publications that traffic starts. */
+const REPUBLISH_RETRY_MS = 1_000;
 
 /** Lets the listener's un-awaited work run to completion. */
 function settle(): Promise<void> {
@@ -20,9 +22,12 @@ describe(RedisSessionState.name, () => {
   let redis: FakeRedis;
   let revokedSince: jest.Mock<Promise<string[]>, [Date]>;
   let warnings: jest.SpyInstance;
+  let clock: number;
   let sut: RedisSessionState;
 
   beforeEach(() => {
+    clock = NOW.getTime();
+    jest.spyOn(Date, 'now').mockImplementation(() => clock);
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     redis = fakeRedis();
@@ -122,9 +127,11 @@ describe(RedisSessionState.name, () => {
     finish([]);
     await settle();
 
+    clock += REPUBLISH_RETRY_MS;
     await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
     await settle();
-    // The refused check started the next attempt (the client is connected), which succeeds.
+    // The refused check, a second after the last attempt, started the next one (the client is
+    // connected), which succeeds.
     await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
     expect(revokedSince).toHaveBeenCalledTimes(2);
   });

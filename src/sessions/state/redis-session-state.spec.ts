@@ -1,7 +1,13 @@
 import type Redis from 'ioredis';
 import { StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
 import { OTHER_USER_ID, SESSION_ID, USER_ID } from '../testing/sessions.fixture';
-import { fakeRedis, type FakeRedis, type FakeTransaction } from '../testing/fake-redis';
+import {
+  fakeRedis,
+  transactionRejecting,
+  transactionResolving,
+  type FakeRedis,
+  type FakeTransaction,
+} from '../testing/fake-redis';
 import { RedisSessionState } from './redis-session-state';
 
 const OTHER_SESSION_ID = '6650f0c2a1b2c3d4e5f6071a';
@@ -9,15 +15,6 @@ const ACCESS_TOKEN_TTL_MS = 15 * 60_000;
 /** The allowance the store adds to every key for clocks that differ between instances. */
 const CLOCK_MARGIN_MS = 60_000;
 const NOW_MS = Date.parse('2030-01-01T12:00:00.000Z');
-
-function transactionResolving(results: [Error | null, unknown][] | null): FakeTransaction {
-  const transaction: FakeTransaction = {
-    set: jest.fn(() => transaction),
-    del: jest.fn(() => transaction),
-    exec: jest.fn(() => Promise.resolve(results)),
-  };
-  return transaction;
-}
 
 describe(RedisSessionState.name, () => {
   let redis: FakeRedis;
@@ -159,9 +156,7 @@ describe(RedisSessionState.name, () => {
     });
 
     it('turns a failing transaction into StateStoreUnavailableError', async () => {
-      const transaction = transactionResolving(null);
-      transaction.exec.mockRejectedValue(new Error('Connection is closed.'));
-      redis.multi.mockReturnValue(transaction);
+      redis.multi.mockReturnValue(transactionRejecting(new Error('Connection is closed.')));
 
       await expect(sut.recordRevoked([SESSION_ID])).rejects.toBeInstanceOf(StateStoreUnavailableError);
     });

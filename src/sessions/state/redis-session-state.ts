@@ -1,10 +1,14 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { askRedis, StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
 import { SessionStateStore } from './session-state.store';
 
 /** Added to every key's lifetime, for clocks that differ between instances. */
 const CLOCK_MARGIN_MS = 60_000;
+/** Re-publication is retried on traffic, but at most this often while Redis keeps refusing it. */
+const REPUBLISH_RETRY_MS = 1_000;
+/** How often every instance looks for revocations in the database that Redis lacks (see catchUp). */
+const CATCH_UP_INTERVAL_MS = 2_000;
 
 /**
  * With Redis: `live:<sid>` (value: user id) exists while an access token of the session may be
@@ -14,14 +18,22 @@ const CLOCK_MARGIN_MS = 60_000;
  * Both keys fail closed. If Redis loses its data, `live` keys are gone and tokens are refused until
  * the client refreshes (refresh goes through the database, which refuses revoked sessions). The
  * `revoked` key wins over a `live` key that a refresh racing with a logout may write afterwards.
+ *
+ * A revocation that Redis did not take (the connection lost, or a write refused while connected:
+ * out of memory, a read-only replica, a timeout) leaves Redis behind the database. From then on this
+ * instance answers every check with 503 until the database's recent revocations are in Redis again.
+ * The other instances learn of it within seconds: each one regularly looks for recent revocations
+ * that Redis lacks, publishes them, and fails closed in turn if Redis refuses it as well.
  */
-export class RedisSessionState extends SessionStateStore {
+export class RedisSessionState extends SessionStateStore implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('RedisSessionState');
-  /** Set by any loss of the connection, cleared once recent revocations are in Redis again. */
+  /** Set by any loss of the connection or refused revocation, cleared once Redis has caught up again. */
   private republishNeeded = false;
-  /** Counts connection losses, so that a re-publication overtaken by a newer loss does not count. */
-  private connectionLosses = 0;
+  /** Counts those events, so that a re-publication overtaken by a newer one does not count. */
+  private staleEvents = 0;
   private republishing?: Promise<void>;
+  private lastRepublishAt = 0;
+  private catchUpTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly redis: Redis,
@@ -35,14 +47,40 @@ export class RedisSessionState extends SessionStateStore {
     // Redis: when Redis is back, every revocation recent enough to matter is published again, and
     // until that is done no token is checked against Redis (503). Any loss counts, not only one that
     // ioredis reports as an error: a Redis back before the first reconnection attempt emits none.
-    const lost = () => {
-      this.republishNeeded = true;
-      this.connectionLosses += 1;
-    };
+    const lost = () => this.markStale();
     redis.on('error', lost);
     redis.on('close', lost);
     redis.on('end', lost);
     redis.on('ready', () => void this.republishIfNeeded());
+  }
+
+  onModuleInit(): void {
+    this.catchUpTimer = setInterval(() => void this.catchUp(), CATCH_UP_INTERVAL_MS);
+    this.catchUpTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.catchUpTimer);
+  }
+
+  /**
+   * Publishes the revocations of the last minute (the clock margin) that Redis has no marker for: those
+   * whose publication failed on another instance. Reads only, unless something is missing.
+   */
+  async catchUp(now = new Date()): Promise<void> {
+    if (this.republishNeeded || this.redis.status !== 'ready') return;
+    try {
+      const ids = await this.revokedSince(new Date(now.getTime() - CLOCK_MARGIN_MS));
+      if (ids.length === 0) return;
+      const markers = await askRedis(() => this.redis.mget(ids.map(revokedKey)));
+      const missing = ids.filter((_id, index) => markers[index] === null);
+      if (missing.length === 0) return;
+      this.logger.warn(`Publishing ${missing.length} revocations that Redis lacked`);
+      await this.recordRevoked(missing);
+    } catch (error) {
+      // A refused write has marked this store stale (503 until re-published); a failed read changes nothing.
+      this.logger.warn(`Revocation catch-up failed: ${(error as Error).message}`);
+    }
   }
 
   /** Publishes recent revocations again; true when they are all in Redis. */
@@ -58,12 +96,18 @@ export class RedisSessionState extends SessionStateStore {
     }
   }
 
+  private markStale(): void {
+    this.republishNeeded = true;
+    this.staleEvents += 1;
+  }
+
   private republishIfNeeded(): Promise<void> {
     if (!this.republishNeeded) return Promise.resolve();
     this.republishing ??= (async () => {
-      const losses = this.connectionLosses;
+      this.lastRepublishAt = Date.now();
+      const events = this.staleEvents;
       const done = await this.republishRecentRevocations();
-      if (done && losses === this.connectionLosses) this.republishNeeded = false;
+      if (done && events === this.staleEvents) this.republishNeeded = false;
     })().finally(() => (this.republishing = undefined));
     return this.republishing;
   }
@@ -72,7 +116,8 @@ export class RedisSessionState extends SessionStateStore {
     if (this.republishNeeded) {
       // Connected again but the last attempt failed (the database was down too): try again, driven by
       // traffic rather than a timer; while Redis itself is down, nothing is attempted.
-      if (this.redis.status === 'ready') void this.republishIfNeeded();
+      if (this.redis.status === 'ready' && Date.now() - this.lastRepublishAt >= REPUBLISH_RETRY_MS)
+        void this.republishIfNeeded();
       throw new StateStoreUnavailableError('Redis is back; recent revocations are being re-published');
     }
     const [live, revoked] = await askRedis(() => this.redis.mget(liveKey(sessionId), revokedKey(sessionId)));
@@ -94,10 +139,16 @@ export class RedisSessionState extends SessionStateStore {
       transaction.set(revokedKey(sessionId), '1', 'PX', ttlMs);
       transaction.del(liveKey(sessionId));
     }
-    const results = await askRedis(() => transaction.exec());
-    const failed = results?.find(([error]) => error);
-    if (!results || failed)
-      throw new StateStoreUnavailableError(`Redis refused the revocation: ${failed?.[0]?.message ?? 'aborted'}`);
+    try {
+      const results = await askRedis(() => transaction.exec());
+      const failed = results?.find(([error]) => error);
+      if (!results || failed)
+        throw new StateStoreUnavailableError(`Redis refused the revocation: ${failed?.[0]?.message ?? 'aborted'}`);
+    } catch (error) {
+      // Some of these sessions may still be live in Redis: no check here may trust it until it caught up.
+      this.markStale();
+      throw error;
+    }
   }
 }
 

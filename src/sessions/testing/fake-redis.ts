@@ -61,3 +61,20 @@ export function fakeRedis(): FakeRedis {
   };
   return redis;
 }
+
+/** A transaction whose exec answers `results` (null: aborted) and writes nothing, for `multi.mockReturnValue`. */
+export function transactionResolving(results: [Error | null, unknown][] | null): FakeTransaction {
+  const transaction: FakeTransaction = {
+    set: jest.fn(() => transaction),
+    del: jest.fn(() => transaction),
+    exec: jest.fn(() => Promise.resolve(results)),
+  };
+  return transaction;
+}
+
+/** A transaction whose exec rejects with `error` (a lost connection, a timeout) and writes nothing. */
+export function transactionRejecting(error: Error): FakeTransaction {
+  const transaction = transactionResolving(null);
+  transaction.exec.mockRejectedValue(error);
+  return transaction;
+}
