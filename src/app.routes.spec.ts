@@ -2,7 +2,9 @@ import { RequestMethod, type Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import { AuthController } from './auth/auth.controller';
+import { FORWARD_AUTH_KEY } from './auth/decorators/forward-auth.decorator';
 import { IS_PUBLIC_KEY } from './auth/decorators/public.decorator';
+import { RATE_LIMIT_BUDGET_KEY } from './auth/decorators/rate-limit-budget.decorator';
 import { ROLES_KEY } from './auth/decorators/roles.decorator';
 import { HealthController } from './health/health.controller';
 import { UsersController } from './users/users.controller';
@@ -29,6 +31,9 @@ interface Route {
   route: string;
   isPublic: boolean;
   roles: string[] | undefined;
+  /** The AUTH_RATE_LIMIT budget the route counts against; none when null or undefined. */
+  budget: string | null | undefined;
+  forwardAuth: boolean;
 }
 
 function joinPath(...parts: string[]): string {
@@ -60,6 +65,8 @@ function routeTable(): Route[] {
           route: `${method} ${joinPath(base, firstPath(path))}`,
           isPublic: reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true,
           roles: reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets),
+          budget: reflector.getAllAndOverride<string | null | undefined>(RATE_LIMIT_BUDGET_KEY, targets),
+          forwardAuth: reflector.getAllAndOverride<boolean | undefined>(FORWARD_AUTH_KEY, targets) === true,
         },
       ];
     });
@@ -103,5 +110,26 @@ describe('application routes', () => {
     const names = routes.map((entry) => entry.route).sort();
 
     expect(names).toEqual([...PUBLIC_ROUTES, ...PROTECTED_ROUTES].sort());
+  });
+
+  it("counts every auth route but verify against the 'auth' budget, and the password change against its own", () => {
+    const budgets = Object.fromEntries(
+      routes.filter((entry) => entry.budget).map((entry) => [entry.route, entry.budget] as const),
+    );
+
+    expect(budgets).toEqual({
+      'POST auth/register': 'auth',
+      'POST auth/login': 'auth',
+      'POST auth/refresh': 'auth',
+      'POST auth/logout': 'auth',
+      'POST auth/logout-all': 'auth',
+      'GET auth/sessions': 'auth',
+      'DELETE auth/sessions/:id': 'auth',
+      'PATCH users/me/password': 'password-change',
+    });
+  });
+
+  it('lets only GET auth/verify judge a forwarded method', () => {
+    expect(routes.filter((entry) => entry.forwardAuth).map((entry) => entry.route)).toEqual(['GET auth/verify']);
   });
 });

@@ -109,7 +109,9 @@ describe('requests per minute per address to /api/auth/* (AUTH_RATE_LIMIT)', () 
     expect(await limited.json()).toEqual({ statusCode: 429, message: expect.any(String), error: 'Too Many Requests' });
 
     // Protected auth routes count too, before authentication.
-    expect((await fetch(`${base.v4}/api/auth/verify`)).status).toBe(429);
+    expect((await fetch(`${base.v4}/api/auth/sessions`)).status).toBe(429);
+    // Forward-auth does not: a proxy asks it for every request it passes on.
+    expect((await fetch(`${base.v4}/api/auth/verify`)).status).toBe(401);
     // Routes outside /api/auth are not limited, and another address has its own budget.
     expect((await fetch(`${base.v4}/health/live`)).status).toBe(200);
     expect((await fetch(`${base.v4}/api/users/me`)).status).toBe(401);

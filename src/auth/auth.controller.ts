@@ -38,17 +38,28 @@ import type { AuthenticatedUser } from './authenticated-user';
 import { CsrfPolicy } from './csrf.policy';
 import { ApiCrossSiteForbiddenResponse, Auth } from './decorators/auth.decorator';
 import { CurrentUser } from './decorators/current-user.decorator';
+import { ForwardAuth } from './decorators/forward-auth.decorator';
 import { Public } from './decorators/public.decorator';
+import { RateLimitBudget } from './decorators/rate-limit-budget.decorator';
 import { RefreshTokenDto } from './dto/refresh-token.dto';
 import { SessionResponseDto, toSessionResponse } from './dto/session-response.dto';
 import { CookieTokensResponseDto, MessageResponseDto, TokenPairResponseDto } from './dto/token-response.dto';
-import { ApiRefreshOkResponse, CLEARED_COOKIE_HEADERS, RATE_LIMITED, TOKEN_COOKIE_HEADERS } from './auth.openapi';
+import {
+  ApiHashingBusyResponse,
+  ApiRateLimitedResponse,
+  ApiRefreshOkResponse,
+  CLEARED_COOKIE_HEADERS,
+  RATE_LIMITED,
+  TOKEN_COOKIE_HEADERS,
+} from './auth.openapi';
 
 const NO_STORE = 'no-store';
+/** The per-address AUTH_RATE_LIMIT budget every route here but verify shares. */
+const AUTH_BUDGET = 'auth';
 const MAX_USER_AGENT_LENGTH = 512;
 
 @ApiTags('auth')
-@ApiErrorResponse(429, 'Too many requests from this address; see Retry-After', { rateLimited: RATE_LIMITED })
+@RateLimitBudget(AUTH_BUDGET)
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -59,6 +70,7 @@ export class AuthController {
   ) {}
 
   @Post('register')
+  @ApiRateLimitedResponse()
   @Public()
   @HttpCode(HttpStatus.CREATED)
   @ApiOperation({
@@ -78,7 +90,7 @@ export class AuthController {
     },
   })
   @ApiErrorResponse(409, 'The username is taken (case-insensitive)', { usernameTaken: 'Username is already taken' })
-  @ApiDatabaseUnavailableResponse()
+  @ApiHashingBusyResponse()
   async register(@Body() body: CredentialsDto): Promise<UserResponseDto> {
     return toUserResponse(await this.authService.register(body.username, body.password));
   }
@@ -111,7 +123,7 @@ export class AuthController {
       message: 'Too many failed logins, try again later',
     },
   })
-  @ApiDatabaseUnavailableResponse()
+  @ApiHashingBusyResponse()
   async login(
     @Body() body: CredentialsDto,
     @Req() req: HttpRequest,
@@ -123,6 +135,7 @@ export class AuthController {
   }
 
   @Post('refresh')
+  @ApiRateLimitedResponse()
   @Public()
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', NO_STORE)
@@ -174,6 +187,7 @@ export class AuthController {
   }
 
   @Post('logout')
+  @ApiRateLimitedResponse()
   @Auth()
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
@@ -200,6 +214,7 @@ export class AuthController {
   }
 
   @Post('logout-all')
+  @ApiRateLimitedResponse()
   @Auth()
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
@@ -223,6 +238,7 @@ export class AuthController {
   }
 
   @Get('sessions')
+  @ApiRateLimitedResponse()
   @Auth()
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ operationId: 'listSessions', summary: "The caller's live sessions, newest first" })
@@ -235,6 +251,7 @@ export class AuthController {
   }
 
   @Delete('sessions/:id')
+  @ApiRateLimitedResponse()
   @Auth()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ operationId: 'revokeSession', summary: "Revoke one of the caller's sessions (sign out a device)" })
@@ -250,13 +267,19 @@ export class AuthController {
 
   @Get('verify')
   @Auth()
+  @ForwardAuth()
+  // A proxy calls this for every request it passes on: counting it would let browsing block logout.
+  @RateLimitBudget(null)
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({
     operationId: 'verify',
     summary: "Forward-auth for reverse proxies: 204 with the caller's identity in headers",
     description:
-      "For a proxy's auth subrequest (Traefik ForwardAuth, nginx auth_request): 204 lets the request through, 401 refuses it.",
+      "For a proxy's auth subrequest (Traefik ForwardAuth, nginx auth_request): 204 lets the request through, 401 refuses it. " +
+      'With a cookie, an unsafe original method (`X-Forwarded-Method` or `X-Original-Method`) from a cross-site origin gets 403, as the API itself would answer. ' +
+      'Not counted against AUTH_RATE_LIMIT.',
   })
+  @ApiCrossSiteForbiddenResponse()
   @ApiNoContentResponse({
     description: 'The token belongs to a live session',
     headers: {

@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiErrorResponse } from '../common/http/api-error-response.decorator';
 import {
   CookieTokensResponseDto,
   EXAMPLE_ACCESS_TOKEN,
@@ -9,11 +10,25 @@ import {
 
 /** OpenAPI pieces of AuthController that would crowd its handlers. */
 
-/** AuthRateLimitGuard's 429, possible on every route of AuthController. */
+/** AuthRateLimitGuard's 429, possible on every route of AuthController but verify. */
 export const RATE_LIMITED = {
   summary: 'More than AUTH_RATE_LIMIT requests a minute from this address to /api/auth/*',
   message: 'ThrottlerException: Too Many Requests',
 };
+
+export const ApiRateLimitedResponse = () =>
+  ApiErrorResponse(429, 'Too many requests from this address; see Retry-After', { rateLimited: RATE_LIMITED });
+
+/** PasswordHasher's 503 when its queue is full. */
+export const ApiHashingBusyResponse = () =>
+  ApiErrorResponse(
+    503,
+    'Too many password checks queued on this instance, or the database unavailable; see Retry-After',
+    {
+      busy: 'Server busy, try again shortly',
+      databaseUnavailable: 'Database unavailable, try again shortly',
+    },
+  );
 
 const TOKEN_COOKIES =
   'Two cookies: `accessToken` (Path=/) and `refreshToken` (Path=/api/auth), both HttpOnly, with Max-Age set to ' +

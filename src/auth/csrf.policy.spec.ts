@@ -75,4 +75,60 @@ describe(CsrfPolicy.name, () => {
       ForbiddenException,
     );
   });
+
+  // Forward-auth: a proxy authorizes someone else's request with a GET and names that request's method.
+  describe('for a forwarded request', () => {
+    it.each([
+      ['x-forwarded-method', 'POST'],
+      ['x-original-method', 'DELETE'],
+      ['x-forwarded-method', ' patch '],
+    ])('refuses a GET whose %s names the unsafe method %j, cross-site', (header, method) => {
+      const req = request('GET', { [header]: method, 'sec-fetch-site': 'cross-site' });
+
+      expect(() => sut.assertCookieRequestAllowed(req, true)).toThrow(ForbiddenException);
+    });
+
+    it('refuses it from a foreign Origin too', () => {
+      const req = request('GET', { 'x-forwarded-method': 'PUT', origin: 'https://evil.example' });
+
+      expect(() => sut.assertCookieRequestAllowed(req, true)).toThrow(ForbiddenException);
+    });
+
+    it('refuses when either header names an unsafe method', () => {
+      const req = request('GET', {
+        'x-forwarded-method': 'GET',
+        'x-original-method': 'POST',
+        'sec-fetch-site': 'cross-site',
+      });
+
+      expect(() => sut.assertCookieRequestAllowed(req, true)).toThrow(ForbiddenException);
+    });
+
+    it('allows an unsafe original method from an allowed origin', () => {
+      const req = request('GET', { 'x-forwarded-method': 'POST', origin: ALLOWED_ORIGIN });
+
+      expect(() => sut.assertCookieRequestAllowed(req, true)).not.toThrow();
+    });
+
+    it.each<Record<string, string>>([{}, { 'x-forwarded-method': 'GET' }, { 'x-original-method': 'HEAD' }])(
+      'allows a cross-site GET whose original method is absent or safe (%j)',
+      (headers) => {
+        const req = request('GET', { ...headers, 'sec-fetch-site': 'cross-site' });
+
+        expect(() => sut.assertCookieRequestAllowed(req, true)).not.toThrow();
+      },
+    );
+
+    it("never loosens the check: a header naming GET does not excuse the request's own POST", () => {
+      const req = request('POST', { 'x-forwarded-method': 'GET', 'sec-fetch-site': 'cross-site' });
+
+      expect(() => sut.assertCookieRequestAllowed(req, true)).toThrow(ForbiddenException);
+    });
+
+    it('ignores the headers on a request that is not a forward-auth check', () => {
+      const req = request('GET', { 'x-forwarded-method': 'POST', 'sec-fetch-site': 'cross-site' });
+
+      expect(() => sut.assertCookieRequestAllowed(req)).not.toThrow();
+    });
+  });
 });

@@ -41,8 +41,10 @@ Every response that carries a token has \`Cache-Control: no-store\`; a token is 
 Every error has the body \`{"statusCode": number, "message": string | string[], "error": string}\`
 (\`ErrorResponseDto\`); \`message\` is a list for validation errors. A \`401\` from a protected route carries
 \`WWW-Authenticate: Bearer\`. \`429\` (more than \`AUTH_RATE_LIMIT\` requests a minute from one address to
-\`/api/auth/*\`, or too many failed logins for one username from one address) carries \`Retry-After\`.
-\`503\` means the database (or Redis) cannot be reached right now; try again shortly.`;
+\`/api/auth/*\` but \`verify\`, or to the password change, or too many failed password checks for one
+username from one address) carries \`Retry-After\`. A client address is an IPv4 address or an IPv6 /64.
+\`503\` means the database (or Redis) cannot be reached right now, or too many password checks are queued
+(with \`Retry-After\`); try again shortly.`;
 
 /**
  * The OpenAPI document of the application: the one source for both /docs and /docs-json (configureApp)

@@ -7,6 +7,7 @@ import { ACCESS_TOKEN_EXPIRED, InvalidTokenException } from '../../common/except
 import { extractAccessToken } from '../access-token.extractor';
 import type { AuthenticatedUser } from '../authenticated-user';
 import { CsrfPolicy } from '../csrf.policy';
+import { FORWARD_AUTH_KEY } from '../decorators/forward-auth.decorator';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
 import { JWT_STRATEGY, JwtStrategy } from '../strategies/jwt.strategy';
 
@@ -47,7 +48,13 @@ export class JwtAuthGuard implements CanActivate {
     if (presented.token === null || presented.token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenException(true);
 
     setAuthenticatedUser(req, await this.authenticate(req, http.getResponse<HttpResponse>()));
-    if (presented.source === 'cookie') this.csrfPolicy.assertCookieRequestAllowed(req);
+    if (presented.source === 'cookie') {
+      const forwardAuth = this.reflector.getAllAndOverride<boolean>(FORWARD_AUTH_KEY, [
+        context.getHandler(),
+        context.getClass(),
+      ]);
+      this.csrfPolicy.assertCookieRequestAllowed(req, forwardAuth === true);
+    }
     return true;
   }
 
