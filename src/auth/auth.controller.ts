@@ -40,7 +40,7 @@ import { ApiCrossSiteForbiddenResponse, Auth } from './decorators/auth.decorator
 import { CurrentUser } from './decorators/current-user.decorator';
 import { ForwardAuth } from './decorators/forward-auth.decorator';
 import { Public } from './decorators/public.decorator';
-import { RateLimitBudget } from './decorators/rate-limit-budget.decorator';
+import { AUTH_BUDGET, RateLimitBudget } from './decorators/rate-limit-budget.decorator';
 import { RefreshTokenDto } from './dto/refresh-token.dto';
 import { SessionResponseDto, toSessionResponse } from './dto/session-response.dto';
 import { CookieTokensResponseDto, MessageResponseDto, TokenPairResponseDto } from './dto/token-response.dto';
@@ -54,8 +54,6 @@ import {
 } from './auth.openapi';
 
 const NO_STORE = 'no-store';
-/** The per-address AUTH_RATE_LIMIT budget every route here but verify shares. */
-const AUTH_BUDGET = 'auth';
 const MAX_USER_AGENT_LENGTH = 512;
 
 @ApiTags('auth')

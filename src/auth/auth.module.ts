@@ -28,7 +28,7 @@ import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
       imports: [RateLimitStorageModule],
       inject: [authConfig.KEY, AUTH_THROTTLER_STORAGE],
       useFactory: (config: AuthConfig, storage: ThrottlerStorage) => ({
-        // One window of a minute; AuthRateLimitGuard skips everything when the limit is 0.
+        // One window of a minute; AuthRateLimitGuard sets each budget's limit and skips those at 0.
         throttlers: [{ name: 'default', ttl: 60_000, limit: Math.max(1, config.authRateLimitPerMinute) }],
         errorMessage: 'Too many requests, slow down',
         storage,

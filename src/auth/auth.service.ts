@@ -53,10 +53,12 @@ export class AuthService {
       });
       throw new UnauthorizedException(LOGIN_FAILED);
     }
-    await this.loginThrottle.recordSuccess(username, client.ip);
     const userId = user._id.toHexString();
     const credentialsVersion = user.credentialsVersion ?? null;
-    const session = await this.sessionsService.start(userId, client, credentialsVersion);
+    const [, session] = await Promise.all([
+      this.loginThrottle.recordSuccess(username, client.ip),
+      this.sessionsService.start(userId, client, credentialsVersion),
+    ]);
     // The password was checked against credentials read before the session existed: a password change
     // or deletion in between has not revoked this session, so it must not be handed out.
     if (!(await this.usersService.credentialsUnchanged(userId, credentialsVersion))) {

@@ -12,6 +12,7 @@ export const authConfig = registerAs('auth', () => {
     refreshReuseGraceMs: env.refreshReuseGraceMs,
     cookie: { secure: env.cookieSecure, sameSite: env.cookieSameSite },
     authRateLimitPerMinute: env.authRateLimit,
+    passwordChangeRateLimitPerMinute: env.passwordChangeRateLimit,
     loginMaxFailures: env.loginMaxFailures,
     loginFailureWindowMs: env.loginFailureWindowMs,
     corsOrigins: env.corsOrigins,

@@ -31,6 +31,7 @@ export interface Environment {
   cookieSecure: boolean;
   cookieSameSite: 'strict' | 'lax';
   authRateLimit: number;
+  passwordChangeRateLimit: number;
   loginMaxFailures: number;
   loginFailureWindowMs: number;
   corsOrigins: string[];
@@ -246,6 +247,7 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
     cookieSecure: env.boolean('COOKIE_SECURE', true),
     cookieSameSite: env.oneOf('COOKIE_SAMESITE', ['strict', 'lax'] as const, 'strict'),
     authRateLimit: env.integer('AUTH_RATE_LIMIT', 100, 0, 1_000_000),
+    passwordChangeRateLimit: env.integer('PASSWORD_CHANGE_RATE_LIMIT', 10, 0, 1_000_000),
     loginMaxFailures: env.integer('LOGIN_MAX_FAILURES', 5, 1, 1_000_000),
     loginFailureWindowMs: env.duration('LOGIN_FAILURE_WINDOW', '15m', { allowZero: false }),
     corsOrigins: env.origins('CORS_ORIGINS'),

@@ -4,7 +4,7 @@ import { ApiErrorResponse, ApiJsonBodyErrorResponses } from '../common/http/api-
 import { ChangePasswordDto } from './dto/change-password.dto';
 import { ApiCrossSiteForbiddenResponse, Auth, CROSS_SITE_REFUSED } from '../auth/decorators/auth.decorator';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
-import { RateLimitBudget } from '../auth/decorators/rate-limit-budget.decorator';
+import { PASSWORD_CHANGE_BUDGET, RateLimitBudget } from '../auth/decorators/rate-limit-budget.decorator';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { ROLE_ADMIN } from './schemas/user.schema';
 import { UsersService } from './users.service';
@@ -29,8 +29,8 @@ export class UsersController {
 
   @Patch('me/password')
   @Auth()
-  // Each request costs one or two password hashes: a per-address budget of its own.
-  @RateLimitBudget('password-change')
+  // Each request costs one or two password hashes: a per-address budget of its own, far below login's.
+  @RateLimitBudget(PASSWORD_CHANGE_BUDGET)
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({
     operationId: 'changePassword',

@@ -74,6 +74,7 @@ export async function createTestApp(
     REFRESH_TOKEN_SECRET: secrets.refresh,
     // Suites make far more than 100 auth requests a minute from 127.0.0.1; the limit has its own test.
     AUTH_RATE_LIMIT: '0',
+    PASSWORD_CHANGE_RATE_LIMIT: '0',
     // Quiet test output; the logging suite turns it on and reads LOG_FILE.
     LOG_LEVEL: 'silent',
     // express or fastify, by Jest project: the suites run on both.

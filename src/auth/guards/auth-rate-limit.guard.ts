@@ -1,16 +1,22 @@
 import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerStorage, type ThrottlerModuleOptions } from '@nestjs/throttler';
+import type { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.interface';
 import { InjectThrottlerOptions, InjectThrottlerStorage } from '@nestjs/throttler';
 import { clientAddressKey } from '../../common/http/client-address';
 import type { HttpRequest } from '../../common/http/http-request';
 import { authConfig, type AuthConfig } from '../../config';
-import { RATE_LIMIT_BUDGET_KEY } from '../decorators/rate-limit-budget.decorator';
+import {
+  AUTH_BUDGET,
+  PASSWORD_CHANGE_BUDGET,
+  RATE_LIMIT_BUDGET_KEY,
+  type RateLimitBudgetName,
+} from '../decorators/rate-limit-budget.decorator';
 
 /**
- * AUTH_RATE_LIMIT requests a minute per client address (an IPv6 /64 counts as one) to the routes of a
- * @RateLimitBudget; 0 turns it off. Registered before the JWT guard, so requests with bad tokens count
- * too.
+ * Requests a minute per client address (an IPv6 /64 counts as one) to the routes of a @RateLimitBudget:
+ * AUTH_RATE_LIMIT for /api/auth/*, PASSWORD_CHANGE_RATE_LIMIT for the password change; 0 turns a budget
+ * off. Registered before the JWT guard, so requests with bad tokens count too.
  */
 @Injectable()
 export class AuthRateLimitGuard extends ThrottlerGuard {
@@ -33,11 +39,21 @@ export class AuthRateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return this.config.authRateLimitPerMinute === 0 || !this.budgetOf(context);
+    return this.limitOf(this.budgetOf(context)) === 0;
   }
 
-  private budgetOf(context: ExecutionContext): string | null | undefined {
-    return this.budgets.getAllAndOverride<string | null | undefined>(RATE_LIMIT_BUDGET_KEY, [
+  protected override handleRequest(request: ThrottlerRequest): Promise<boolean> {
+    return super.handleRequest({ ...request, limit: this.limitOf(this.budgetOf(request.context)) });
+  }
+
+  private limitOf(budget: RateLimitBudgetName | null | undefined): number {
+    if (budget === AUTH_BUDGET) return this.config.authRateLimitPerMinute;
+    if (budget === PASSWORD_CHANGE_BUDGET) return this.config.passwordChangeRateLimitPerMinute;
+    return 0;
+  }
+
+  private budgetOf(context: ExecutionContext): RateLimitBudgetName | null | undefined {
+    return this.budgets.getAllAndOverride<RateLimitBudgetName | null | undefined>(RATE_LIMIT_BUDGET_KEY, [
       context.getHandler(),
       context.getClass(),
     ]);

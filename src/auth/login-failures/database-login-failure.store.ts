@@ -21,24 +21,24 @@ export class DatabaseLoginFailureStore extends LoginFailureStore {
    */
   async reserve(key: string, now: Date, windowMs: number, maxAttempts: number): Promise<AttemptReservation> {
     const since = new Date(now.getTime() - windowMs);
+    const inWindow = { key, at: { $gt: since } };
     const attempt = await this.model.create({ key, at: now });
-    const [count, oldest] = await Promise.all([
-      this.model.countDocuments({ key, at: { $gt: since } }).exec(),
-      this.model
-        .findOne({ key, at: { $gt: since } }, { at: 1 })
-        .sort({ at: 1 })
-        .lean<LoginFailure>()
-        .exec(),
-    ]);
-    const closesAt = new Date((oldest?.at ?? now).getTime() + windowMs);
     const refund = async () => void (await this.model.deleteOne({ _id: attempt._id }).exec());
-    if (count <= maxAttempts) {
-      // Keep the collection to what can still matter.
-      await this.model.deleteMany({ key, at: { $lte: since } }).exec();
-      return { allowed: true, closesAt, refund };
+    if ((await this.model.countDocuments(inWindow).exec()) <= maxAttempts) {
+      // Keep the collection to what can still matter; nobody needs to wait for that.
+      void this.model
+        .deleteMany({ key, at: { $lte: since } })
+        .exec()
+        .catch(() => undefined);
+      return { allowed: true, closesAt: new Date(now.getTime() + windowMs), refund };
     }
     await refund();
-    return { allowed: false, closesAt, refund: () => Promise.resolve() };
+    const oldest = await this.model.findOne(inWindow, { at: 1 }).sort({ at: 1 }).lean<LoginFailure>().exec();
+    return {
+      allowed: false,
+      closesAt: new Date((oldest?.at ?? now).getTime() + windowMs),
+      refund: () => Promise.resolve(),
+    };
   }
 
   async clear(key: string): Promise<void> {

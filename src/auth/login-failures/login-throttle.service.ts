@@ -6,15 +6,25 @@ import { clientAddressKey } from '../../common/http/client-address';
 import { toUsernameKey } from '../../users/schemas/user.schema';
 import { LoginFailureStore } from './login-failure.store';
 
+/** Keys whose refusal is remembered at most. */
+const MAX_REMEMBERED_BLOCKS = 10_000;
+
 /**
  * At most LOGIN_MAX_FAILURES password checks for one username from one client address within
  * LOGIN_FAILURE_WINDOW, however concurrent: every attempt is counted before its password is checked,
  * and a right password clears the count. Further attempts get 429 until the window passes, the right
  * password included. The same username from another address is unaffected, so nobody can lock a user
  * out.
+ *
+ * Two shortcuts spare the shared store a flood's round trips, and can only refuse what it would refuse
+ * (or a burst no person sends): a key the store refused stays refused here until its window closes, and
+ * no more than LOGIN_MAX_FAILURES attempts of one key are counted at once by this instance.
  */
 @Injectable()
 export class LoginThrottleService {
+  private readonly blockedUntil = new Map<string, number>();
+  private readonly counting = new Map<string, number>();
+
   constructor(
     private readonly failures: LoginFailureStore,
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
@@ -25,25 +35,51 @@ export class LoginThrottleService {
    * resolves with a function that takes the attempt back (see refundIfBusy).
    */
   async beginAttempt(username: string, clientIp: string | null, now = new Date()): Promise<() => Promise<void>> {
-    const reservation = await this.failures.reserve(
-      this.key(username, clientIp),
-      now,
-      this.config.loginFailureWindowMs,
-      this.config.loginMaxFailures,
-    );
+    const key = this.key(username, clientIp);
+    const { loginFailureWindowMs: windowMs, loginMaxFailures: maxAttempts } = this.config;
+    const blockedUntil = this.blockedUntil.get(key);
+    if (blockedUntil !== undefined && blockedUntil > now.getTime()) throw tooManyFailures(blockedUntil, now);
+    const counting = this.counting.get(key) ?? 0;
+    if (counting >= maxAttempts) throw tooManyFailures(now.getTime() + windowMs, now);
+
+    this.counting.set(key, counting + 1);
+    let reservation;
+    try {
+      reservation = await this.failures.reserve(key, now, windowMs, maxAttempts);
+    } finally {
+      const left = (this.counting.get(key) ?? 1) - 1;
+      if (left > 0) this.counting.set(key, left);
+      else this.counting.delete(key);
+    }
     if (reservation.allowed) return reservation.refund;
-    const retryAfterSeconds = Math.max(1, Math.ceil((reservation.closesAt.getTime() - now.getTime()) / 1000));
-    throw new TooManyRequestsException(retryAfterSeconds, 'Too many failed logins, try again later');
+    this.rememberBlock(key, reservation.closesAt.getTime());
+    throw tooManyFailures(reservation.closesAt.getTime(), now);
   }
 
   /** The password was right: earlier failures from this address no longer count. */
   recordSuccess(username: string, clientIp: string | null): Promise<void> {
-    return this.failures.clear(this.key(username, clientIp));
+    const key = this.key(username, clientIp);
+    this.blockedUntil.delete(key);
+    return this.failures.clear(key);
+  }
+
+  private rememberBlock(key: string, until: number): void {
+    if (this.blockedUntil.size >= MAX_REMEMBERED_BLOCKS) {
+      const now = Date.now();
+      for (const [blocked, end] of this.blockedUntil) if (end <= now) this.blockedUntil.delete(blocked);
+      if (this.blockedUntil.size >= MAX_REMEMBERED_BLOCKS) this.blockedUntil.clear();
+    }
+    this.blockedUntil.set(key, until);
   }
 
   private key(username: string, clientIp: string | null): string {
     return `${toUsernameKey(username)}|${clientAddressKey(clientIp)}`;
   }
+}
+
+function tooManyFailures(until: number, now: Date): TooManyRequestsException {
+  const retryAfterSeconds = Math.max(1, Math.ceil((until - now.getTime()) / 1000));
+  return new TooManyRequestsException(retryAfterSeconds, 'Too many failed logins, try again later');
 }
 
 /**

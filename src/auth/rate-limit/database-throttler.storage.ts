@@ -9,8 +9,8 @@ const PURGE_INTERVAL_MS = 60_000;
 
 /**
  * @nestjs/throttler storage in the database, for deployments without Redis: every instance counts
- * into the same fixed windows. A request under the limit inserts its hit and counts again, so of N
- * concurrent requests no more than the limit get through (each sees at least every hit before its own).
+ * into the same fixed windows. Each request inserts its hit, then counts, so of N concurrent requests
+ * no more than the limit get through (each sees at least every hit before its own).
  */
 @Injectable()
 export class DatabaseThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
@@ -35,14 +35,10 @@ export class DatabaseThrottlerStorage implements ThrottlerStorage, OnModuleInit,
     const window = `${key}:${windowNumber}`;
     const secondsLeft = Math.max(1, Math.ceil(((windowNumber + 1) * ttlMs - now) / 1000));
 
-    let hits = await this.model.countDocuments({ window }).exec();
-    // Already over: refuse without writing, so a flood does not grow the collection.
-    if (hits < limit) {
-      await this.model.create({ window, at: new Date(now) });
-      hits = await this.model.countDocuments({ window }).exec();
-    } else {
-      hits += 1;
-    }
+    // LocalFirstThrottlerStorage answers a flood from memory once this instance alone is over the
+    // limit, so each instance writes at most about `limit` hits per key and window.
+    await this.model.create({ window, at: new Date(now) });
+    const hits = await this.model.countDocuments({ window }).exec();
     const isBlocked = hits > limit;
     return { totalHits: hits, timeToExpire: secondsLeft, isBlocked, timeToBlockExpire: isBlocked ? secondsLeft : 0 };
   }

@@ -4,6 +4,7 @@ import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis'
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { REDIS_CLIENT, type RedisClient } from '../../redis/redis.module';
 import { DatabaseThrottlerStorage } from './database-throttler.storage';
+import { LocalFirstThrottlerStorage } from './local-first-throttler.storage';
 import { RateLimitHit, RateLimitHitSchema } from './rate-limit-hit.schema';
 
 /** Where the auth rate limit counts: Redis when configured, else the database; shared either way. */
@@ -17,7 +18,7 @@ export const AUTH_THROTTLER_STORAGE = Symbol('AUTH_THROTTLER_STORAGE');
       provide: AUTH_THROTTLER_STORAGE,
       inject: [REDIS_CLIENT, DatabaseThrottlerStorage],
       useFactory: (redis: RedisClient, database: DatabaseThrottlerStorage): ThrottlerStorage =>
-        redis ? new ThrottlerStorageRedisService(redis) : database,
+        new LocalFirstThrottlerStorage(redis ? new ThrottlerStorageRedisService(redis) : database),
     },
   ],
   exports: [AUTH_THROTTLER_STORAGE],

@@ -11,6 +11,7 @@ export function makeAuthConfig(overrides: Partial<AuthConfig> = {}): AuthConfig 
     refreshReuseGraceMs: 10_000,
     cookie: { secure: true, sameSite: 'strict' },
     authRateLimitPerMinute: 100,
+    passwordChangeRateLimitPerMinute: 10,
     loginMaxFailures: 5,
     loginFailureWindowMs: 15 * 60_000,
     corsOrigins: [],
