@@ -10,7 +10,10 @@
 //   2. memory: RSS of the fast and the default instance before and after --rss-requests guarded
 //      requests (before any login, so that argon2's buffers cannot hide a leak);
 //   3. logins: POST /api/auth/login req/s (argon2id at the configured cost), interleaved rounds;
-//   4. login storm: p99 of GET /api/auth/verify at a fixed rate, alone and during a login storm.
+//   4. login storm: p99 of GET /api/auth/verify at a fixed rate, alone and during a login storm;
+//   5. password-change flood: p99 of other users' logins at a fixed rate, alone and while one account
+//      floods wrong password changes, on a fifth instance that runs with the default limits.
+// --flood-only starts FerretDB and that instance only, and measures step 5 alone.
 // It writes bench/results/ and prints the Markdown the README shows. Every process it started is stopped
 // at the end, on error and on Ctrl-C, and its temporary folders are removed.
 import { randomBytes } from 'node:crypto';
@@ -18,6 +21,7 @@ import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startAppInstance, startCeiling, startTutorial } from './lib/apps.mjs';
+import { FLOOD_INSTANCE, measureFlood } from './lib/flood.mjs';
 import { median, runClosedLoop, runOpenLoop } from './lib/load.mjs';
 import { CpuAccount, measureInterleaved, PAUSE_MS } from './lib/measure.mjs';
 import { parseOptions, USAGE } from './lib/options.mjs';
@@ -61,7 +65,13 @@ const processes = new ProcessSet();
 /** What the orderly end must stop besides the spawned children. */
 const running = { database: undefined };
 
+/** Alternating rounds of logins alone and logins during the flood, with the attacker's set-up. */
+function floodSeconds() {
+  return options.rounds * (2 * options.durationS + 3);
+}
+
 function plannedSeconds(scenarioCount) {
+  if (options.floodOnly) return 30 + floodSeconds();
   const round = options.warmupS + options.rounds * options.durationS;
   const throughput = scenarioCount * round;
   const logins = DEEP_CHECKED.length * round;
@@ -69,7 +79,7 @@ function plannedSeconds(scenarioCount) {
   // The memory runs last as long as the machine needs, within their bound; 3000 req/s is a small machine.
   const memory =
     DEEP_CHECKED.length * (options.rssWarmupS + Math.min(options.rssMaxSeconds, options.rssRequests / 3000));
-  return 30 + throughput + logins + storm + memory;
+  return 30 + throughput + logins + storm + memory + floodSeconds();
 }
 
 function throughputScenarios(instances, ceiling, tutorial) {
@@ -254,6 +264,35 @@ function distBuildTime() {
   }
 }
 
+function throughputScenarioCount() {
+  // The ceiling, /health/live and verify on each instance, the tutorial: see throughputScenarios.
+  return options.floodOnly ? 0 : 2 + 2 * INSTANCES.length;
+}
+
+/** Steps 1 to 4 on the four instances and the two baselines. */
+async function measureEverythingElse(startInstance, measuring, { services, databaseUri, secret }) {
+  const instances = {};
+  // One after the other: four Nest start-ups at once on two cores are no faster, and harder to diagnose.
+  for (const instance of INSTANCES) instances[instance.id] = await startInstance(instance);
+  const ceiling = await startCeiling(processes);
+  const tutorial = await startTutorial(processes, { databaseUri, secret });
+  log('every server is up and answers as expected');
+
+  const scenarios = throughputScenarios(instances, ceiling, tutorial);
+  const logins = loginScenarios(instances);
+  const throughput = await measureInterleaved(scenarios, { ...measuring, phase: 'throughput' });
+  const rss = [];
+  for (const id of DEEP_CHECKED) rss.push(await measureMemory(instances[id], services));
+  const loginResults = await measureInterleaved(logins, { ...measuring, phase: 'logins' });
+  const storm = [];
+  for (const id of DEEP_CHECKED) {
+    const verifyRps = throughput.find((scenario) => scenario.id === `${id}-verify`).rps;
+    const login = logins.find((scenario) => scenario.instance === id);
+    storm.push(await measureStorm(instances[id], verifyRps, login, services));
+  }
+  return { throughput, loginResults, storm, rss };
+}
+
 async function main() {
   const startedAt = Date.now();
   const machine = describeMachine();
@@ -267,32 +306,22 @@ async function main() {
   const distBuiltAt = distBuildTime();
   const database = await startDatabase(processes, log);
   running.database = database;
-  const redis = await startRedis(processes);
-  const services = { ferretdbPid: database.pid, redisPid: redis.pid };
-  log(`FerretDB ${database.version} (pid ${database.pid}) and Redis ${redis.version} (pid ${redis.pid}) started`);
+  const redis = options.floodOnly ? undefined : await startRedis(processes);
+  const services = { ferretdbPid: database.pid, redisPid: redis?.pid };
+  log(
+    `FerretDB ${database.version} (pid ${database.pid})` +
+      (redis ? ` and Redis ${redis.version} (pid ${redis.pid}) started` : ' started'),
+  );
 
   const secrets = {
     ACCESS_TOKEN_SECRET: randomBytes(48).toString('base64url'),
     REFRESH_TOKEN_SECRET: randomBytes(48).toString('base64url'),
   };
   const workDir = processes.tempDir('bench-work-');
-  const instances = {};
-  // One after the other: four Nest start-ups at once on two cores are no faster, and harder to diagnose.
-  for (const instance of INSTANCES) {
-    instances[instance.id] = await startAppInstance(processes, instance, {
-      databaseUri: database.uri,
-      redisUrl: redis.url,
-      secrets,
-      workDir,
-    });
-  }
-  const ceiling = await startCeiling(processes);
-  const tutorial = await startTutorial(processes, { databaseUri: database.uri, secret: secrets.ACCESS_TOKEN_SECRET });
-  log('every server is up and answers as expected');
+  const startInstance = (instance) =>
+    startAppInstance(processes, instance, { databaseUri: database.uri, redisUrl: redis?.url, secrets, workDir });
 
-  const scenarios = throughputScenarios(instances, ceiling, tutorial);
-  const logins = loginScenarios(instances);
-  const planned = plannedSeconds(scenarios.length);
+  const planned = plannedSeconds(throughputScenarioCount());
   log(`planned: about ${Math.round(planned / 60)} min of measurement`);
   // Bounded whatever happens: a server that stops answering must not keep the run (and its children) alive.
   const limitMs = Math.max(10 * 60, 3 * planned) * 1000;
@@ -302,25 +331,25 @@ async function main() {
   }, limitMs).unref();
 
   const measuring = { ...options, services, log };
-  const throughput = await measureInterleaved(scenarios, { ...measuring, phase: 'throughput' });
-  const rss = [];
-  for (const id of DEEP_CHECKED) rss.push(await measureMemory(instances[id], services));
-  const loginResults = await measureInterleaved(logins, { ...measuring, phase: 'logins' });
-  const storm = [];
-  for (const id of DEEP_CHECKED) {
-    const verifyRps = throughput.find((scenario) => scenario.id === `${id}-verify`).rps;
-    const login = logins.find((scenario) => scenario.instance === id);
-    storm.push(await measureStorm(instances[id], verifyRps, login, services));
-  }
+  const measured = options.floodOnly
+    ? { throughput: [], loginResults: [], storm: [], rss: [] }
+    : await measureEverythingElse(startInstance, measuring, {
+        services,
+        databaseUri: database.uri,
+        secret: secrets.ACCESS_TOKEN_SECRET,
+      });
+  // Started last, so that it sits idle through no other measurement.
+  const flood = [await measureFlood(await startInstance(FLOOD_INSTANCE), measuring)];
 
+  const { throughput, loginResults, storm, rss } = measured;
   const byId = new Map(throughput.map((scenario) => [scenario.id, scenario]));
-  const ceilingRps = byId.get('ceiling').rps;
+  const ceilingRps = byId.get('ceiling')?.rps;
   const report = {
     date: new Date(startedAt).toISOString(),
     command: commandLine(process.argv.slice(2)),
     minutes: (Date.now() - startedAt) / 60_000,
     machine,
-    services: { ferretdb: database.version, redis: redis.version },
+    services: { ferretdb: database.version, redis: redis?.version ?? 'not started (--flood-only)' },
     settings: {
       rounds: options.rounds,
       durationS: options.durationS,
@@ -331,12 +360,19 @@ async function main() {
       rssMaxSeconds: options.rssMaxSeconds,
       rssWarmupS: options.rssWarmupS,
       stormRate: options.stormRate ?? `1/${STORM_RATE_DIVISOR} of the instance's verify req/s`,
+      floodConnections: options.floodConnections,
+      floodLoginRate: options.floodLoginRate,
       quick: Boolean(options.quick),
+      floodOnly: Boolean(options.floodOnly),
     },
     distBuiltAt,
     distRebuiltDuringRun: distBuildTime() !== distBuiltAt,
-    // What the rest of the machine used during the throughput rounds: about 0 on a quiet machine.
-    otherCores: median(throughput.map((scenario) => scenario.cpu.other)),
+    // What the rest of the machine used during the throughput rounds (the flood rounds when there are
+    // none): about 0 on a quiet machine.
+    otherCores:
+      throughput.length > 0
+        ? median(throughput.map((scenario) => scenario.cpu.other))
+        : median(flood.flatMap((entry) => [entry.idle.cpu.other, entry.flood.cpu.other])),
     loadAverage: { start: loadAtStart, end: loadavg()[0] },
     scenarios: [...throughput, ...loginResults].map((scenario) => ({
       ...scenario,
@@ -347,6 +383,7 @@ async function main() {
     })),
     storm,
     rss,
+    flood,
   };
   if (report.distRebuiltDuringRun)
     log('warning: dist/ was rebuilt during the run, the instances may run different builds');

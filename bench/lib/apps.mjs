@@ -14,7 +14,8 @@ export function baseEnvironment() {
 /**
  * Starts `node dist/main.js` as production would run it (the pid is the Node.js process itself, so /proc
  * figures are the app's), waits until it answers, and registers the users the scenarios need.
- * `instance`: { id, label, adapter: 'express' | 'fastify', redis: boolean }.
+ * `instance`: { id, label, adapter: 'express' | 'fastify', redis: boolean, env?: variables that override
+ * the bench's own (the flood scenario runs with the product's limits on) }.
  */
 export async function startAppInstance(processes, instance, { databaseUri, redisUrl, secrets, workDir }) {
   const port = await ferretDbHelpers().findFreePort();
@@ -35,6 +36,7 @@ export async function startAppInstance(processes, instance, { databaseUri, redis
     ACCESS_TOKEN_EXPIRY: '2h',
     AUTH_RATE_LIMIT: '0',
     LOGIN_MAX_FAILURES: '1000000',
+    ...instance.env,
   };
   // A working folder of its own, so that a developer's .env in the project is not read.
   const handle = processes.spawn(instance.label, process.execPath, [join(ROOT, 'dist/main.js')], { env, cwd: workDir });
@@ -43,10 +45,10 @@ export async function startAppInstance(processes, instance, { databaseUri, redis
   return { ...instance, base, pid: handle.pid, ...(await prepareUsers(instance.label, base)) };
 }
 
-async function postJson(url, body) {
+export async function postJson(url, body, headers = {}) {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
   return { status: response.status, body: await response.json().catch(() => undefined) };

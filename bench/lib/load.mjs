@@ -26,8 +26,8 @@ class Latencies {
 
 /**
  * Closed loop: `connections` clients, each sending its next request as soon as the previous one is
- * answered, for `durationS` seconds or `amount` requests. Rejects if any answer is not 2xx, so a figure
- * is never the speed of refusals. `maxSeconds` bounds a run by amount: it then ends early with
+ * answered, for `durationS` seconds or `amount` requests. Rejects if any answer is not 2xx (or not what
+ * `accept` allows, for a load that is refused on purpose), so a figure is never the speed of refusals. `maxSeconds` bounds a run by amount: it then ends early with
  * `stoppedEarly: true`, or rejects unless `allowPartial`.
  */
 export function runClosedLoop({
@@ -40,6 +40,7 @@ export function runClosedLoop({
   amount,
   maxSeconds,
   allowPartial = false,
+  accept,
 }) {
   const latencies = new Latencies();
   const statuses = new Map();
@@ -52,7 +53,10 @@ export function runClosedLoop({
       clearTimeout(guard);
       if (error) return reject(error);
       const seconds = (performance.now() - started) / 1000;
-      const failed = result.non2xx + result.errors + result.timeouts;
+      const refused = accept
+        ? [...statuses].reduce((sum, [status, count]) => sum + (accept(status) ? 0 : count), 0)
+        : result.non2xx;
+      const failed = refused + result.errors + result.timeouts;
       if (failed > 0) {
         const seen = [...statuses].map(([status, count]) => `${status}: ${count}`).join(', ');
         return reject(new Error(`${method} ${url}: ${failed} failed requests (${seen}; ${result.errors} errors)`));
@@ -63,6 +67,7 @@ export function runClosedLoop({
       }
       resolveRun({
         stoppedEarly,
+        statuses: Object.fromEntries(statuses),
         requests: result.requests.total,
         seconds,
         rps: result.requests.total / seconds,
@@ -82,8 +87,10 @@ export function runClosedLoop({
  * moment it is handed to the HTTP client (so time waiting for a free connection counts). This is how a
  * latency is measured "under a given load": a closed loop at full speed would only measure the queue it
  * builds itself. autocannon's own rate option sends each second's quota in one burst, hence this.
+ * `requestFor(i)`, when given, returns the i-th request's `{ headers, body }` (e.g. one user and client
+ * address after another); `method` defaults to GET.
  */
-export function runOpenLoop({ url, headers, rate, durationS, maxConnections = 64 }) {
+export function runOpenLoop({ url, headers, rate, durationS, maxConnections = 64, method = 'GET', requestFor }) {
   const target = new URL(url);
   const agent = new Agent({ keepAlive: true, maxSockets: maxConnections });
   const latencies = new Latencies();
@@ -101,15 +108,25 @@ export function runOpenLoop({ url, headers, rate, durationS, maxConnections = 64
       agent.destroy();
       const seconds = (performance.now() - started) / 1000;
       if (failed > 0 || answered < sent) {
-        return reject(new Error(`GET ${url}: ${failed} failed and ${sent - answered - failed} unanswered of ${sent}`));
+        return reject(
+          new Error(`${method} ${url}: ${failed} failed and ${sent - answered - failed} unanswered of ${sent}`),
+        );
       }
       resolveRun({ requests: answered, seconds, rps: answered / durationS, rate, ...latencies.summary() });
     };
     const settle = () => !sending && answered + failed === sent && finish();
     const sendOne = () => {
       const sentAt = performance.now();
+      const varied = requestFor?.(sent);
       const outgoing = request(
-        { host: target.hostname, port: target.port, path: target.pathname, headers, agent },
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method,
+          headers: varied?.headers ?? headers,
+          agent,
+        },
         (response) => {
           response.resume();
           response.once('end', () => {
@@ -125,7 +142,7 @@ export function runOpenLoop({ url, headers, rate, durationS, maxConnections = 64
         failed += 1;
         settle();
       });
-      outgoing.end();
+      outgoing.end(varied?.body);
       sent += 1;
     };
     // A 2 ms tick sends what is due since the last one: a few requests at a time, never a whole second's.

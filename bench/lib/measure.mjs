@@ -43,7 +43,8 @@ export class CpuAccount {
     const totals = this.#totals;
     const cores = {};
     for (const name of [...CPU_USERS, 'machine', 'steal']) cores[name] = totals[name] / totals.wallSeconds;
-    cores.total = CPU_USERS.reduce((sum, name) => sum + cores[name], 0);
+    // A service the run did not start (no Redis with --flood-only) reads NaN and adds nothing.
+    cores.total = CPU_USERS.reduce((sum, name) => sum + (Number.isFinite(cores[name]) ? cores[name] : 0), 0);
     cores.other = Math.max(0, cores.machine - cores.total);
     return { ...cores, cpuSeconds: { ...totals } };
   }

@@ -12,6 +12,10 @@ export const USAGE = `Usage: npm run bench [-- options]      (or: node bench/run
                          the first reading follows 10 s of the same requests
   --storm-rate N         GET /api/auth/verify per second during the storm comparison
                          (default: an eighth of what that instance served in the throughput rounds)
+  --flood-connections N  connections of the account flooding wrong password changes (default 64)
+  --flood-rate N         other users' POST /api/auth/login per second during the flood comparison (default 8)
+  --flood-only           only the password-change flood (one instance, no Redis): a quick look at that
+                         target; results go to bench/results/bench-<date>-flood-only.*, not latest.*
   --quick                smoke run of about two minutes: 1 round of 2 s, 1 s warm-up, 20000 RSS requests
   --update-readme        also rewrite README.md between <!-- bench:start --> and <!-- bench:end -->
                          and docs/bench/bench-chart.svg (refused together with --quick)
@@ -26,8 +30,10 @@ const NUMERIC = {
   'rss-requests': 'rssRequests',
   'rss-seconds': 'rssMaxSeconds',
   'storm-rate': 'stormRate',
+  'flood-connections': 'floodConnections',
+  'flood-rate': 'floodLoginRate',
 };
-const BOOLEAN = { quick: 'quick', 'update-readme': 'updateReadme', help: 'help' };
+const BOOLEAN = { quick: 'quick', 'update-readme': 'updateReadme', help: 'help', 'flood-only': 'floodOnly' };
 
 const DEFAULTS = {
   rounds: 3,
@@ -40,6 +46,8 @@ const DEFAULTS = {
   // Longer than the throughput warm-up: the heap of a database-mode instance takes seconds to settle.
   rssWarmupS: 10,
   stormRate: undefined,
+  floodConnections: 64,
+  floodLoginRate: 8,
 };
 const QUICK = { rounds: 1, durationS: 2, warmupS: 1, rssRequests: 20_000, rssWarmupS: 3 };
 
@@ -62,6 +70,9 @@ export function parseOptions(argv) {
   const options = { ...DEFAULTS, ...(given.quick ? QUICK : {}), ...given };
   if (options.quick && options.updateReadme) {
     throw new Error('--update-readme with --quick: a smoke run is too short for the figures the README shows');
+  }
+  if (options.floodOnly && options.updateReadme) {
+    throw new Error('--update-readme with --flood-only: the README shows every scenario of one run');
   }
   options.rounds = Math.round(options.rounds);
   return options;

@@ -104,6 +104,38 @@ function stormTable(report) {
   );
 }
 
+function floodTable(report) {
+  return table(
+    [
+      'instance',
+      'logins/s (fixed)',
+      'p50 ms idle',
+      'p99 ms idle',
+      'p50 ms flood',
+      'p99 ms flood',
+      'p99 ratio',
+      'flooding connections',
+      'flood req/s',
+      'flood answers',
+    ],
+    [false, true, true, true, true, true, true, true, true, false],
+    report.flood.map((entry) => [
+      entry.instanceLabel,
+      rpsText(entry.rate),
+      msText(entry.idle.p50),
+      msText(entry.idle.p99),
+      msText(entry.flood.p50),
+      msText(entry.flood.p99),
+      ratioText(entry.ratio),
+      String(entry.connections),
+      rpsText(entry.flood.floodRps),
+      Object.entries(entry.flood.statuses)
+        .map(([status, count]) => `${status}: ${rpsText(count)}`)
+        .join(', '),
+    ]),
+  );
+}
+
 function rssTable(report) {
   return table(
     [
@@ -151,6 +183,10 @@ function cpuTable(report) {
     ...report.storm.flatMap((entry) => [
       [`${entry.instanceLabel} verify, no storm`, entry.idle.cpu],
       [`${entry.instanceLabel} verify + login storm`, entry.storm.cpu],
+    ]),
+    ...report.flood.flatMap((entry) => [
+      [`${entry.instanceLabel} logins, no flood`, entry.idle.cpu],
+      [`${entry.instanceLabel} logins + password-change flood`, entry.flood.cpu],
     ]),
     ...report.rss.map((entry) => [`${entry.instanceLabel} ${rpsText(entry.requests)} verify (RSS check)`, entry.cpu]),
   ];
@@ -215,20 +251,40 @@ function runDescription(report) {
 
 /** The block between the README markers: what the README shows of the latest full run. */
 export function readmeBlock(report, chartPath) {
-  return [
-    runDescription(report),
-    mainTable(report),
-    `![Requests per second per scenario, ${report.date.slice(0, 10)}](${chartPath})`,
-    targetParagraphs(report),
-  ].join('\n\n');
+  // A --flood-only run has no throughput scenarios: no table or chart of them.
+  const throughput =
+    report.scenarios.length > 0
+      ? [mainTable(report), `![Requests per second per scenario, ${report.date.slice(0, 10)}](${chartPath})`]
+      : [];
+  return [runDescription(report), ...throughput, targetParagraphs(report)].join('\n\n');
 }
 
 const stormRateRule = (setting) => (typeof setting === 'number' ? `${setting} req/s from --storm-rate` : setting);
 
+function floodSection(report) {
+  if (report.flood.length === 0) return [];
+  return [
+    '## Password-change flood',
+    `Other users' POST /api/auth/login sent at ${report.settings.floodLoginRate}/s (open loop, one user and ` +
+      'X-Forwarded-For address after another) on an instance with the default limits behind a trusted ' +
+      `loopback proxy, first alone, then while ${report.settings.floodConnections} connections of one account ` +
+      'send wrong password changes as fast as they are answered (a new account and address each round); median ' +
+      `of ${report.settings.rounds} alternating rounds × ${report.settings.durationS} s. Every flood answer must ` +
+      'be 403, 429 or 503.',
+    floodTable(report),
+  ];
+}
+
 export function resultsMarkdown(report, chartPath) {
+  if (report.scenarios.length === 0) {
+    return [`# Benchmark ${report.date} (flood only)`, readmeBlock(report, chartPath), ...floodSection(report)].join(
+      '\n\n',
+    );
+  }
   return [
     `# Benchmark ${report.date}`,
     readmeBlock(report, chartPath),
+    ...floodSection(report),
     '## Login storm',
     `GET /api/auth/verify sent at a fixed rate (open loop; ${stormRateRule(report.settings.stormRate)}) on one instance, first alone, then while ` +
       `${report.settings.loginConnections} connections log in as fast as they are answered; median of ` +
@@ -278,6 +334,15 @@ export async function writeResults(report) {
   await mkdir(dir, { recursive: true });
   const stamp = report.date.replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
   const json = `${JSON.stringify(report, null, 2)}\n`;
+  if (report.scenarios.length === 0) {
+    // A partial run (--flood-only) leaves latest.* to the last full one.
+    const partial = {
+      [`bench-${stamp}-flood-only.json`]: json,
+      [`bench-${stamp}-flood-only.md`]: await formatMarkdown(resultsMarkdown(report)),
+    };
+    for (const [name, content] of Object.entries(partial)) await writeFile(join(dir, name), content);
+    return Object.keys(partial).map((name) => join('bench', 'results', name));
+  }
   const markdown = await formatMarkdown(resultsMarkdown(report, 'latest.svg'));
   const svg = barChartSvg(report);
   const files = {
