@@ -4,8 +4,9 @@ import { extractAccessToken } from './access-token.extractor';
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI2NjUwIn0.c2lnbmF0dXJl';
 const COOKIE_TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjb29raWUifQ.b3RoZXI';
 
-function request(authorization?: string, cookies?: Record<string, unknown>): HttpRequest {
-  return { headers: authorization === undefined ? {} : { authorization }, cookies } as unknown as HttpRequest;
+function request(authorization?: string, cookies?: Record<string, unknown>, cookieHeader?: string): HttpRequest {
+  const headers = { authorization, cookie: cookieHeader };
+  return { headers, cookies } as unknown as HttpRequest;
 }
 
 describe(extractAccessToken.name, () => {
@@ -69,5 +70,38 @@ describe(extractAccessToken.name, () => {
     const cookies = Object.create({ accessToken: COOKIE_TOKEN }) as Record<string, unknown>;
 
     expect(extractAccessToken(request(undefined, cookies))).toBeUndefined();
+  });
+
+  describe('a token cookie sent twice (cookie tossing)', () => {
+    it.each([
+      `accessToken=${COOKIE_TOKEN}; accessToken=${TOKEN}`,
+      `accessToken=${COOKIE_TOKEN}; accessToken=${COOKIE_TOKEN}`,
+      `accessToken=; accessToken=${COOKIE_TOKEN}`,
+      `accessToken=${COOKIE_TOKEN}; refreshToken=a; refreshToken=b`,
+    ])('reports %j as a refused cookie token', (header) => {
+      // The parsers keep one copy; only the raw header shows the other.
+      expect(extractAccessToken(request(undefined, { accessToken: COOKIE_TOKEN }, header))).toEqual({
+        token: null,
+        source: 'cookie',
+      });
+    });
+
+    it('refuses it even beside a well-formed Authorization header', () => {
+      const header = `accessToken=${COOKIE_TOKEN}; accessToken=${TOKEN}`;
+
+      expect(extractAccessToken(request(`Bearer ${TOKEN}`, { accessToken: COOKIE_TOKEN }, header))).toEqual({
+        token: null,
+        source: 'cookie',
+      });
+    });
+
+    it('takes the cookie when other cookies repeat', () => {
+      const header = `theme=a; theme=b; accessToken=${COOKIE_TOKEN}`;
+
+      expect(extractAccessToken(request(undefined, { accessToken: COOKIE_TOKEN, theme: 'a' }, header))).toEqual({
+        token: COOKIE_TOKEN,
+        source: 'cookie',
+      });
+    });
   });
 });

@@ -1,10 +1,13 @@
 import type { HttpRequest } from '../common/http/http-request';
-import { ACCESS_TOKEN_COOKIE, readCookie } from './auth-cookies';
+import { ACCESS_TOKEN_COOKIE, hasDuplicatedTokenCookie, readCookie } from './auth-cookies';
 
 export type TokenSource = 'header' | 'cookie';
 
 export interface PresentedAccessToken {
-  /** Null when the Authorization header is present but is not one well-formed Bearer credential. */
+  /**
+   * Null when the Authorization header is present but is not one well-formed Bearer credential, or when
+   * a token cookie is sent twice (cookie tossing, see hasDuplicatedTokenCookie).
+   */
   token: string | null;
   source: TokenSource;
 }
@@ -14,9 +17,12 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
 /**
  * `Authorization: Bearer <token>` (scheme case-insensitive, RFC 6750 syntax) or the accessToken cookie.
  * When an Authorization header is present it is the only source considered: a malformed one is a
- * rejected token, not a reason to fall back to a cookie naming someone else. Never from the URL.
+ * rejected token, not a reason to fall back to a cookie naming someone else. Never from the URL. A
+ * request whose cookies were tossed is refused whichever source it authenticates with: the contract
+ * refuses the request, and a page that sends a header also sends the tossed cookies.
  */
 export function extractAccessToken(req: HttpRequest): PresentedAccessToken | undefined {
+  if (hasDuplicatedTokenCookie(req)) return { token: null, source: 'cookie' };
   const header = req.headers.authorization;
   if (header !== undefined) {
     return { token: BEARER.exec(header)?.[1] ?? null, source: 'header' };

@@ -32,7 +32,7 @@ import { InvalidTokenException } from '../common/exceptions/invalid-token.except
 import type { ClientInfo } from '../sessions/sessions.service';
 import { CredentialsDto } from '../users/dto/credentials.dto';
 import { toUserResponse, UserResponseDto } from '../users/dto/user-response.dto';
-import { AuthCookies } from './auth-cookies';
+import { AuthCookies, DUPLICATED_TOKEN_COOKIE } from './auth-cookies';
 import { AuthService, type IssuedTokens } from './auth.service';
 import type { AuthenticatedUser } from './authenticated-user';
 import { CsrfPolicy } from './csrf.policy';
@@ -155,6 +155,7 @@ export class AuthController {
   @ApiRefreshOkResponse()
   @ApiJsonBodyErrorResponses({
     bothCookieAndBody: 'Send the refresh token in the cookie or in the body, not both',
+    duplicatedCookie: { summary: 'A token cookie sent twice (cookie tossing)', message: DUPLICATED_TOKEN_COOKIE },
     invalidFields: { summary: 'A mistyped or extra property', message: ['refreshToken must be a string'] },
   })
   @ApiErrorResponse(401, 'No refresh token, or an invalid, reused, expired or revoked one', {

@@ -13,6 +13,7 @@ import { InvalidTokenException } from '../exceptions/invalid-token.exception';
 import { StateStoreUnavailableError } from '../exceptions/state-store-unavailable.error';
 import { TooManyRequestsException } from '../exceptions/too-many-requests.exception';
 import type { HttpAdapterHost } from '@nestjs/core';
+import { MALFORMED_PATH } from '../http/http-request';
 import { ResponseWriter } from '../http/response-writer';
 import { HttpExceptionFilter } from './http-exception.filter';
 
@@ -57,8 +58,8 @@ function fakeAdapterHost(): HttpAdapterHost {
   return { httpAdapter } as unknown as HttpAdapterHost;
 }
 
-function hostFor(res: FakeResponse): ArgumentsHost {
-  const req = { method: 'POST', url: '/api/auth/login' };
+function hostFor(res: FakeResponse, url = '/api/auth/login'): ArgumentsHost {
+  const req = { method: 'POST', url };
   return { switchToHttp: () => ({ getResponse: () => res, getRequest: () => req }) } as unknown as ArgumentsHost;
 }
 
@@ -226,6 +227,35 @@ describe(HttpExceptionFilter.name, () => {
         message: 'Too many failed logins, try again later',
         error: 'Too Many Requests',
       });
+    });
+  });
+
+  describe('a path that is not valid percent-encoding', () => {
+    const MALFORMED = '/api/auth/sessions/%E0%A4%A';
+
+    it("answers Express's 400 for it without quoting the path back", () => {
+      // What Nest makes of the URIError Express's router throws for such a path parameter.
+      sut.catch(new BadRequestException("Failed to decode param '%E0%A4%A'"), hostFor(res, MALFORMED));
+
+      expect(res.body).toEqual({ statusCode: 400, message: MALFORMED_PATH, error: 'Bad Request' });
+    });
+
+    it('answers 400 whatever client error was raised for it', () => {
+      sut.catch(new NotFoundException('Cannot DELETE /api/auth/sessions/%E0%A4%A'), hostFor(res, MALFORMED));
+
+      expect(res.body).toEqual({ statusCode: 400, message: MALFORMED_PATH, error: 'Bad Request' });
+    });
+
+    it('leaves a well-formed path, and a malformed query string, to the exception raised', () => {
+      sut.catch(new NotFoundException('Session not found'), hostFor(res, '/api/auth/sessions/x%20y?q=%E0%A4%A'));
+
+      expect(res.body).toEqual({ statusCode: 404, message: 'Session not found', error: 'Not Found' });
+    });
+
+    it('leaves a server error a server error', () => {
+      sut.catch(new Error('boom'), hostFor(res, MALFORMED));
+
+      expect(res.statusCode).toBe(500);
     });
   });
 

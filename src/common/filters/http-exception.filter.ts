@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Catch,
   HttpException,
   HttpStatus,
@@ -11,7 +12,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import { allowedMethods } from '../http/allowed-methods';
-import { requestPath, type HttpRequest } from '../http/http-request';
+import { hasMalformedPath, MALFORMED_PATH, requestPath, type HttpRequest } from '../http/http-request';
 import { ResponseWriter, type HttpResponse } from '../http/response-writer';
 import { InvalidTokenException } from '../exceptions/invalid-token.exception';
 import { isRedisUnavailable, StateStoreUnavailableError } from '../exceptions/state-store-unavailable.error';
@@ -73,7 +74,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const res = ctx.getResponse<HttpResponse>();
     const req = ctx.getRequest<HttpRequest>();
     const adapter = this.adapterHost.httpAdapter;
-    exception = clientErrorOfHttpLayer(exception) ?? exception;
+    exception = malformedPathError(exception, req) ?? clientErrorOfHttpLayer(exception) ?? exception;
     const methodNotAllowed = this.methodNotAllowed(exception, req);
     if (methodNotAllowed) {
       exception = methodNotAllowed.exception;
@@ -166,6 +167,16 @@ function clientErrorOfHttpLayer(exception: unknown): HttpException | undefined {
   const httpStatus = typeof statusCode === 'number' ? statusCode : status;
   if (!fromHttpLayer || typeof httpStatus !== 'number' || httpStatus < 400 || httpStatus > 499) return undefined;
   return new HttpException(statusText(httpStatus), httpStatus);
+}
+
+/**
+ * Express's router fails on a path parameter that is not valid percent-encoding, and Nest turns that
+ * into a 400 that quotes the parameter back. Such a path never reaches a handler on either adapter:
+ * whatever was raised for it, the answer is Fastify's for the same path (frameworkErrors).
+ */
+function malformedPathError(exception: unknown, req: HttpRequest): HttpException | undefined {
+  const clientError = exception instanceof HttpException && exception.getStatus() < 500;
+  return clientError && hasMalformedPath(req) ? new BadRequestException(MALFORMED_PATH) : undefined;
 }
 
 /** Mongoose's own error when it has no connection to hand an operation to. */

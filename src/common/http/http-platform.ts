@@ -1,8 +1,10 @@
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
+import type { Server } from 'node:http';
 import type { AppConfig } from '../../config';
 import { configureExpress, createExpressAdapter } from './platforms/express.platform';
 import { configureFastify, createFastifyAdapter } from './platforms/fastify.platform';
+import { installServerResponses } from './server-responses';
 
 type PlatformConfig = Pick<AppConfig, 'httpAdapter' | 'requestTimeoutMs' | 'trustProxy'>;
 
@@ -15,8 +17,12 @@ export function createHttpAdapter(config: PlatformConfig): AbstractHttpAdapter {
   return config.httpAdapter === 'fastify' ? createFastifyAdapter(config) : createExpressAdapter(config);
 }
 
-/** Proxy trust, security headers, cookies and bodies, the way the chosen adapter does them. */
+/**
+ * Proxy trust, cookies and bodies, the way the chosen adapter does them; security headers and request
+ * ids on every response, at the Node.js server under either.
+ */
 export async function configureHttpPlatform(app: INestApplication, config: AppConfig): Promise<void> {
+  installServerResponses(app.getHttpServer() as Server);
   if (config.httpAdapter === 'fastify') await configureFastify(app, config);
   else configureExpress(app, config);
 }

@@ -29,6 +29,19 @@ export function requestPath(req: Pick<HttpRequest, 'url'>): string {
   return query === -1 ? req.url : req.url.slice(0, query);
 }
 
+/** The answer to a path that is not valid percent-encoding, on either adapter. */
+export const MALFORMED_PATH = 'The request path is not valid percent-encoding';
+
+/** Whether the path (query string aside) fails to decode, as a router decodes its parameters. */
+export function hasMalformedPath(req: Pick<HttpRequest, 'url'>): boolean {
+  try {
+    decodeURIComponent(requestPath(req));
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /**
  * Records who made the request: for the handler (`@CurrentUser()`) and for the request logger, which
  * sees the Node.js request on both adapters (on Fastify that is `raw`, not the request handlers get).

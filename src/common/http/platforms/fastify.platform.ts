@@ -1,14 +1,13 @@
 import fastifyCookie from '@fastify/cookie';
-import fastifyHelmet from '@fastify/helmet';
 import type { INestApplication } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../../config';
-import { REQUEST_ID_HEADER, requestIdOf } from '../../../logging/logging.module';
 import { registerAllowedMethods } from '../allowed-methods';
+import { MALFORMED_PATH } from '../http-request';
 import { readJsonBody } from '../json-body';
-import { HELMET_OPTIONS } from '../security-headers';
+import { answerClientError, requestIdFor } from '../server-responses';
 
 /** Route parameters are ids of 24 characters; longer ones still reach the route and get its 404. */
 const MAX_PARAM_LENGTH = 1024;
@@ -24,14 +23,16 @@ const KEEP_ALIVE_TIMEOUT_MS = 5000;
 export function createFastifyAdapter(config: Pick<AppConfig, 'requestTimeoutMs' | 'trustProxy'>): FastifyAdapter {
   return new FastifyAdapter({
     trustProxy: config.trustProxy,
-    // The request logger takes Fastify's id (see logging.module.ts): the same rule for both adapters.
-    genReqId: requestIdOf,
+    // The id the response already carries (see server-responses.ts), which the request logger takes.
+    genReqId: requestIdFor,
     // A URL Fastify cannot decode never reaches Nest's filter: answered here in the contract's shape.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
       const status = error.statusCode ?? 400;
       const text = STATUS_CODES[status] ?? 'Bad Request';
-      void reply.code(status).send({ statusCode: status, message: text, error: text });
+      const message = error.code === 'FST_ERR_BAD_URL' ? MALFORMED_PATH : text;
+      void reply.code(status).send({ statusCode: status, message, error: text });
     },
+    clientErrorHandler: answerClientError,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     http: { headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
@@ -39,16 +40,23 @@ export function createFastifyAdapter(config: Pick<AppConfig, 'requestTimeoutMs' 
   });
 }
 
-/** Security headers, cookie parsing, body reading and the route table for 405s, on Fastify. */
+/**
+ * Cookie parsing, body reading, error bodies and the route table for 405s, on Fastify. Security headers:
+ * see server-responses.ts.
+ */
 export async function configureFastify(nestApp: INestApplication, _config: AppConfig): Promise<void> {
   const app = nestApp as NestFastifyApplication;
-  await app.register(fastifyHelmet, HELMET_OPTIONS);
   await app.register(fastifyCookie);
 
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', (request, reply, done) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-    done();
+  // Plugins answer some errors in plain text (@fastify/cors: "Invalid Preflight Request"); every error
+  // is the contract's JSON.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    const status = reply.statusCode;
+    if (status < 400 || isJson(reply.getHeader('content-type'))) return done(null, payload);
+    const text = STATUS_CODES[status] ?? 'Error';
+    reply.header('content-type', 'application/json; charset=utf-8');
+    done(null, JSON.stringify({ statusCode: status, message: text, error: text }));
   });
   // One parser for every content type: the reader Express uses too, so that 415, 413 and 400 are
   // decided by the same code on both adapters.
@@ -62,12 +70,25 @@ export async function configureFastify(nestApp: INestApplication, _config: AppCo
 
   const routes: Array<{ methods: string[]; segments: string[] }> = [];
   fastify.addHook('onRoute', (route) => {
-    routes.push({ methods: ([] as string[]).concat(route.method), segments: segmentsOf(route.url ?? route.path) });
+    const segments = segmentsOf(route.url ?? route.path);
+    // A catch-all (@fastify/cors's OPTIONS * for preflights) serves every path: it cannot tell a wrong
+    // method from an unknown path, and counted, would turn every 404 into a 405.
+    if (isCatchAll(segments)) return;
+    routes.push({ methods: ([] as string[]).concat(route.method), segments });
   });
   registerAllowedMethods(app.getHttpAdapter(), (path) => {
     const segments = segmentsOf(path);
     return routes.filter((route) => patternMatches(route.segments, segments)).flatMap((route) => route.methods);
   });
+}
+
+function isJson(contentType: unknown): boolean {
+  return typeof contentType === 'string' && /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType);
+}
+
+function isCatchAll(segments: string[]): boolean {
+  const first = segments[0] === '' ? segments[1] : segments[0];
+  return segments.length <= 2 && first?.startsWith('*') === true;
 }
 
 function segmentsOf(path: string): string[] {

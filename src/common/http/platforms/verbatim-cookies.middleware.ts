@@ -2,17 +2,14 @@ import { parse } from 'cookie';
 import type { NextFunction, Request, Response } from 'express';
 
 /**
- * cookie-parser turns `j:`-prefixed cookie values into parsed JSON, so a cookie
- * `refreshToken=j:{"$ne":null}` would reach the code as an object. The contract takes cookie values as
- * plain strings: this runs right after cookie-parser and puts the raw text back for those values.
+ * Runs after cookie-parser and puts back every cookie as @fastify/cookie gives it on Fastify (the
+ * `cookie` package: values percent-decoded, the first of a repeated name kept) and nothing more.
+ * cookie-parser turns a value that starts with `j:`, written or percent-encoded (`j%3A`), into parsed
+ * JSON, so `accessToken=j%3A"<token>"` would authenticate and `accessToken=j:{"$ne":null}` would reach
+ * the code as an object. The contract takes cookie values as plain strings.
  */
 export function verbatimCookies(req: Request, _res: Response, next: NextFunction): void {
   const header = req.headers.cookie;
-  if (header?.includes('j:') && req.cookies) {
-    const raw = parse(header);
-    for (const [name, value] of Object.entries(raw)) {
-      if (value.startsWith('j:') && Object.prototype.hasOwnProperty.call(req.cookies, name)) req.cookies[name] = value;
-    }
-  }
+  req.cookies = header ? parse(header) : {};
   next();
 }
