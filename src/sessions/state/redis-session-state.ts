@@ -68,7 +68,9 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
    * whose publication failed on another instance. Reads only, unless something is missing.
    */
   async catchUp(now = new Date()): Promise<void> {
-    if (this.republishNeeded || this.redis.status !== 'ready') return;
+    if (this.redis.status !== 'ready') return;
+    // Stale: re-publish everything recent instead (recovery does not wait for traffic).
+    if (this.republishNeeded) return this.republishIfNeeded();
     try {
       const ids = await this.revokedSince(new Date(now.getTime() - CLOCK_MARGIN_MS));
       if (ids.length === 0) return;

@@ -13,7 +13,7 @@ export interface FakeTransaction {
 export interface FakeRedis {
   /** key -> value and the PX lifetime it was written with. */
   readonly data: Map<string, { value: string; ttlMs: number }>;
-  mget: jest.Mock<Promise<(string | null)[]>, string[]>;
+  mget: jest.Mock<Promise<(string | null)[]>, Array<string | string[]>>;
   set: jest.Mock<Promise<'OK'>, [string, string, 'PX', number]>;
   multi: jest.Mock<FakeTransaction, []>;
   on: jest.Mock;
@@ -46,7 +46,10 @@ export function fakeRedis(): FakeRedis {
 
   const redis: FakeRedis = {
     data,
-    mget: jest.fn((...keys: string[]) => Promise.resolve(keys.map((key) => data.get(key)?.value ?? null))),
+    // ioredis takes the keys as arguments or as one array.
+    mget: jest.fn((...keys: Array<string | string[]>) =>
+      Promise.resolve(keys.flat().map((key) => data.get(key)?.value ?? null)),
+    ),
     set: jest.fn((key: string, value: string, _px: 'PX', ttlMs: number) => {
       write(key, value, ttlMs);
       return Promise.resolve('OK' as const);
