@@ -53,8 +53,8 @@ export interface Written {
 /**
  * A client using its session: verify (the forward-auth check), users/me, and a refresh every third
  * round. A refresh answered 503 may have rotated in the database all the same: the client keeps its
- * token and gets the same successor when it tries again (the suites set a REFRESH_REUSE_GRACE longer
- * than their run). `tolerated401`: the client may be refused (a Redis that lost its data); it then
+ * token and gets the same successor when it tries again (the suites set the longest
+ * REFRESH_REUSE_GRACE allowed, a minute, and retry within seconds of the recovery). `tolerated401`: the client may be refused (a Redis that lost its data); it then
  * refreshes, as a real client does. Each token is tagged with when the request that issued it was
  * sent, so a suite can tell a 401 for a token issued before a fault from one after it.
  */

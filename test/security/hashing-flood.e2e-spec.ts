@@ -84,7 +84,7 @@ describe('security: a flood of wrong password changes from one account (OWASP De
   }
   const medianMs = (samples: Sample[]) => Math.round(median(samples.map((s) => s.ms)));
 
-  it(`${FLOOD} concurrent wrong password changes from 127.0.0.1: another user's login from ::1 stays within 10x its idle median, and every change is refused`, async () => {
+  it(`${FLOOD} concurrent wrong password changes from 127.0.0.1: at most LOGIN_MAX_FAILURES are checked, and another user's login from ::1 stays within 30x its idle median`, async () => {
     const victim = uniqueUsername('victim');
     const attacker = uniqueUsername('flooder');
     await registerAt(bases.v6, victim);
@@ -121,15 +121,18 @@ describe('security: a flood of wrong password changes from one account (OWASP De
       hashFreeIdleMs: medianMs(idle.hashFree),
       hashFreeDuringMs: medianMs(during.hashFree),
     };
-    // Wide: 300 requests at once cost the event loop and the database some time whatever they are
-    // refused by; a queue of 300 password checks cost the victim seconds (64x and more).
-    expect({ ...figures, withinBound: figures.loginDuringMs <= 10 * figures.loginIdleMs }).toEqual({
-      ...figures,
-      withinBound: true,
-    });
     // Refused, never accepted, never a 5xx.
     const counts = tally(floodReplies);
     expect({ counts, refused: (counts[403] ?? 0) + (counts[429] ?? 0) }).toEqual({ counts, refused: FLOOD });
+    // The deterministic side of it: a 403 is a password that was checked; at most LOGIN_MAX_FAILURES were.
+    expect({ counts, checked: (counts[403] ?? 0) <= 5 }).toEqual({ counts, checked: true });
+    // Wide, as timing bounds on a shared 2-core machine must be: 300 requests at once cost the event
+    // loop and the database time whatever refuses them, and more so while other suites run. A queue of
+    // 300 password checks costs the victim 300 hashes of about 45 ms each: 50x and more.
+    expect({ ...figures, withinBound: figures.loginDuringMs <= 30 * figures.loginIdleMs }).toEqual({
+      ...figures,
+      withinBound: true,
+    });
   });
 });
 
