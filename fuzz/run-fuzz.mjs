@@ -129,6 +129,7 @@ async function startApp(mongodbUri, admin) {
       // requests a minute to /api/auth/*, and after 5 failed logins per username). Both are tested
       // by the e2e and security suites; here they would only hide the handlers behind 429s.
       AUTH_RATE_LIMIT: '0',
+      PASSWORD_CHANGE_RATE_LIMIT: '0',
       LOGIN_MAX_FAILURES: '1000000',
       ADMIN_USERNAME: admin.username,
       ADMIN_PASSWORD: admin.password,
@@ -274,7 +275,7 @@ async function main() {
   const base = await startApp(database.uri, admin);
   log(`app (production build) on ${base}, FerretDB on ${database.uri}`);
   log(
-    'rate limits off for this run (AUTH_RATE_LIMIT=0, LOGIN_MAX_FAILURES=1000000): the fuzzer tests handlers, not 429s',
+    'rate limits off for this run (AUTH_RATE_LIMIT=0, PASSWORD_CHANGE_RATE_LIMIT=0, LOGIN_MAX_FAILURES=1000000): the fuzzer tests handlers, not 429s',
   );
 
   const documentText = await (await fetch(`${base}/docs-json`)).text();
