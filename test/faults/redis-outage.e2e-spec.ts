@@ -416,7 +416,9 @@ describe('Redis killed during steady traffic (node main.js in Redis mode, its ow
     // The clients' earlier tokens, sent to the empty Redis: 503 until the app has reconnected and
     // re-published, then 401 (and the client refreshes); never accepted. Whether a client's first
     // request after the return is a verify (401) or a refresh it retries (200, a token issued after
-    // the kill) is timing: the dormant session above is the deterministic proof of the 401.
+    // the kill) is timing, and so is whether any client presents an earlier token at all (every one
+    // may be retrying a refresh when Redis returns): the dormant session above is the deterministic
+    // proof of the 401.
     const earlier = samples.filter(
       (s) =>
         s.loop.startsWith('client-') &&
@@ -424,7 +426,6 @@ describe('Redis killed during steady traffic (node main.js in Redis mode, its ow
         s.tokenIssuedAt < at.kill2 &&
         s.sentAt >= at.up2,
     );
-    expect(earlier.length).toBeGreaterThan(0);
     expect(show(earlier.filter((s) => s.status !== 401 && s.status !== 503))).toBe('');
 
     const recovery = firstGoodAfter(samples, at.up2, REDIS_ROUTES);
