@@ -6,7 +6,7 @@ import { startRedis, type RunningRedis } from './support/redis-server';
 /**
  * Two instances of the server (each its own Nest app on its own port) sharing one database, and in
  * Redis mode one Redis: a revocation answered by A is refused by B on the very next request, with no
- * waiting in between. API-CONTRACT.md, Logout and revocation; the rate limit is shared state as well.
+ * waiting in between. docs/http-api.md, Logout and revocation; the rate limit is shared state as well.
  */
 
 jest.setTimeout(60_000);

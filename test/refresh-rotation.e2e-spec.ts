@@ -3,7 +3,7 @@ import { cookiesOf, jwtPayload, login, register, registerAndLogin, setCookieHead
 import { bearer, expectErrorBody, sleep } from './support/contract-assertions';
 
 /**
- * API-CONTRACT.md, Tokens: rotation, the REFRESH_REUSE_GRACE window, reuse detection (the whole
+ * docs/http-api.md, Tokens: rotation, the REFRESH_REUSE_GRACE window, reuse detection (the whole
  * session is revoked), concurrent refreshes, and the two session lifetimes (REFRESH_TOKEN_EXPIRY,
  * SESSION_MAX_LIFETIME). Waiting in this file adds up to about 10 s.
  */

@@ -12,7 +12,7 @@ import {
 import { bearer, expectClearedCookie, expectErrorBody, findSetCookie } from './support/contract-assertions';
 
 /**
- * API-CONTRACT.md: GET/DELETE /api/auth/sessions, logout-all, password change and account deletion,
+ * docs/http-api.md: GET/DELETE /api/auth/sessions, logout-all, password change and account deletion,
  * each checked by what happens to the access and refresh tokens of every session afterwards.
  */
 

@@ -1,5 +1,5 @@
 // The baseline of `npm run bench`: the design of the tutorial this project grew out of
-// (/work/shared/seed/secure-logout-tutorial.txt, "Implementing JWT Verification Middleware"), on the same
+// (its "Implementing JWT Verification Middleware" section), on the same
 // FerretDB as the apps. Per request it does what the tutorial's middleware does, no more and no less:
 //   - the token comes from the `accessToken` cookie, else from `Authorization: Bearer …`;
 //   - jsonwebtoken verifies it with the secret as a plain string (no algorithm pinned);

@@ -1,6 +1,6 @@
 // The virtual users. Each one loops through whole session lifecycles, the way real clients use the
 // service, against two instances picked at random per request, and judges every answer against
-// /work/shared/API-CONTRACT.md. The one thing that must never happen: a token of a session that was
+// the HTTP API (docs/http-api.md). The one thing that must never happen: a token of a session that was
 // logged out, revoked or caught in refresh-token reuse being accepted anywhere, even on the very next
 // request to the other instance.
 //

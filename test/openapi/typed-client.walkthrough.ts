@@ -48,7 +48,7 @@ async function call<P extends keyof paths, M extends Method, S extends Status<Op
   return (text === '' ? undefined : JSON.parse(text)) as ResponseBody<Operation<P, M>, S>;
 }
 
-/** The contract's user (API-CONTRACT.md), written out: the generated type must fit it exactly. */
+/** The contract's user (docs/http-api.md), written out: the generated type must fit it exactly. */
 interface ContractUser {
   id: string;
   username: string;

@@ -1,5 +1,5 @@
 /**
- * Assertions for the shapes that API-CONTRACT.md fixes, shared by the e2e suites so that every suite
+ * Assertions for the shapes that docs/http-api.md fixes, shared by the e2e suites so that every suite
  * checks a user, an error or a cookie the same way.
  */
 
