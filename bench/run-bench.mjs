@@ -22,7 +22,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startAppInstance, startCeiling, startTutorial } from './lib/apps.mjs';
 import { FLOOD_INSTANCE, measureFlood } from './lib/flood.mjs';
-import { median, runClosedLoop, runOpenLoop } from './lib/load.mjs';
+import { median, runClosedLoop, runOpenLoop, summarizeRounds } from './lib/load.mjs';
 import { CpuAccount, measureInterleaved, PAUSE_MS } from './lib/measure.mjs';
 import { parseOptions, USAGE } from './lib/options.mjs';
 import { ProcessSet, ROOT, rssMiB, sleep, startDatabase, startRedis } from './lib/processes.mjs';
@@ -238,14 +238,11 @@ async function measureStorm(instance, verifyRps, login, services) {
     stormRounds.push({ ...verify, loginRps: (await storm).rps });
     await sleep(PAUSE_MS);
   }
-  const summary = (rows, cpu) => ({
-    p50: median(rows.map((row) => row.p50)),
-    p99: median(rows.map((row) => row.p99)),
-    cpu: cpu.cores(),
-    rounds: rows,
-  });
-  const idle = summary(idleRounds, idleCpu);
-  const during = { ...summary(stormRounds, stormCpu), loginRps: median(stormRounds.map((row) => row.loginRps)) };
+  const idle = summarizeRounds(idleRounds, idleCpu);
+  const during = {
+    ...summarizeRounds(stormRounds, stormCpu),
+    loginRps: median(stormRounds.map((row) => row.loginRps)),
+  };
   return {
     instance: instance.id,
     instanceLabel: instance.label,

@@ -3,7 +3,7 @@
 // flood of them must be refused by the limits before it reaches the hashing threads.
 import { randomBytes } from 'node:crypto';
 import { postJson } from './apps.mjs';
-import { median, runClosedLoop, runOpenLoop } from './load.mjs';
+import { median, runClosedLoop, runOpenLoop, summarizeRounds } from './load.mjs';
 import { CpuAccount, PAUSE_MS } from './measure.mjs';
 import { sleep } from './processes.mjs';
 
@@ -89,15 +89,9 @@ export async function measureFlood(instance, { rounds, durationS, floodConnectio
     floodRounds.push({ ...logins, floodRps: flooded.rps });
     await sleep(PAUSE_MS);
   }
-  const summary = (rows, cpu) => ({
-    p50: median(rows.map((row) => row.p50)),
-    p99: median(rows.map((row) => row.p99)),
-    cpu: cpu.cores(),
-    rounds: rows,
-  });
-  const idle = summary(idleRounds, idleCpu);
+  const idle = summarizeRounds(idleRounds, idleCpu);
   const during = {
-    ...summary(floodRounds, floodCpu),
+    ...summarizeRounds(floodRounds, floodCpu),
     floodRps: median(floodRounds.map((row) => row.floodRps)),
     statuses,
   };

@@ -167,3 +167,13 @@ export function median(values) {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
+
+/** Open-loop rounds of one phase (idle, or under some load): median p50 and p99, with the CPU they took. */
+export function summarizeRounds(rows, cpu) {
+  return {
+    p50: median(rows.map((row) => row.p50)),
+    p99: median(rows.map((row) => row.p99)),
+    cpu: cpu.cores(),
+    rounds: rows,
+  };
+}

@@ -1,6 +1,14 @@
-import { createTestApp, type EnvOverrides, type TestApp } from '../support/test-app';
 import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
-import { expectNoLeak, listenOnBothLoopbacks, listenOnV4, median, send, timed, type Reply } from './support/attack-kit';
+import {
+  appOpener,
+  expectNoLeak,
+  listenOnBothLoopbacks,
+  listenOnV4,
+  median,
+  send,
+  timed,
+  type Reply,
+} from './support/attack-kit';
 
 /**
  * Password hashing as a denial-of-service lever: every check costs argon2id's memory and time on a small
@@ -15,15 +23,7 @@ import { expectNoLeak, listenOnBothLoopbacks, listenOnV4, median, send, timed, t
 
 jest.setTimeout(90_000);
 
-const opened: TestApp[] = [];
-async function openApp(env: EnvOverrides, label: string): Promise<TestApp> {
-  const t = await createTestApp(env, label);
-  opened.push(t);
-  return t;
-}
-afterAll(async () => {
-  for (const t of opened) await t.close();
-});
+const openApp = appOpener();
 
 /** A request that timed out or failed on the socket reads as status 0, so it is counted, not thrown. */
 const NO_ANSWER: Reply = { status: 0, headers: {}, text: '', body: {} };

@@ -1,6 +1,6 @@
-import { createTestApp, testRedisUrl, type EnvOverrides, type TestApp } from '../support/test-app';
+import { testRedisUrl } from '../support/test-app';
 import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
-import { expectNoLeak, listenOnBothLoopbacks, listenOnV4, send, type Reply } from './support/attack-kit';
+import { appOpener, expectNoLeak, listenOnBothLoopbacks, listenOnV4, send, type Reply } from './support/attack-kit';
 
 /**
  * Getting around the guessing brakes: concurrency and address rotation. Sources: OWASP Authentication
@@ -22,15 +22,7 @@ const MAX_FAILURES = 5;
 const RIGHT_AT = 45;
 const NEW_PASSWORD = 'a brand new passphrase';
 
-const opened: TestApp[] = [];
-async function openApp(env: EnvOverrides, label: string): Promise<TestApp> {
-  const t = await createTestApp(env, label);
-  opened.push(t);
-  return t;
-}
-afterAll(async () => {
-  for (const t of opened) await t.close();
-});
+const openApp = appOpener();
 
 const from = (address: string) => ({ 'x-forwarded-for': address });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

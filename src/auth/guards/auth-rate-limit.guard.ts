@@ -3,8 +3,6 @@ import { Reflector } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerStorage, type ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.interface';
 import { InjectThrottlerOptions, InjectThrottlerStorage } from '@nestjs/throttler';
-import { clientAddressKey } from '../../common/http/client-address';
-import type { HttpRequest } from '../../common/http/http-request';
 import { authConfig, type AuthConfig } from '../../config';
 import {
   AUTH_BUDGET,
@@ -14,7 +12,8 @@ import {
 } from '../decorators/rate-limit-budget.decorator';
 
 /**
- * Requests a minute per client address (an IPv6 /64 counts as one) to the routes of a @RateLimitBudget:
+ * Requests a minute per client address to the routes of a @RateLimitBudget (the library's own tracker
+ * keys an address as clientAddressKey does: an IPv6 /64 as one, ::ffff:a.b.c.d as a.b.c.d):
  * AUTH_RATE_LIMIT for /api/auth/*, PASSWORD_CHANGE_RATE_LIMIT for the password change; 0 turns a budget
  * off. Registered before the JWT guard, so requests with bad tokens count too.
  */
@@ -32,10 +31,6 @@ export class AuthRateLimitGuard extends ThrottlerGuard {
   /** One count per address and budget, not one per route (the library's default). */
   protected override generateKey(context: ExecutionContext, tracker: string, throttlerName: string): string {
     return `${this.budgetOf(context)}:${throttlerName}:${tracker}`;
-  }
-
-  protected override getTracker(req: Record<string, unknown>): Promise<string> {
-    return Promise.resolve(clientAddressKey((req as unknown as HttpRequest).ip));
   }
 
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { TestApp } from '../../support/test-app';
+import { createTestApp, type EnvOverrides, type TestApp } from '../../support/test-app';
 import { setCookieHeaders } from '../../support/auth-helpers';
 
 /**
@@ -131,3 +131,16 @@ export function probeLiveness(base: string, count = 10, timeoutMs = 10_000): Pro
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `createTestApp` for a suite that opens several apps: each is closed in the suite's afterAll. */
+export function appOpener(): (env: EnvOverrides, label: string) => Promise<TestApp> {
+  const opened: TestApp[] = [];
+  afterAll(async () => {
+    for (const t of opened) await t.close();
+  });
+  return async (env, label) => {
+    const t = await createTestApp(env, label);
+    opened.push(t);
+    return t;
+  };
+}
