@@ -6,9 +6,6 @@ import { clientAddressKey } from '../../common/http/client-address';
 import { toUsernameKey } from '../../users/schemas/user.schema';
 import { LoginFailureStore } from './login-failure.store';
 
-/** Keys whose refusal is remembered at most. */
-const MAX_REMEMBERED_BLOCKS = 10_000;
-
 /**
  * At most LOGIN_MAX_FAILURES password checks for one username from one client address within
  * LOGIN_FAILURE_WINDOW, however concurrent: every attempt is counted before its password is checked,
@@ -16,13 +13,11 @@ const MAX_REMEMBERED_BLOCKS = 10_000;
  * password included. The same username from another address is unaffected, so nobody can lock a user
  * out.
  *
- * Two shortcuts spare the shared store a flood's round trips, and can only refuse what it would refuse
- * (or a burst no person sends): a key the store refused stays refused here until its window closes, and
- * no more than LOGIN_MAX_FAILURES attempts of one key are counted at once by this instance.
+ * No more than LOGIN_MAX_FAILURES attempts of one key are counted at once by this instance: the rest of
+ * a burst no person sends is refused without a round trip to the shared store.
  */
 @Injectable()
 export class LoginThrottleService {
-  private readonly blockedUntil = new Map<string, number>();
   private readonly counting = new Map<string, number>();
 
   constructor(
@@ -37,8 +32,6 @@ export class LoginThrottleService {
   async beginAttempt(username: string, clientIp: string | null, now = new Date()): Promise<() => Promise<void>> {
     const key = this.key(username, clientIp);
     const { loginFailureWindowMs: windowMs, loginMaxFailures: maxAttempts } = this.config;
-    const blockedUntil = this.blockedUntil.get(key);
-    if (blockedUntil !== undefined && blockedUntil > now.getTime()) throw tooManyFailures(blockedUntil, now);
     const counting = this.counting.get(key) ?? 0;
     if (counting >= maxAttempts) throw tooManyFailures(now.getTime() + windowMs, now);
 
@@ -52,24 +45,12 @@ export class LoginThrottleService {
       else this.counting.delete(key);
     }
     if (reservation.allowed) return reservation.refund;
-    this.rememberBlock(key, reservation.closesAt.getTime());
     throw tooManyFailures(reservation.closesAt.getTime(), now);
   }
 
   /** The password was right: earlier failures from this address no longer count. */
   recordSuccess(username: string, clientIp: string | null): Promise<void> {
-    const key = this.key(username, clientIp);
-    this.blockedUntil.delete(key);
-    return this.failures.clear(key);
-  }
-
-  private rememberBlock(key: string, until: number): void {
-    if (this.blockedUntil.size >= MAX_REMEMBERED_BLOCKS) {
-      const now = Date.now();
-      for (const [blocked, end] of this.blockedUntil) if (end <= now) this.blockedUntil.delete(blocked);
-      if (this.blockedUntil.size >= MAX_REMEMBERED_BLOCKS) this.blockedUntil.clear();
-    }
-    this.blockedUntil.set(key, until);
+    return this.failures.clear(this.key(username, clientIp));
   }
 
   private key(username: string, clientIp: string | null): string {
