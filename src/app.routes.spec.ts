@@ -112,7 +112,7 @@ describe('application routes', () => {
     expect(names).toEqual([...PUBLIC_ROUTES, ...PROTECTED_ROUTES].sort());
   });
 
-  it("counts every auth route but verify against the 'auth' budget, and the password change against its own", () => {
+  it("counts every auth route but verify against the 'auth' budget; verify and the password change have their own", () => {
     const budgets = Object.fromEntries(
       routes.filter((entry) => entry.budget).map((entry) => [entry.route, entry.budget] as const),
     );
@@ -125,6 +125,7 @@ describe('application routes', () => {
       'POST auth/logout-all': 'auth',
       'GET auth/sessions': 'auth',
       'DELETE auth/sessions/:id': 'auth',
+      'GET auth/verify': 'verify',
       'PATCH users/me/password': 'password-change',
     });
   });

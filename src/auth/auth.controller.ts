@@ -40,13 +40,14 @@ import { ApiCrossSiteForbiddenResponse, Auth } from './decorators/auth.decorator
 import { CurrentUser } from './decorators/current-user.decorator';
 import { ForwardAuth } from './decorators/forward-auth.decorator';
 import { Public } from './decorators/public.decorator';
-import { AUTH_BUDGET, RateLimitBudget } from './decorators/rate-limit-budget.decorator';
+import { AUTH_BUDGET, RateLimitBudget, VERIFY_BUDGET } from './decorators/rate-limit-budget.decorator';
 import { RefreshTokenDto } from './dto/refresh-token.dto';
 import { SessionResponseDto, toSessionResponse } from './dto/session-response.dto';
 import { CookieTokensResponseDto, MessageResponseDto, TokenPairResponseDto } from './dto/token-response.dto';
 import {
   ApiHashingBusyResponse,
   ApiRateLimitedResponse,
+  ApiVerifyOperation,
   ApiRefreshOkResponse,
   CLEARED_COOKIE_HEADERS,
   RATE_LIMITED,
@@ -267,26 +268,10 @@ export class AuthController {
   @Get('verify')
   @Auth()
   @ForwardAuth()
-  // A proxy calls this for every request it passes on: counting it would let browsing block logout.
-  @RateLimitBudget(null)
+  // A proxy calls this for every request it passes on: in AUTH_RATE_LIMIT, browsing would block logout.
+  @RateLimitBudget(VERIFY_BUDGET)
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({
-    operationId: 'verify',
-    summary: "Forward-auth for reverse proxies: 204 with the caller's identity in headers",
-    description:
-      "For a proxy's auth subrequest (Traefik ForwardAuth, nginx auth_request): 204 lets the request through, 401 refuses it. " +
-      'With a cookie, an unsafe original method (`X-Forwarded-Method` or `X-Original-Method`) from a cross-site origin gets 403, as the API itself would answer. ' +
-      'Not counted against AUTH_RATE_LIMIT.',
-  })
-  @ApiCrossSiteForbiddenResponse()
-  @ApiNoContentResponse({
-    description: 'The token belongs to a live session',
-    headers: {
-      'X-User-Id': { description: 'User id', schema: { type: 'string', example: '6650f0c2a1b2c3d4e5f60718' } },
-      'X-User-Roles': { description: 'Comma-separated roles', schema: { type: 'string', example: 'admin,user' } },
-      'X-Session-Id': { description: 'Session id', schema: { type: 'string', example: '6650f0c2a1b2c3d4e5f60719' } },
-    },
-  })
+  @ApiVerifyOperation()
   verify(@CurrentUser() caller: AuthenticatedUser, @Res({ passthrough: true }) res: HttpResponse): void {
     this.responses.setHeader(res, 'X-User-Id', caller.userId);
     this.responses.setHeader(res, 'X-User-Roles', caller.roles.join(','));

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiNoContentResponse, ApiOkResponse, ApiOperation, getSchemaPath } from '@nestjs/swagger';
 import { ApiErrorResponse } from '../common/http/api-error-response.decorator';
+import { ApiCrossSiteForbiddenResponse } from './decorators/auth.decorator';
 import {
   CookieTokensResponseDto,
   EXAMPLE_ACCESS_TOKEN,
@@ -18,6 +19,36 @@ export const RATE_LIMITED = {
 
 export const ApiRateLimitedResponse = () =>
   ApiErrorResponse(429, 'Too many requests from this address; see Retry-After', { rateLimited: RATE_LIMITED });
+
+/** The forward-auth route's documentation: what a proxy sends, and each answer. */
+export const ApiVerifyOperation = () =>
+  applyDecorators(
+    ApiOperation({
+      operationId: 'verify',
+      summary: "Forward-auth for reverse proxies: 204 with the caller's identity in headers",
+      description:
+        "For a proxy's auth subrequest (nginx auth_request, Caddy forward_auth, Traefik ForwardAuth): 204 lets the request through, 401 refuses it. " +
+        'With a cookie, an unsafe original method (`X-Forwarded-Method` or `X-Original-Method`) from a cross-site origin gets 403, as the API itself would answer. ' +
+        'Not counted against AUTH_RATE_LIMIT; VERIFY_RATE_LIMIT (off by default) is its own per-address budget. ' +
+        'A 401 carries `X-Auth-Message` with its message, for proxies that do not pass the body on.',
+    }),
+    ApiCrossSiteForbiddenResponse(),
+    ApiErrorResponse(429, 'More than VERIFY_RATE_LIMIT checks a minute from this address (when set); see Retry-After', {
+      rateLimited: { ...RATE_LIMITED, summary: 'More than VERIFY_RATE_LIMIT requests a minute from this address' },
+    }),
+    ApiNoContentResponse({
+      description: 'The token belongs to a live session',
+      headers: {
+        'X-User-Id': { description: 'User id', schema: { type: 'string', example: '6650f0c2a1b2c3d4e5f60718' } },
+        'X-User-Roles': { description: 'Comma-separated roles', schema: { type: 'string', example: 'admin,user' } },
+        'X-Session-Id': { description: 'Session id', schema: { type: 'string', example: '6650f0c2a1b2c3d4e5f60719' } },
+        'Cache-Control': {
+          description: 'Every answer is checked afresh',
+          schema: { type: 'string', example: 'no-store' },
+        },
+      },
+    }),
+  );
 
 /** PasswordHasher's 503 when its queue is full. */
 export const ApiHashingBusyResponse = () =>

@@ -13,6 +13,7 @@ export const authConfig = registerAs('auth', () => {
     cookie: { secure: env.cookieSecure, sameSite: env.cookieSameSite },
     authRateLimitPerMinute: env.authRateLimit,
     passwordChangeRateLimitPerMinute: env.passwordChangeRateLimit,
+    verifyRateLimitPerMinute: env.verifyRateLimit,
     loginMaxFailures: env.loginMaxFailures,
     loginFailureWindowMs: env.loginFailureWindowMs,
     corsOrigins: env.corsOrigins,

@@ -32,6 +32,8 @@ export interface Environment {
   cookieSameSite: 'strict' | 'lax';
   authRateLimit: number;
   passwordChangeRateLimit: number;
+  /** VERIFY_RATE_LIMIT: requests a minute per address to forward-auth; 0 = off (the default). */
+  verifyRateLimit: number;
   loginMaxFailures: number;
   loginFailureWindowMs: number;
   corsOrigins: string[];
@@ -248,6 +250,7 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
     cookieSameSite: env.oneOf('COOKIE_SAMESITE', ['strict', 'lax'] as const, 'strict'),
     authRateLimit: env.integer('AUTH_RATE_LIMIT', 100, 0, 1_000_000),
     passwordChangeRateLimit: env.integer('PASSWORD_CHANGE_RATE_LIMIT', 10, 0, 1_000_000),
+    verifyRateLimit: env.integer('VERIFY_RATE_LIMIT', 0, 0, 1_000_000),
     loginMaxFailures: env.integer('LOGIN_MAX_FAILURES', 5, 1, 1_000_000),
     loginFailureWindowMs: env.duration('LOGIN_FAILURE_WINDOW', '15m', { allowZero: false }),
     corsOrigins: env.origins('CORS_ORIGINS'),

@@ -1,5 +1,6 @@
 import { createTestApp, type TestApp } from '../support/test-app';
-import { registerAndLogin, type LoggedIn } from '../support/auth-helpers';
+import { jwtPayload, registerAndLogin, type LoggedIn } from '../support/auth-helpers';
+import { HS256_HEADER, nowSeconds, signJwt } from '../support/jwt-forge';
 import { bearer, expectErrorBody } from '../support/contract-assertions';
 
 /**
@@ -118,3 +119,77 @@ describe('security: verify traffic cannot exhaust the auth rate limit (OWASP Den
     expect((await t.http().post('/api/auth/refresh').send({ refreshToken: 'x' })).status).toBe(429);
   });
 });
+
+describe('security: VERIFY_RATE_LIMIT, a budget of its own for forward-auth', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ AUTH_RATE_LIMIT: '5', VERIFY_RATE_LIMIT: '4' }, 'secverifylimit');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('VERIFY_RATE_LIMIT=4: the 5th check is 429 with Retry-After; the auth budget is untouched', async () => {
+    const user = await registerAndLogin(t);
+    const verify = () => t.http().get('/api/auth/verify').set('Authorization', bearer(user.accessToken));
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await verify()).status);
+    expect(statuses).toEqual([204, 204, 204, 204]);
+
+    const limited = await verify();
+    expectErrorBody(limited, 429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(limited.headers['x-user-id']).toBeUndefined();
+
+    // register + login spent two of the five auth requests: logout is the third.
+    const logout = await t.http().post('/api/auth/logout').set('Authorization', bearer(user.accessToken));
+    expect(logout.status).toBe(200);
+  });
+});
+
+describe('security: a refused forward-auth says why in X-Auth-Message (for proxies that drop the body)', () => {
+  let t: TestApp;
+  let user: LoggedIn;
+  beforeAll(async () => {
+    t = await createTestApp({}, 'secverifymsg');
+    user = await registerAndLogin(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it.each([
+    ['no token', () => ({})],
+    ['a malformed token', () => ({ Authorization: 'Bearer not.a.token' })],
+    ['an expired token', () => ({ Authorization: bearer(expiredTokenOf(user, t.secrets.access)) })],
+  ])('%s: the header repeats the 401 body message', async (_label, headers) => {
+    const res = await t.http().get('/api/auth/verify').set(headers());
+    expectErrorBody(res, 401);
+    expect(res.headers['x-auth-message']).toBe(res.body.message);
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('a 204 is not cacheable either: a revocation must be seen on the next check', async () => {
+    const res = await t.http().get('/api/auth/verify').set('Authorization', bearer(user.accessToken));
+    expect({ status: res.status, cacheControl: res.headers['cache-control'] }).toEqual({
+      status: 204,
+      cacheControl: 'no-store',
+    });
+  });
+
+  it('an expired token says so, and only verify adds the header', async () => {
+    const expired = { Authorization: bearer(expiredTokenOf(user, t.secrets.access)) };
+    expect((await t.http().get('/api/auth/verify').set(expired)).headers['x-auth-message']).toBe(
+      'Access token expired',
+    );
+    const api = await t.http().get('/api/users/me').set(expired);
+    expect(api.status).toBe(401);
+    expect(api.headers['x-auth-message']).toBeUndefined();
+  });
+});
+
+function expiredTokenOf(user: LoggedIn, secret: string): string {
+  const claims = jwtPayload(user.accessToken);
+  const iat = nowSeconds() - 3600;
+  return signJwt(HS256_HEADER, { ...claims, iat, exp: iat + 900 }, secret);
+}

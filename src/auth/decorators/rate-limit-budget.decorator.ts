@@ -6,7 +6,9 @@ export const RATE_LIMIT_BUDGET_KEY = 'auth:rate-limit-budget';
 export const AUTH_BUDGET = 'auth';
 /** PASSWORD_CHANGE_RATE_LIMIT requests a minute per address. */
 export const PASSWORD_CHANGE_BUDGET = 'password-change';
-export type RateLimitBudgetName = typeof AUTH_BUDGET | typeof PASSWORD_CHANGE_BUDGET;
+/** VERIFY_RATE_LIMIT requests a minute per address (off by default: a proxy calls verify for every request). */
+export const VERIFY_BUDGET = 'verify';
+export type RateLimitBudgetName = typeof AUTH_BUDGET | typeof PASSWORD_CHANGE_BUDGET | typeof VERIFY_BUDGET;
 
 /**
  * Puts a controller's routes, or one route, under a per-address budget of requests a minute, shared by

@@ -25,10 +25,11 @@ const ME: Route = { controller: UsersController, handler: 'me' };
 const HEALTH: Route = { controller: HealthController, handler: 'readiness' };
 
 /** The guard as AuthModule builds it, over the in-memory storage, with AUTH_RATE_LIMIT = `limit`. */
-function createGuard(storage: ThrottlerStorageService, limit = LIMIT): Promise<AuthRateLimitGuard> {
+function createGuard(storage: ThrottlerStorageService, limit = LIMIT, verifyLimit = 0): Promise<AuthRateLimitGuard> {
   const config: AuthConfig = makeAuthConfig({
     authRateLimitPerMinute: limit,
     passwordChangeRateLimitPerMinute: PASSWORD_CHANGE_LIMIT,
+    verifyRateLimitPerMinute: verifyLimit,
   });
   const guard = new AuthRateLimitGuard(
     { throttlers: [{ name: 'default', ttl: 60_000, limit: Math.max(1, limit) }] },
@@ -81,10 +82,19 @@ describe(AuthRateLimitGuard.name, () => {
   });
 
   // A proxy calls verify for every request it passes on: counting it would let browsing block logout.
-  it('never counts verify, and verify does not spend the auth budget', async () => {
+  it('does not count verify by default (VERIFY_RATE_LIMIT=0), and verify does not spend the auth budget', async () => {
     await expect(requests(VERIFY, LIMIT * 3)).resolves.toEqual(Array(LIMIT * 3).fill(true));
 
     await expect(requests(LOGIN, LIMIT)).resolves.toEqual([true, true, true]);
+  });
+
+  it('counts verify against a budget of its own when VERIFY_RATE_LIMIT is set, apart from the auth budget', async () => {
+    sut = await createGuard(storage, LIMIT, 2);
+
+    await expect(requests(VERIFY, 2)).resolves.toEqual([true, true]);
+    await expect(request(VERIFY)).resolves.toBeInstanceOf(ThrottlerException);
+    await expect(requests(LOGIN, LIMIT)).resolves.toEqual([true, true, true]);
+    await expect(request(VERIFY, '198.51.100.8')).resolves.toBe(true);
   });
 
   it('counts the password change against a budget of its own, of PASSWORD_CHANGE_RATE_LIMIT', async () => {

@@ -9,13 +9,14 @@ import {
   PASSWORD_CHANGE_BUDGET,
   RATE_LIMIT_BUDGET_KEY,
   type RateLimitBudgetName,
+  VERIFY_BUDGET,
 } from '../decorators/rate-limit-budget.decorator';
 
 /**
  * Requests a minute per client address to the routes of a @RateLimitBudget (the library's own tracker
  * keys an address as clientAddressKey does: an IPv6 /64 as one, ::ffff:a.b.c.d as a.b.c.d):
- * AUTH_RATE_LIMIT for /api/auth/*, PASSWORD_CHANGE_RATE_LIMIT for the password change; 0 turns a budget
- * off. Registered before the JWT guard, so requests with bad tokens count too.
+ * AUTH_RATE_LIMIT for /api/auth/*, PASSWORD_CHANGE_RATE_LIMIT for the password change, VERIFY_RATE_LIMIT
+ * for forward-auth; 0 turns a budget off. Registered before the JWT guard, so requests with bad tokens count too.
  */
 @Injectable()
 export class AuthRateLimitGuard extends ThrottlerGuard {
@@ -44,6 +45,7 @@ export class AuthRateLimitGuard extends ThrottlerGuard {
   private limitOf(budget: RateLimitBudgetName | null | undefined): number {
     if (budget === AUTH_BUDGET) return this.config.authRateLimitPerMinute;
     if (budget === PASSWORD_CHANGE_BUDGET) return this.config.passwordChangeRateLimitPerMinute;
+    if (budget === VERIFY_BUDGET) return this.config.verifyRateLimitPerMinute;
     return 0;
   }
 

@@ -2,7 +2,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import passport from 'passport';
 import { setAuthenticatedUser, type HttpRequest } from '../../common/http/http-request';
-import type { HttpResponse } from '../../common/http/response-writer';
+import { ResponseWriter, type HttpResponse } from '../../common/http/response-writer';
 import { ACCESS_TOKEN_EXPIRED, InvalidTokenException } from '../../common/exceptions/invalid-token.exception';
 import { extractAccessToken } from '../access-token.extractor';
 import type { AuthenticatedUser } from '../authenticated-user';
@@ -10,6 +10,9 @@ import { CsrfPolicy } from '../csrf.policy';
 import { FORWARD_AUTH_KEY } from '../decorators/forward-auth.decorator';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
 import { JWT_STRATEGY, JwtStrategy } from '../strategies/jwt.strategy';
+
+/** On a forward-auth refusal (401): the error message, for proxies that do not pass the body on. */
+export const AUTH_MESSAGE_HEADER = 'X-Auth-Message';
 
 /** Our tokens are a few hundred bytes; anything far larger is refused before any parsing. */
 const MAX_TOKEN_LENGTH = 4096;
@@ -29,6 +32,7 @@ export class JwtAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly csrfPolicy: CsrfPolicy,
+    private readonly responses: ResponseWriter,
     strategy: JwtStrategy,
   ) {
     this.authenticator.use(JWT_STRATEGY, strategy);
@@ -43,19 +47,26 @@ export class JwtAuthGuard implements CanActivate {
 
     const http = context.switchToHttp();
     const req = http.getRequest<HttpRequest>();
-    const presented = extractAccessToken(req);
-    if (!presented) throw new InvalidTokenException(false);
-    if (presented.token === null || presented.token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenException(true);
+    const res = http.getResponse<HttpResponse>();
+    const forwardAuth =
+      this.reflector.getAllAndOverride<boolean>(FORWARD_AUTH_KEY, [context.getHandler(), context.getClass()]) === true;
+    // A proxy that caches a forward-auth answer would let a revoked session through.
+    if (forwardAuth) this.responses.setHeader(res, 'Cache-Control', 'no-store');
+    try {
+      const presented = extractAccessToken(req);
+      if (!presented) throw new InvalidTokenException(false);
+      if (presented.token === null || presented.token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenException(true);
 
-    setAuthenticatedUser(req, await this.authenticate(req, http.getResponse<HttpResponse>()));
-    if (presented.source === 'cookie') {
-      const forwardAuth = this.reflector.getAllAndOverride<boolean>(FORWARD_AUTH_KEY, [
-        context.getHandler(),
-        context.getClass(),
-      ]);
-      this.csrfPolicy.assertCookieRequestAllowed(req, forwardAuth === true);
+      setAuthenticatedUser(req, await this.authenticate(req, res));
+      if (presented.source === 'cookie') this.csrfPolicy.assertCookieRequestAllowed(req, forwardAuth);
+      return true;
+    } catch (error) {
+      // nginx's auth_request drops the body of a refusal: the header lets the proxy answer the same message.
+      if (forwardAuth && error instanceof InvalidTokenException) {
+        this.responses.setHeader(res, AUTH_MESSAGE_HEADER, error.message);
+      }
+      throw error;
     }
-    return true;
   }
 
   private authenticate(req: HttpRequest, res: HttpResponse): Promise<AuthenticatedUser> {

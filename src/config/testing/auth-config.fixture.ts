@@ -12,6 +12,7 @@ export function makeAuthConfig(overrides: Partial<AuthConfig> = {}): AuthConfig 
     cookie: { secure: true, sameSite: 'strict' },
     authRateLimitPerMinute: 100,
     passwordChangeRateLimitPerMinute: 10,
+    verifyRateLimitPerMinute: 0,
     loginMaxFailures: 5,
     loginFailureWindowMs: 15 * 60_000,
     corsOrigins: [],
