@@ -1,19 +1,28 @@
 import { mkdtemp } from 'node:fs/promises';
-import { tmpdir, homedir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFerretDbBinary, startFerretDb } from '../../src/database/embedded/ferretdb-server';
+import { ensureCaddyBinary } from './caddy-binary';
+import { ensureDebianPackage } from './debian-package';
 import { ensureRedisServer, startRedis } from './redis-server';
 import { TEST_ENV } from './test-env';
+import { toolCacheDir } from './tool-cache';
 
 /**
  * Starts FerretDB (unless MONGODB_URI points at a server) and Redis (unless REDIS_URL does) on free
- * ports in temporary folders for the whole run. Jest workers inherit the variables set here.
+ * ports in temporary folders for the whole run, and makes sure the proxies of test/proxies are there
+ * (Debian's nginx; Caddy built with Go). Jest workers inherit the variables set here.
  */
 export default async function globalSetup(): Promise<void> {
-  const cacheDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'secure-logout-jwt');
-  const log = (message: string) => process.stderr.write(`\n[test database] ${message}\n`);
-  const binary = await ensureFerretDbBinary(cacheDir, log);
+  const cacheDir = toolCacheDir();
+  const log = (message: string) => process.stderr.write(`\n[test setup] ${message}\n`);
+  const [binary, caddy] = await Promise.all([
+    ensureFerretDbBinary(cacheDir, log),
+    ensureCaddyBinary(cacheDir, log),
+    ensureDebianPackage('nginx', ['-v'], 'nginx', log),
+  ]);
   process.env[TEST_ENV.ferretDbBinary] = binary;
+  process.env[TEST_ENV.caddyBinary] = caddy;
 
   // Redis for the suites that run in Redis mode (they pass it as REDIS_URL to their apps).
   if (process.env.REDIS_URL) {

@@ -17,6 +17,7 @@ export interface RequestOptions {
   token?: string;
   body?: unknown;
   cookie?: string;
+  headers?: Record<string, string>;
 }
 
 export class InstanceClient {
@@ -30,6 +31,7 @@ export class InstanceClient {
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     if (options.cookie !== undefined) headers.cookie = options.cookie;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
+    Object.assign(headers, options.headers);
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers,

@@ -1,11 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { canConnect, findFreePort } from '../../src/database/embedded/ferretdb-server';
-
-const execFileAsync = promisify(execFile);
+import { ensureDebianPackage } from './debian-package';
 
 export interface RunningRedis {
   url: string;
@@ -13,40 +11,9 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
-async function hasRedisServer(): Promise<boolean> {
-  try {
-    await execFileAsync('redis-server', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Debian's redis-server, installed with apt-get on first use when missing (the machines this project
- * runs on are root and reach Debian's packages), so `npm test` needs no step of its own.
- */
-export async function ensureRedisServer(log: (message: string) => void): Promise<void> {
-  if (await hasRedisServer()) return;
-  log('redis-server not found: installing Debian package redis-server (apt-get, first run only)...');
-  try {
-    await execFileAsync('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      timeout: 10 * 60_000,
-      maxBuffer: 64 * 1024 * 1024,
-    }).catch(async () => {
-      await execFileAsync('apt-get', ['update'], { timeout: 10 * 60_000, maxBuffer: 64 * 1024 * 1024 });
-      await execFileAsync('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], {
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-        timeout: 10 * 60_000,
-        maxBuffer: 64 * 1024 * 1024,
-      });
-    });
-  } catch (error) {
-    throw new Error(`redis-server is needed by the tests and could not be installed: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+/** Debian's redis-server, installed on first use when missing. */
+export function ensureRedisServer(log: (message: string) => void): Promise<void> {
+  return ensureDebianPackage('redis-server', ['--version'], 'redis-server', log);
 }
 
 /** A throw-away Redis on loopback: no persistence, its own folder, a free (or given) port. */

@@ -2,6 +2,8 @@
 export const TEST_ENV = {
   ferretDbBinary: 'SLJ_TEST_FERRETDB_BIN',
   ownedDataDir: 'SLJ_TEST_DB_DIR',
+  /** Caddy, built by the global setup, for test/proxies. */
+  caddyBinary: 'SLJ_TEST_CADDY_BIN',
   /** The run's Redis; suites in Redis mode pass it to their apps as REDIS_URL. */
   redisUrl: 'SLJ_TEST_REDIS_URL',
   /** express or fastify: set per Jest project, so that every e2e suite runs on both adapters. */

@@ -1,0 +1,266 @@
+import { HS256_HEADER, accessClaims, nowSeconds, signJwt } from '../../support/jwt-forge';
+import { jwtPayload, PASSWORD, uniqueUsername } from '../../support/auth-helpers';
+import type { FetchResult, InstanceClient } from '../../support/instance-client';
+import type { ReceivedRequest } from './echo-upstream';
+import { startProxiedDeployment, type ProxiedDeployment } from './proxied-deployment';
+import type { ProxyKind } from './proxy-servers';
+
+/**
+ * What a deployment behind a real proxy must guarantee, run against deploy/nginx.conf and
+ * deploy/Caddyfile alike: the proxy asks GET /api/auth/verify before every request to the protected
+ * upstream, hands it the identity the service established and nothing the client claimed, keeps the
+ * tokens away from it, and turns every failure of the check into an answer a client understands.
+ */
+
+interface Session {
+  userId: string;
+  sessionId: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+const UNAUTHORIZED = { statusCode: 401, message: 'Unauthorized', error: 'Unauthorized' };
+const TOKEN_COOKIE = /(^|;\s*)(accessToken|refreshToken)=/;
+const BURST = 300;
+const BURST_CONCURRENCY = 10;
+
+async function signIn(through: InstanceClient): Promise<Session> {
+  const username = uniqueUsername('proxy');
+  const registered = await through.register(username, PASSWORD);
+  expect(registered.status).toBe(201);
+  const loggedIn = await through.login(username, PASSWORD);
+  expect(loggedIn.status).toBe(200);
+  const { accessToken, refreshToken } = loggedIn.body as { accessToken: string; refreshToken: string };
+  return { userId: registered.body.id, sessionId: String(jwtPayload(accessToken).sid), accessToken, refreshToken };
+}
+
+function expectJsonError(res: FetchResult, status: number): void {
+  expect({ status: res.status, type: res.headers.get('content-type') }).toEqual({
+    status,
+    type: expect.stringMatching(/^application\/json/),
+  });
+  expect(res.body).toEqual({ statusCode: status, message: expect.any(String), error: expect.any(String) });
+}
+
+function expectRetryAfter(res: FetchResult): void {
+  expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+}
+
+/** The identity headers the upstream saw, and proof that no token came along. */
+function expectIdentityOnly(request: ReceivedRequest, session: Session): void {
+  expect({
+    userId: request.headers['x-user-id'],
+    roles: request.headers['x-user-roles'],
+    sessionId: request.headers['x-session-id'],
+    authorization: request.headers.authorization,
+    tokenCookie: TOKEN_COOKIE.test(request.headers.cookie ?? ''),
+  }).toEqual({
+    userId: session.userId,
+    roles: 'user',
+    sessionId: session.sessionId,
+    authorization: undefined,
+    tokenCookie: false,
+  });
+}
+
+export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
+  const limitedVerifyStatus = kind === 'nginx' ? 503 : 429;
+
+  describe(`forward-auth through ${kind}, two instances, Redis mode`, () => {
+    let d: ProxiedDeployment;
+    beforeAll(async () => {
+      d = await startProxiedDeployment(kind, `px${kind}`);
+    });
+    afterAll(async () => {
+      await d?.close();
+    });
+
+    /** Runs `act` and returns what reached the upstream meanwhile. */
+    async function upstreamDuring(act: () => Promise<unknown>): Promise<ReceivedRequest[]> {
+      const before = d.upstream.received.length;
+      await act();
+      return d.upstream.received.slice(before);
+    }
+
+    it('no token: 401 with the JSON error and WWW-Authenticate: Bearer; nothing reaches the upstream', async () => {
+      let res!: FetchResult;
+      const reached = await upstreamDuring(async () => (res = await d.through.request('GET', '/app/private')));
+      expect({ status: res.status, body: res.body }).toEqual({ status: 401, body: UNAUTHORIZED });
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(reached).toEqual([]);
+    });
+
+    it('an expired token: 401 "Access token expired" with error="invalid_token", as the API says it', async () => {
+      const session = await signIn(d.through);
+      const iat = nowSeconds() - 3600;
+      const claims = accessClaims(session.userId, session.sessionId, { iat, exp: iat + 900 });
+      const expired = signJwt(HS256_HEADER, claims, d.accessTokenSecret);
+      const direct = await d.instances[0].me(expired);
+      const res = await d.through.request('GET', '/app/private', { token: expired });
+      expect({ status: res.status, body: res.body }).toEqual({ status: 401, body: direct.body });
+      expect(res.body.message).toBe('Access token expired');
+      expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    });
+
+    it('a Bearer token: the upstream answers, and sees the caller as X-User-Id, X-User-Roles, X-Session-Id', async () => {
+      const session = await signIn(d.through);
+      let res!: FetchResult;
+      const reached = await upstreamDuring(
+        async () => (res = await d.through.request('GET', '/app/orders/7?page=2', { token: session.accessToken })),
+      );
+      expect(res.status).toBe(200);
+      expect(reached).toHaveLength(1);
+      expect(reached[0]).toMatchObject({ method: 'GET', url: '/orders/7?page=2' });
+      expectIdentityOnly(reached[0], session);
+    });
+
+    it('the accessToken cookie: the upstream answers; it keeps the other cookies and never sees a token', async () => {
+      const session = await signIn(d.through);
+      const cookie = `theme=dark; accessToken=${session.accessToken}; lang=fr`;
+      let res!: FetchResult;
+      const reached = await upstreamDuring(async () => (res = await d.through.request('GET', '/app/', { cookie })));
+      expect(res.status).toBe(200);
+      expectIdentityOnly(reached[0], session);
+      expect(reached[0].headers.cookie).toBe('theme=dark; lang=fr');
+    });
+
+    it.each([
+      ['canonical names', { 'X-User-Id': 'admin-id', 'X-User-Roles': 'admin', 'X-Session-Id': 'forged' }],
+      ['lower case', { 'x-user-id': 'admin-id', 'x-user-roles': 'admin', 'x-session-id': 'forged' }],
+      ['underscores', { X_User_Id: 'admin-id', X_User_Roles: 'admin', X_Session_Id: 'forged' }],
+    ])('spoofed identity headers (%s) never reach the upstream', async (_label, spoofed) => {
+      const session = await signIn(d.through);
+      const reached = await upstreamDuring(async () => {
+        const withToken = await d.through.request('GET', '/app/', { token: session.accessToken, headers: spoofed });
+        expect(withToken.status).toBe(200);
+        const withoutToken = await d.through.request('GET', '/app/', { headers: spoofed });
+        expect(withoutToken.status).toBe(401);
+      });
+      expect(reached).toHaveLength(1);
+      expectIdentityOnly(reached[0], session);
+      const names = Object.keys(reached[0].headers).filter((name) => /^x[-_](user|session)/i.test(name));
+      expect(names.sort()).toEqual(['x-session-id', 'x-user-id', 'x-user-roles']);
+    });
+
+    it('a cross-site POST with the cookie: 403 JSON, upstream untouched; with a Bearer header it passes', async () => {
+      const session = await signIn(d.through);
+      const crossSite = { Origin: 'https://evil.example' };
+      let withCookie!: FetchResult;
+      let withBearer!: FetchResult;
+      const reached = await upstreamDuring(async () => {
+        withCookie = await d.through.request('POST', '/app/transfer', {
+          cookie: `accessToken=${session.accessToken}`,
+          headers: crossSite,
+          body: { amount: 100 },
+        });
+        withBearer = await d.through.request('POST', '/app/transfer', {
+          token: session.accessToken,
+          headers: crossSite,
+          body: { amount: 100 },
+        });
+      });
+      expectJsonError(withCookie, 403);
+      expect(withBearer.status).toBe(200);
+      // verify was told what it authorized: the original method and URI.
+      const asked = d.verifyRequests.at(-1)!;
+      expect({
+        method: asked['x-forwarded-method'] ?? asked['x-original-method'],
+        uri: asked['x-forwarded-uri'] ?? asked['x-original-uri'],
+      }).toEqual({ method: 'POST', uri: '/app/transfer' });
+      expect(reached.map((r) => r.method)).toEqual(['POST']);
+      expectIdentityOnly(reached[0], session);
+    });
+
+    it(`${BURST} requests from one client in a burst all pass; refresh and logout still work after`, async () => {
+      const session = await signIn(d.through);
+      const cookie = `accessToken=${session.accessToken}`;
+      const statuses = new Map<number, number>();
+      const connectionsBefore = d.connectionsOpened();
+      let next = 0;
+      const reached = await upstreamDuring(() =>
+        Promise.all(
+          Array.from({ length: BURST_CONCURRENCY }, async () => {
+            while (next < BURST) {
+              next += 1;
+              const { status } = await d.through.request('GET', `/app/page/${next}`, { cookie });
+              statuses.set(status, (statuses.get(status) ?? 0) + 1);
+            }
+          }),
+        ),
+      );
+      expect(Object.fromEntries(statuses)).toEqual({ 200: BURST });
+      expect(reached).toHaveLength(BURST);
+      // Kept-alive connections to the service: not one per check.
+      expect(d.connectionsOpened() - connectionsBefore).toBeLessThan(BURST / 4);
+      for (const request of reached) expectIdentityOnly(request, session);
+
+      // AUTH_RATE_LIMIT is at its default (100 a minute): verify traffic did not spend it.
+      const refreshed = await d.through.refresh(session.refreshToken);
+      expect(refreshed.status).toBe(200);
+      const logout = await d.through.request('POST', '/api/auth/logout', { token: refreshed.body.accessToken });
+      expect(logout.status).toBe(200);
+      const after = await d.through.request('GET', '/app/', { token: refreshed.body.accessToken });
+      expect(after.status).toBe(401);
+    });
+
+    it('logout on instance A: the token is refused through the proxy at once, whichever instance answers', async () => {
+      const session = await signIn(d.through);
+      expect((await d.through.request('GET', '/app/', { token: session.accessToken })).status).toBe(200);
+      const [beforeA, beforeB] = d.verifyCalls();
+
+      expect((await d.instances[0].request('POST', '/api/auth/logout', { token: session.accessToken })).status).toBe(
+        200,
+      );
+      const statuses: number[] = [];
+      const reached = await upstreamDuring(async () => {
+        for (let i = 0; i < 20; i++) {
+          statuses.push((await d.through.request('GET', '/app/', { token: session.accessToken })).status);
+        }
+      });
+      expect(statuses).toEqual(Array<number>(20).fill(401));
+      expect(reached).toEqual([]);
+      const [afterA, afterB] = d.verifyCalls();
+      // Both instances answered some of the twenty checks, and refused them all.
+      expect({ a: afterA - beforeA > 0, b: afterB - beforeB > 0 }).toEqual({ a: true, b: true });
+    });
+
+    it('the service stopped: 503 with Retry-After and a JSON body, never 500', async () => {
+      const session = await signIn(d.through);
+      await d.stopInstances();
+      for (const options of [{ token: session.accessToken }, {}]) {
+        const res = await d.through.request('GET', '/app/', options);
+        expectJsonError(res, 503);
+        expectRetryAfter(res);
+      }
+    });
+  });
+
+  describe(`forward-auth through ${kind} with VERIFY_RATE_LIMIT=5`, () => {
+    let d: ProxiedDeployment;
+    beforeAll(async () => {
+      d = await startProxiedDeployment(kind, `pxlimit${kind}`, { VERIFY_RATE_LIMIT: '5' });
+    });
+    afterAll(async () => {
+      await d?.close();
+    });
+
+    it(`a limited check reaches the client as ${limitedVerifyStatus} with Retry-After, never 500; logout still works`, async () => {
+      const session = await signIn(d.through);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        statuses.push((await d.through.request('GET', '/app/', { token: session.accessToken })).status);
+      }
+      expect(statuses).toEqual([200, 200, 200, 200, 200]);
+
+      const before = d.upstream.received.length;
+      const limited = await d.through.request('GET', '/app/', { token: session.accessToken });
+      expectJsonError(limited, limitedVerifyStatus);
+      expectRetryAfter(limited);
+      expect(d.upstream.received.length).toBe(before);
+
+      // The verify budget is its own: the auth routes are not affected.
+      const logout = await d.through.request('POST', '/api/auth/logout', { token: session.accessToken });
+      expect(logout.status).toBe(200);
+    });
+  });
+}
