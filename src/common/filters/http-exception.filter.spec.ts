@@ -139,6 +139,7 @@ describe(HttpExceptionFilter.name, () => {
         expect(res.statusCode).toBe(503);
         expect(res.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
         expect(JSON.stringify(res.body)).not.toContain('10.0.0.5');
+        expect(res.headers.get('retry-after')).toBe('5');
       },
     );
   });
@@ -155,11 +156,12 @@ describe(HttpExceptionFilter.name, () => {
       ['an ioredis "Connection is closed." error', new Error('Connection is closed.')],
       ['an ioredis MaxRetriesPerRequestError', new MaxRetriesPerRequestError(1)],
       ['an ioredis command timeout', new Error('Command timed out')],
-    ])('answers %s with 503 and a generic message', (_label, error) => {
+    ])('answers %s with 503, a generic message and Retry-After', (_label, error) => {
       sut.catch(error, hostFor(res));
 
       expect(res.statusCode).toBe(503);
       expect(res.body).toEqual(SERVICE_UNAVAILABLE);
+      expect(res.headers.get('retry-after')).toBe('5');
     });
 
     it('sends none of the cause, but logs it server-side', () => {

@@ -25,6 +25,9 @@ interface ErrorBody {
   error: string;
 }
 
+/** Seconds a client is asked to wait when a dependency (database, Redis) is unavailable. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
 /** Driver and Mongoose errors that mean "the database cannot be reached right now". */
 const DATABASE_UNAVAILABLE = new Set([
   'MongoServerSelectionError',
@@ -93,6 +96,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof TooManyRequestsException || exception instanceof ServiceBusyException) {
       this.responses.setHeader(res, 'Retry-After', String(exception.retryAfterSeconds));
+    } else if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) {
+      // A dependency is down: clients, and proxies in front of forward-auth, are told when to ask again.
+      this.responses.setHeader(res, 'Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     }
     adapter.reply(res, body, body.statusCode);
   }

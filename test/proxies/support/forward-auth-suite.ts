@@ -1,3 +1,6 @@
+import Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { eventually } from '../../support/instance-client';
 import { HS256_HEADER, accessClaims, nowSeconds, signJwt } from '../../support/jwt-forge';
 import { jwtPayload, PASSWORD, uniqueUsername } from '../../support/auth-helpers';
 import type { FetchResult, InstanceClient } from '../../support/instance-client';
@@ -23,6 +26,25 @@ const UNAUTHORIZED = { statusCode: 401, message: 'Unauthorized', error: 'Unautho
 const TOKEN_COOKIE = /(^|;\s*)(accessToken|refreshToken)=/;
 const BURST = 300;
 const BURST_CONCURRENCY = 10;
+
+/**
+ * Redis stays up and connected but answers every data command with an error (an ACL that leaves the
+ * default user only its connection commands), until `lift`.
+ */
+async function refuseRedisCommands(url: string): Promise<{ lift: () => Promise<void> }> {
+  const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await admin.connect();
+  const password = randomBytes(12).toString('hex');
+  await admin.call('ACL', 'SETUSER', 'fault-injector', 'on', `>${password}`, '~*', '&*', '+@all');
+  await admin.call('AUTH', 'fault-injector', password);
+  await admin.call('ACL', 'SETUSER', 'default', '-@all', '+@connection');
+  return {
+    async lift() {
+      await admin.call('ACL', 'SETUSER', 'default', '+@all');
+      await admin.quit();
+    },
+  };
+}
 
 async function signIn(through: InstanceClient): Promise<Session> {
   const username = uniqueUsername('proxy');
@@ -222,6 +244,28 @@ export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
       const [afterA, afterB] = d.verifyCalls();
       // Both instances answered some of the twenty checks, and refused them all.
       expect({ a: afterA - beforeA > 0, b: afterB - beforeB > 0 }).toEqual({ a: true, b: true });
+    });
+
+    it('Redis refusing every read while connected: 503 with Retry-After through the proxy, nothing let through, then recovery', async () => {
+      const session = await signIn(d.through);
+      const probe = () => d.through.request('GET', '/app/', { token: session.accessToken });
+      expect((await probe()).status).toBe(200);
+
+      const refusals = await refuseRedisCommands(d.redisUrl);
+      let answers: FetchResult[] = [];
+      try {
+        const reached = await upstreamDuring(async () => {
+          answers = await Promise.all(Array.from({ length: 10 }, probe));
+        });
+        expect(reached).toEqual([]);
+      } finally {
+        await refusals.lift();
+      }
+      for (const res of answers) {
+        expectJsonError(res, 503);
+        expectRetryAfter(res);
+      }
+      await eventually(async () => expect((await probe()).status).toBe(200), 10_000);
     });
 
     it('the service stopped: 503 with Retry-After and a JSON body, never 500', async () => {

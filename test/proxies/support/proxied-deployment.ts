@@ -19,6 +19,8 @@ export interface ProxiedDeployment {
   /** Each instance directly, as another client of the service would reach it. */
   instances: [InstanceClient, InstanceClient];
   upstream: EchoUpstream;
+  /** The Redis both instances share (this deployment's own). */
+  redisUrl: string;
   /** What both instances sign access tokens with, for forging tests. */
   accessTokenSecret: string;
   /** GET /api/auth/verify requests each instance has received so far. */
@@ -85,6 +87,7 @@ export async function startProxiedDeployment(
       through: new InstanceClient(started.proxy.url, kind),
       instances,
       upstream: started.upstream,
+      redisUrl: started.redis.url,
       accessTokenSecret: started.apps[0].secrets.access,
       verifyCalls: () => [counts[0], counts[1]],
       verifyRequests,
