@@ -6,14 +6,17 @@
 // It starts, all on loopback: FerretDB, Redis, four production instances of dist/main.js ({Express,
 // Fastify} × revocation state {in the database, in Redis}), bench/baselines/node-http-204.mjs and
 // bench/baselines/tutorial-express.mjs. Then, in this order:
-//   1. throughput: every GET scenario warmed up, then measured in interleaved rounds (medians);
+//   1. throughput: every GET scenario warmed up, then measured in interleaved rounds (medians); then, the
+//      same way, through nginx running deploy/nginx.conf (one per Redis-mode instance, the node:http server
+//      as the protected upstream): /app/ with auth_request on each, and without auth (the proxy's ceiling);
 //   2. memory: RSS of the fast and the default instance before and after --rss-requests guarded
 //      requests (before any login, so that argon2's buffers cannot hide a leak);
 //   3. logins: POST /api/auth/login req/s (argon2id at the configured cost), interleaved rounds;
 //   4. login storm: p99 of GET /api/auth/verify at a fixed rate, alone and during a login storm;
 //   5. password-change flood: p99 of other users' logins at a fixed rate, alone and while one account
 //      floods wrong password changes, on a fifth instance that runs with the default limits.
-// --flood-only starts FerretDB and that instance only, and measures step 5 alone.
+// --flood-only starts FerretDB and that instance only, and measures step 5 alone. --proxy-only starts
+// FerretDB, Redis, the two Redis-mode instances, the upstream and nginx, and measures the nginx scenarios alone.
 // It writes bench/results/ and prints the Markdown the README shows. Every process it started is stopped
 // at the end, on error and on Ctrl-C, and its temporary folders are removed.
 import { randomBytes } from 'node:crypto';
@@ -25,6 +28,7 @@ import { FLOOD_INSTANCE, measureFlood } from './lib/flood.mjs';
 import { median, runClosedLoop, runOpenLoop, summarizeRounds } from './lib/load.mjs';
 import { CpuAccount, measureInterleaved, PAUSE_MS } from './lib/measure.mjs';
 import { parseOptions, USAGE } from './lib/options.mjs';
+import { measureProxies, PROXY_SCENARIO_COUNT } from './lib/proxy.mjs';
 import { ProcessSet, ROOT, rssMiB, sleep, startDatabase, startRedis } from './lib/processes.mjs';
 import {
   commandLine,
@@ -73,7 +77,8 @@ function floodSeconds() {
 function plannedSeconds(scenarioCount) {
   if (options.floodOnly) return 30 + floodSeconds();
   const round = options.warmupS + options.rounds * options.durationS;
-  const throughput = scenarioCount * round;
+  if (options.proxyOnly) return 30 + PROXY_SCENARIO_COUNT * round;
+  const throughput = (scenarioCount + PROXY_SCENARIO_COUNT) * round;
   const logins = DEEP_CHECKED.length * round;
   const storm = DEEP_CHECKED.length * options.rounds * 2 * (options.durationS + 1);
   // The memory runs last as long as the machine needs, within their bound; 3000 req/s is a small machine.
@@ -263,21 +268,27 @@ function distBuildTime() {
 
 function throughputScenarioCount() {
   // The ceiling, /health/live and verify on each instance, the tutorial: see throughputScenarios.
-  return options.floodOnly ? 0 : 2 + 2 * INSTANCES.length;
+  return options.floodOnly || options.proxyOnly ? 0 : 2 + 2 * INSTANCES.length;
 }
 
-/** Steps 1 to 4 on the four instances and the two baselines. */
+/** Steps 1 to 4 on the four instances and the two baselines; only the nginx scenarios with --proxy-only. */
 async function measureEverythingElse(startInstance, measuring, { services, databaseUri, secret }) {
   const instances = {};
   // One after the other: four Nest start-ups at once on two cores are no faster, and harder to diagnose.
-  for (const instance of INSTANCES) instances[instance.id] = await startInstance(instance);
+  for (const instance of INSTANCES.filter((candidate) => candidate.redis || !options.proxyOnly))
+    instances[instance.id] = await startInstance(instance);
   const ceiling = await startCeiling(processes);
+  if (options.proxyOnly) {
+    const proxy = await measureProxies(processes, { instances, ceiling, measuring });
+    return { throughput: [], loginResults: [], storm: [], rss: [], proxy };
+  }
   const tutorial = await startTutorial(processes, { databaseUri, secret });
   log('every server is up and answers as expected');
 
   const scenarios = throughputScenarios(instances, ceiling, tutorial);
   const logins = loginScenarios(instances);
   const throughput = await measureInterleaved(scenarios, { ...measuring, phase: 'throughput' });
+  const proxy = await measureProxies(processes, { instances, ceiling, measuring });
   const rss = [];
   for (const id of DEEP_CHECKED) rss.push(await measureMemory(instances[id], services));
   const loginResults = await measureInterleaved(logins, { ...measuring, phase: 'logins' });
@@ -287,7 +298,7 @@ async function measureEverythingElse(startInstance, measuring, { services, datab
     const login = logins.find((scenario) => scenario.instance === id);
     storm.push(await measureStorm(instances[id], verifyRps, login, services));
   }
-  return { throughput, loginResults, storm, rss };
+  return { throughput, loginResults, storm, rss, proxy };
 }
 
 async function main() {
@@ -329,16 +340,16 @@ async function main() {
 
   const measuring = { ...options, services, log };
   const measured = options.floodOnly
-    ? { throughput: [], loginResults: [], storm: [], rss: [] }
+    ? { throughput: [], loginResults: [], storm: [], rss: [], proxy: { scenarios: [] } }
     : await measureEverythingElse(startInstance, measuring, {
         services,
         databaseUri: database.uri,
         secret: secrets.ACCESS_TOKEN_SECRET,
       });
   // Started last, so that it sits idle through no other measurement.
-  const flood = [await measureFlood(await startInstance(FLOOD_INSTANCE), measuring)];
+  const flood = options.proxyOnly ? [] : [await measureFlood(await startInstance(FLOOD_INSTANCE), measuring)];
 
-  const { throughput, loginResults, storm, rss } = measured;
+  const { throughput, loginResults, storm, rss, proxy } = measured;
   const byId = new Map(throughput.map((scenario) => [scenario.id, scenario]));
   const ceilingRps = byId.get('ceiling')?.rps;
   const report = {
@@ -346,7 +357,11 @@ async function main() {
     command: commandLine(process.argv.slice(2)),
     minutes: (Date.now() - startedAt) / 60_000,
     machine,
-    services: { ferretdb: database.version, redis: redis?.version ?? 'not started (--flood-only)' },
+    services: {
+      ferretdb: database.version,
+      redis: redis?.version ?? 'not started (--flood-only)',
+      ...(proxy.version ? { nginx: proxy.version } : {}),
+    },
     settings: {
       rounds: options.rounds,
       durationS: options.durationS,
@@ -361,14 +376,15 @@ async function main() {
       floodLoginRate: options.floodLoginRate,
       quick: Boolean(options.quick),
       floodOnly: Boolean(options.floodOnly),
+      proxyOnly: Boolean(options.proxyOnly),
     },
     distBuiltAt,
     distRebuiltDuringRun: distBuildTime() !== distBuiltAt,
-    // What the rest of the machine used during the throughput rounds (the flood rounds when there are
-    // none): about 0 on a quiet machine.
+    // What the rest of the machine used during the throughput rounds (the nginx or the flood rounds when
+    // there are none): about 0 on a quiet machine.
     otherCores:
-      throughput.length > 0
-        ? median(throughput.map((scenario) => scenario.cpu.other))
+      throughput.length + proxy.scenarios.length > 0
+        ? median((throughput.length > 0 ? throughput : proxy.scenarios).map((scenario) => scenario.cpu.other))
         : median(flood.flatMap((entry) => [entry.idle.cpu.other, entry.flood.cpu.other])),
     loadAverage: { start: loadAtStart, end: loadavg()[0] },
     scenarios: [...throughput, ...loginResults].map((scenario) => ({
@@ -378,6 +394,7 @@ async function main() {
         : null,
       ratioToCeiling: scenario.rps / ceilingRps,
     })),
+    proxy: proxy.scenarios.map((scenario) => ({ ...scenario, ratioToCeiling: scenario.rps / ceilingRps })),
     storm,
     rss,
     flood,

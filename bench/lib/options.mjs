@@ -16,6 +16,8 @@ export const USAGE = `Usage: npm run bench [-- options]      (or: node bench/run
   --flood-rate N         other users' POST /api/auth/login per second during the flood comparison (default 8)
   --flood-only           only the password-change flood (one instance, no Redis): a quick look at that
                          target; results go to bench/results/bench-<date>-flood-only.*, not latest.*
+  --proxy-only           only the scenarios through nginx: FerretDB, Redis, the two Redis-mode instances, the
+                         upstream and nginx; results go to bench/results/bench-<date>-proxy-only.*, not latest.*
   --quick                smoke run of about two minutes: 1 round of 2 s, 1 s warm-up, 20000 RSS requests
   --update-readme        also rewrite README.md between <!-- bench:start --> and <!-- bench:end -->
                          and docs/bench/bench-chart.svg (refused together with --quick)
@@ -33,7 +35,13 @@ const NUMERIC = {
   'flood-connections': 'floodConnections',
   'flood-rate': 'floodLoginRate',
 };
-const BOOLEAN = { quick: 'quick', 'update-readme': 'updateReadme', help: 'help', 'flood-only': 'floodOnly' };
+const BOOLEAN = {
+  quick: 'quick',
+  'update-readme': 'updateReadme',
+  help: 'help',
+  'flood-only': 'floodOnly',
+  'proxy-only': 'proxyOnly',
+};
 
 const DEFAULTS = {
   rounds: 3,
@@ -74,6 +82,10 @@ export function parseOptions(argv) {
   if (options.floodOnly && options.updateReadme) {
     throw new Error('--update-readme with --flood-only: the README shows every scenario of one run');
   }
+  if (options.proxyOnly && options.updateReadme) {
+    throw new Error('--update-readme with --proxy-only: the README shows every scenario of one run');
+  }
+  if (options.proxyOnly && options.floodOnly) throw new Error('--proxy-only and --flood-only measure different things');
   options.rounds = Math.round(options.rounds);
   return options;
 }

@@ -62,16 +62,31 @@ function table(header, alignRight, rows) {
   ].join('\n');
 }
 
+/** The scenarios through nginx are rows like the others; a run before them has none. */
+const proxyRows = (report) => report.proxy ?? [];
+
+/** Every measured row in the order the tables show them: the GET scenarios, through nginx, the logins. */
+const allRows = (report) => [
+  ...report.scenarios.filter((scenario) => scenario.kind !== 'login'),
+  ...proxyRows(report),
+  ...report.scenarios.filter((scenario) => scenario.kind === 'login'),
+];
+
+/** A figure that includes refusals or errors says so where it is shown. */
+const flaggedLabel = (scenario) =>
+  scenario.failed > 0 ? `${scenario.label} (${rpsText(scenario.failed)} answers not 2xx)` : scenario.label;
+
 export function mainTable(report) {
   return table(
     ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'RSS MiB', '× /health/live (same instance)', '× node:http ceiling'],
     [false, true, true, true, true, true, true],
-    report.scenarios.map((scenario) => [
-      scenario.label,
+    allRows(report).map((scenario) => [
+      flaggedLabel(scenario),
       rpsText(scenario.rps),
       msText(scenario.p50),
       msText(scenario.p99),
-      mibText(scenario.rssMiB),
+      // Several processes serve a request through nginx: no one RSS is the scenario's.
+      scenario.kind.startsWith('proxy') ? '–' : mibText(scenario.rssMiB),
       ratioText(scenario.ratioToLive),
       ratioText(scenario.ratioToCeiling),
     ]),
@@ -169,7 +184,7 @@ function roundsTable(report) {
   return table(
     ['scenario', ...Array.from({ length: rounds }, (_, index) => `round ${index + 1}`), 'max / min'],
     [false, ...Array.from({ length: rounds }, () => true), true],
-    report.scenarios.map((scenario) => {
+    allRows(report).map((scenario) => {
       const values = scenario.rounds.map((round) => round.rps);
       return [scenario.label, ...values.map(rpsText), ratioText(Math.max(...values) / Math.min(...values))];
     }),
@@ -225,6 +240,60 @@ function cpuPerRequestTable(report) {
   );
 }
 
+function proxyTable(report) {
+  return table(
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', '× without auth', 'answers not 2xx'],
+    [false, true, true, true, true, true],
+    proxyRows(report).map((scenario) => [
+      scenario.label,
+      rpsText(scenario.rps),
+      msText(scenario.p50),
+      msText(scenario.p99),
+      ratioText(scenario.kind === 'proxy' ? 1 : scenario.ratioToNoAuth),
+      scenario.failed > 0
+        ? Object.entries(scenario.statuses)
+            .filter(([status]) => !(Number(status) >= 200 && Number(status) < 300))
+            .map(([status, count]) => `${status}: ${rpsText(count)}`)
+            .join(', ')
+        : '0',
+    ]),
+  );
+}
+
+function proxyCpuTable(report) {
+  const cores = (value) => (Number.isFinite(value) ? value.toFixed(2) : '–');
+  return table(
+    ['scenario', 'nginx worker', 'instance (verify)', 'upstream', 'Redis', 'load generator', 'rest of the machine'],
+    [false, true, true, true, true, true, true],
+    proxyRows(report).map(({ label, cpu }) => [
+      label,
+      cores(cpu.server),
+      cores(cpu.instance),
+      cores(cpu.upstream),
+      cores(cpu.redis),
+      cores(cpu.loadGenerator),
+      cores(cpu.other),
+    ]),
+  );
+}
+
+function proxySection(report) {
+  if (proxyRows(report).length === 0) return [];
+  return [
+    '## Through nginx',
+    `nginx ${report.services.nginx} running deploy/nginx.conf with only its addresses changed (one nginx per ` +
+      'instance, app1 and app2 both that instance; one worker, no access log), in front of bench/baselines/' +
+      'node-http-204.mjs as the protected upstream. With auth, every GET /app/… is first checked by ' +
+      "auth_request with the instance's GET /api/auth/verify (a logged-in user's Bearer token); without auth, the " +
+      'same requests go through a second server block of the same nginx straight to the upstream. ' +
+      `${report.settings.connections} connections, median of ${report.settings.rounds} interleaved rounds × ` +
+      `${report.settings.durationS} s; every answer is counted, and one that is not 2xx flags the figure.`,
+    proxyTable(report),
+    'Average cores busy during the measured rounds, per process on the path (the instance is idle without auth):',
+    proxyCpuTable(report),
+  ];
+}
+
 function targetParagraphs(report) {
   return report.targets
     .map((target) => {
@@ -239,7 +308,8 @@ function runDescription(report) {
   return (
     `Measured ${report.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpuCount} × ${machine.cpuModel}, ` +
     `${machine.memoryGiB} GiB, ${machine.os} (Linux ${machine.kernel}), Node.js ${machine.node}, ` +
-    `FerretDB ${report.services.ferretdb} on SQLite, Redis ${report.services.redis}, commit ${machine.commit}, ` +
+    `FerretDB ${report.services.ferretdb} on SQLite, Redis ${report.services.redis}, ` +
+    `${report.services.nginx ? `nginx ${report.services.nginx}, ` : ''}commit ${machine.commit}, ` +
     `with \`${report.command}\` (${report.minutes.toFixed(1)} min): ${settings.connections} connections, ` +
     `${settings.warmupS} s warm-up, median of ${settings.rounds} interleaved rounds × ${settings.durationS} s; ` +
     `logins with ${settings.loginConnections} connections. Load generator and servers share the machine; ` +
@@ -251,11 +321,12 @@ function runDescription(report) {
 
 /** The block between the README markers: what the README shows of the latest full run. */
 export function readmeBlock(report, chartPath) {
-  // A --flood-only run has no throughput scenarios: no table or chart of them.
-  const throughput =
+  // A --flood-only run has no throughput scenarios: no table or chart of them; a --proxy-only one, no chart.
+  const chart =
     report.scenarios.length > 0
-      ? [mainTable(report), `![Requests per second per scenario, ${report.date.slice(0, 10)}](${chartPath})`]
+      ? [`![Requests per second per scenario, ${report.date.slice(0, 10)}](${chartPath})`]
       : [];
+  const throughput = report.scenarios.length + proxyRows(report).length > 0 ? [mainTable(report), ...chart] : [];
   return [runDescription(report), ...throughput, targetParagraphs(report)].join('\n\n');
 }
 
@@ -275,15 +346,32 @@ function floodSection(report) {
   ];
 }
 
+/** What a run that measured only some scenarios is named after: 'flood-only', 'proxy-only', or undefined. */
+function partialRun(report) {
+  if (report.settings.proxyOnly) return 'proxy-only';
+  return report.scenarios.length === 0 ? 'flood-only' : undefined;
+}
+
 export function resultsMarkdown(report, chartPath) {
-  if (report.scenarios.length === 0) {
+  if (partialRun(report) === 'flood-only') {
     return [`# Benchmark ${report.date} (flood only)`, readmeBlock(report, chartPath), ...floodSection(report)].join(
+      '\n\n',
+    );
+  }
+  if (partialRun(report) === 'proxy-only') {
+    const rounds = [
+      '## Rounds',
+      'Requests per second of each measured round, in the order they ran.',
+      roundsTable(report),
+    ];
+    return [`# Benchmark ${report.date} (nginx only)`, readmeBlock(report), ...proxySection(report), ...rounds].join(
       '\n\n',
     );
   }
   return [
     `# Benchmark ${report.date}`,
     readmeBlock(report, chartPath),
+    ...proxySection(report),
     ...floodSection(report),
     '## Login storm',
     `GET /api/auth/verify sent at a fixed rate (open loop; ${stormRateRule(report.settings.stormRate)}) on one instance, first alone, then while ` +
@@ -334,11 +422,12 @@ export async function writeResults(report) {
   await mkdir(dir, { recursive: true });
   const stamp = report.date.replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
   const json = `${JSON.stringify(report, null, 2)}\n`;
-  if (report.scenarios.length === 0) {
-    // A partial run (--flood-only) leaves latest.* to the last full one.
+  const only = partialRun(report);
+  if (only) {
+    // A partial run (--flood-only, --proxy-only) leaves latest.* to the last full one.
     const partial = {
-      [`bench-${stamp}-flood-only.json`]: json,
-      [`bench-${stamp}-flood-only.md`]: await formatMarkdown(resultsMarkdown(report)),
+      [`bench-${stamp}-${only}.json`]: json,
+      [`bench-${stamp}-${only}.md`]: await formatMarkdown(resultsMarkdown(report)),
     };
     for (const [name, content] of Object.entries(partial)) await writeFile(join(dir, name), content);
     return Object.keys(partial).map((name) => join('bench', 'results', name));

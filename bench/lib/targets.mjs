@@ -8,10 +8,19 @@ export const TARGETS = {
   stormP99Ratio: 3,
   floodP99Ratio: 3,
   rssGrowthPercent: 10,
+  proxyAuthVsNoAuth: 0.5,
 };
 
+/** Answers that were not 2xx: such a figure is not the speed of the path it names. */
+const failuresText = (scenario, which) =>
+  scenario.failed > 0
+    ? `; ${rpsText(scenario.failed)} answers not 2xx ${which} (${Object.entries(scenario.statuses)
+        .map(([status, count]) => `${status}: ${rpsText(count)}`)
+        .join(', ')})`
+    : '';
+
 /** Each target with its checks; a target is met when every check is. */
-export function checkTargets({ scenarios, storm, rss, flood = [] }) {
+export function checkTargets({ scenarios, storm, rss, flood = [], proxy = [] }) {
   const byId = new Map(scenarios.map((scenario) => [scenario.id, scenario]));
   const verifies = scenarios.filter((scenario) => scenario.kind === 'verify');
   const tutorial = byId.get('tutorial-verify');
@@ -98,6 +107,29 @@ export function checkTargets({ scenarios, storm, rss, flood = [] }) {
         `(${mibText(entry.beforeMiB)} → ${mibText(entry.afterMiB)} MiB` +
         `${Number.isFinite(entry.trendMiBPer100k) ? `; trend ${entry.trendMiBPer100k.toFixed(1)} MiB per 100k requests` : ''})`,
     })),
+  });
+
+  const noAuth = proxy.find((scenario) => scenario.kind === 'proxy');
+  targets.push({
+    id: 'proxy-auth-vs-no-auth',
+    title:
+      `Through nginx (deploy/nginx.conf), requests to /app/ checked by auth_request with GET /api/auth/verify ` +
+      `≥ ${TARGETS.proxyAuthVsNoAuth}× the same requests proxied without auth`,
+    checks: proxy
+      .filter((scenario) => scenario.kind === 'proxy-auth')
+      .map((scenario) => {
+        const ratio = scenario.rps / noAuth.rps;
+        const clean = scenario.failed === 0 && noAuth.failed === 0;
+        return {
+          subject: scenario.instanceLabel,
+          value: ratio,
+          met: ratio >= TARGETS.proxyAuthVsNoAuth && clean,
+          detail:
+            `${ratioText(ratio)} (${rpsText(scenario.rps)} vs ${rpsText(noAuth.rps)} req/s, ` +
+            `p50 ${msText(scenario.p50)} vs ${msText(noAuth.p50)} ms, p99 ${msText(scenario.p99)} vs ${msText(noAuth.p99)} ms` +
+            `${failuresText(scenario, 'with auth')}${failuresText(noAuth, 'without auth')})`,
+        };
+      }),
   });
 
   // A target the run did not measure (--flood-only) is left out, not reported as met.
