@@ -7,7 +7,8 @@
 // Fastify} × revocation state {in the database, in Redis}), bench/baselines/node-http-204.mjs and
 // bench/baselines/tutorial-express.mjs. Then, in this order:
 //   1. throughput: every GET scenario warmed up, then measured in interleaved rounds (medians); then, the
-//      same way, through nginx running deploy/nginx.conf (one per Redis-mode instance, the node:http server
+//      same way, through nginx running deploy/nginx.conf (per Redis-mode instance, one nginx in front of it and a
+//      second instance sharing its state, the node:http server
 //      as the protected upstream): /app/ with auth_request on each, and without auth (the proxy's ceiling);
 //   2. memory: RSS of the fast and the default instance before and after --rss-requests guarded
 //      requests (before any login, so that argon2's buffers cannot hide a leak);
@@ -279,7 +280,7 @@ async function measureEverythingElse(startInstance, measuring, { services, datab
     instances[instance.id] = await startInstance(instance);
   const ceiling = await startCeiling(processes);
   if (options.proxyOnly) {
-    const proxy = await measureProxies(processes, { instances, ceiling, measuring });
+    const proxy = await measureProxies(processes, { instances, ceiling, measuring, startInstance });
     return { throughput: [], loginResults: [], storm: [], rss: [], proxy };
   }
   const tutorial = await startTutorial(processes, { databaseUri, secret });
@@ -288,7 +289,7 @@ async function measureEverythingElse(startInstance, measuring, { services, datab
   const scenarios = throughputScenarios(instances, ceiling, tutorial);
   const logins = loginScenarios(instances);
   const throughput = await measureInterleaved(scenarios, { ...measuring, phase: 'throughput' });
-  const proxy = await measureProxies(processes, { instances, ceiling, measuring });
+  const proxy = await measureProxies(processes, { instances, ceiling, measuring, startInstance });
   const rss = [];
   for (const id of DEEP_CHECKED) rss.push(await measureMemory(instances[id], services));
   const loginResults = await measureInterleaved(logins, { ...measuring, phase: 'logins' });

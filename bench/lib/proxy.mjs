@@ -10,7 +10,11 @@ import { median, runClosedLoop } from './load.mjs';
 import { CpuAccount, PAUSE_MS } from './measure.mjs';
 import { ferretDbHelpers, findExecutable, ROOT, rssMiB, sleep } from './processes.mjs';
 
-/** The instances verify runs on, one nginx each: Fastify with Redis is the product's fast mode. */
+/**
+ * The instances verify runs on, one nginx each: Fastify with Redis is the product's fast mode. Each nginx
+ * has two instances behind it, as deploy/nginx.conf does (app1, app2): the one named here and a second one
+ * sharing its database and Redis.
+ */
 const PROXIED = ['fastify-redis', 'express-redis'];
 export const PROXY_SCENARIO_COUNT = 1 + PROXIED.length;
 const DEPLOY_CONFIG = 'deploy/nginx.conf';
@@ -129,16 +133,16 @@ function readOrEmpty(path) {
 /** Whether the pid is still an nginx process (it may have exited and been reused). */
 const isNginx = (pid) => readOrEmpty(`/proc/${pid}/cmdline`).startsWith('nginx');
 
-/** One nginx whose auth_service is `instance` (both app1 and app2), listening on two loopback ports. */
-async function startNginx(processes, binary, { instance, upstreamPort }) {
+/** One nginx whose auth_service is `instance` and `second` (app1, app2), listening on two loopback ports. */
+async function startNginx(processes, binary, { instance, second, upstreamPort }) {
   const { canConnect, findFreePort } = ferretDbHelpers();
   const dir = processes.tempDir('bench-nginx-');
   const port = await findFreePort();
   let noAuthPort = await findFreePort();
   while (noAuthPort === port) noAuthPort = await findFreePort();
   const source = readFileSync(join(ROOT, DEPLOY_CONFIG), 'utf8');
-  const authPort = Number(new URL(instance.base).port);
-  const rendered = renderDeployConfig(source, { authPorts: [authPort, authPort], upstreamPort, listenPort: port });
+  const authPorts = [instance, second].map((app) => Number(new URL(app.base).port));
+  const rendered = renderDeployConfig(source, { authPorts, upstreamPort, listenPort: port });
   writeFileSync(join(dir, 'deploy-nginx.conf'), rendered + noAuthServer(noAuthPort));
   writeFileSync(join(dir, 'nginx.conf'), mainConfig(dir, join(dir, 'deploy-nginx.conf')));
   const label = `nginx (${instance.label})`;
@@ -274,15 +278,24 @@ async function measure(list, upstreamPid, { rounds, durationS, warmupS, connecti
  * Starts one nginx per Redis-mode instance in `instances`, measures the scenarios through them and stops
  * them (SIGQUIT, then SIGKILL) whatever happens. `ceiling`: the node:http server, the protected upstream.
  */
-export async function measureProxies(processes, { instances, ceiling, measuring }) {
+export async function measureProxies(processes, { instances, ceiling, measuring, startInstance }) {
   const { log } = measuring;
   const binary = await ensureNginx(log);
   const version = nginxVersion(binary);
   const upstreamPort = Number(new URL(ceiling.url).port);
   const proxies = [];
   try {
-    for (const id of PROXIED)
-      proxies.push(await startNginx(processes, binary, { instance: instances[id], upstreamPort }));
+    for (const id of PROXIED) {
+      const { label, adapter, redis, env } = instances[id];
+      const second = await startInstance({
+        id: `${id}-2`,
+        label: `${label} (2nd)`,
+        adapter,
+        redis,
+        env: { ...env, MONGODB_DB_NAME: `bench_${id.replaceAll('-', '_')}` },
+      });
+      proxies.push(await startNginx(processes, binary, { instance: instances[id], second, upstreamPort }));
+    }
     for (const nginx of proxies) await checkPaths(nginx);
     log(`nginx ${version}: ${DEPLOY_CONFIG} in front of ${PROXIED.join(' and ')}, upstream ${ceiling.url}`);
     const results = await measure(scenarios(proxies), ceiling.pid, measuring);
