@@ -282,14 +282,16 @@ function proxySection(report) {
   return [
     '## Through nginx',
     `nginx ${report.services.nginx} running deploy/nginx.conf with only its addresses changed (one nginx per ` +
-      'instance, app1 and app2 both that instance; one worker, no access log), in front of bench/baselines/' +
+      'instance: app1 that instance, app2 a second one sharing its database and Redis; one worker, no access ' +
+      'log), in front of bench/baselines/' +
       'node-http-204.mjs as the protected upstream. With auth, every GET /app/… is first checked by ' +
       "auth_request with the instance's GET /api/auth/verify (a logged-in user's Bearer token); without auth, the " +
       'same requests go through a second server block of the same nginx straight to the upstream. ' +
       `${report.settings.connections} connections, median of ${report.settings.rounds} interleaved rounds × ` +
       `${report.settings.durationS} s; every answer is counted, and one that is not 2xx flags the figure.`,
     proxyTable(report),
-    'Average cores busy during the measured rounds, per process on the path (the instance is idle without auth):',
+    'Average cores busy during the measured rounds, per process on the path (the instance is idle without auth; ' +
+      'the second instance behind the same nginx counts in the rest of the machine):',
     proxyCpuTable(report),
   ];
 }
