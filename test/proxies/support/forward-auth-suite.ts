@@ -164,12 +164,19 @@ export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
       expect(names.sort()).toEqual(['x-session-id', 'x-user-id', 'x-user-roles']);
     });
 
-    it('a cross-site POST with the cookie: 403 JSON, upstream untouched; with a Bearer header it passes', async () => {
+    it('a POST with the cookie: cross-site 403 JSON, upstream untouched; same-origin, or with a Bearer header, passes', async () => {
       const session = await signIn(d.through);
       const crossSite = { Origin: 'https://evil.example' };
       let withCookie!: FetchResult;
       let withBearer!: FetchResult;
+      let sameOrigin!: FetchResult;
       const reached = await upstreamDuring(async () => {
+        // What a browser sends from a page of the proxy's own origin: the port is part of it.
+        sameOrigin = await d.through.request('POST', '/app/transfer', {
+          cookie: `accessToken=${session.accessToken}`,
+          headers: { Origin: d.proxy.url },
+          body: { amount: 1 },
+        });
         withCookie = await d.through.request('POST', '/app/transfer', {
           cookie: `accessToken=${session.accessToken}`,
           headers: crossSite,
@@ -182,15 +189,18 @@ export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
         });
       });
       expectJsonError(withCookie, 403);
-      expect(withBearer.status).toBe(200);
+      expect({ sameOrigin: sameOrigin.status, withBearer: withBearer.status }).toEqual({
+        sameOrigin: 200,
+        withBearer: 200,
+      });
       // verify was told what it authorized: the original method and URI.
       const asked = d.verifyRequests.at(-1)!;
       expect({
         method: asked['x-forwarded-method'] ?? asked['x-original-method'],
         uri: asked['x-forwarded-uri'] ?? asked['x-original-uri'],
       }).toEqual({ method: 'POST', uri: '/app/transfer' });
-      expect(reached.map((r) => r.method)).toEqual(['POST']);
-      expectIdentityOnly(reached[0], session);
+      expect(reached.map((r) => r.method)).toEqual(['POST', 'POST']);
+      for (const request of reached) expectIdentityOnly(request, session);
     });
 
     it(`${BURST} requests from one client in a burst all pass; refresh and logout still work after`, async () => {
