@@ -5,6 +5,7 @@ export interface ReceivedRequest {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
+  body: string;
 }
 
 export interface EchoUpstream {
@@ -18,9 +19,11 @@ export interface EchoUpstream {
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const received: ReceivedRequest[] = [];
   const server = createServer((req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers };
+      const body = Buffer.concat(chunks).toString('utf8');
+      const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
       received.push(request);
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify(request));

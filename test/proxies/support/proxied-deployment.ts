@@ -29,7 +29,9 @@ export interface ProxiedDeployment {
   verifyRequests: IncomingHttpHeaders[];
   /** TCP connections opened to the instances so far. */
   connectionsOpened: () => number;
-  /** Stops both instances (the proxy and the upstream keep running). */
+  /** Stops the second instance (B) only. */
+  stopSecondInstance: () => Promise<void>;
+  /** Stops every instance still running (the proxy and the upstream keep running). */
   stopInstances: () => Promise<void>;
   close: () => Promise<void>;
 }
@@ -43,10 +45,16 @@ export async function startProxiedDeployment(
     apps: [],
   };
   const close = async () => {
-    await started.proxy?.stop();
-    await started.upstream?.close();
-    await stopApps(started.apps);
-    await started.redis?.stop();
+    // Each step whatever became of the one before: a failed stop must not leave the rest running.
+    const steps = [
+      () => started.proxy?.stop(),
+      () => started.upstream?.close(),
+      () => stopApps(started.apps),
+      () => started.redis?.stop(),
+    ];
+    const failures: unknown[] = [];
+    for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw failures[0];
   };
   try {
     // A Redis of its own: the rate-limit budget is per address, and every test request comes from 127.0.0.1.
@@ -92,9 +100,14 @@ export async function startProxiedDeployment(
       verifyCalls: () => [counts[0], counts[1]],
       verifyRequests,
       connectionsOpened: () => connections,
+      stopSecondInstance: async () => {
+        const second = started.apps.splice(1, 1)[0];
+        await second?.app.close();
+      },
       stopInstances: async () => {
-        await stopApps(started.apps);
+        const apps = started.apps;
         started.apps = [];
+        await stopApps(apps);
       },
       close,
     };

@@ -40,10 +40,8 @@ export function adaptAddresses(text: string, replacements: Array<[from: string, 
 }
 
 export async function startProxy(kind: ProxyKind, targets: ProxyTargets): Promise<RunningProxy> {
-  const dir = await mkdtemp(join(tmpdir(), `slj-${kind}-`));
   const port = await findFreePort();
   const [app1, app2] = targets.appPorts;
-  let child: ChildProcess;
   if (kind === 'nginx') {
     const site = adaptAddresses(await readFile(join(DEPLOY_DIR, 'nginx.conf'), 'utf8'), [
       ['server app1:3000;', `server 127.0.0.1:${app1};`, 1],
@@ -51,26 +49,27 @@ export async function startProxy(kind: ProxyKind, targets: ProxyTargets): Promis
       ['server upstream:80;', `server 127.0.0.1:${targets.upstreamPort};`, 1],
       ['listen 80;', `listen 127.0.0.1:${port};`, 1],
     ]);
+    const dir = await mkdtemp(join(tmpdir(), 'slj-nginx-'));
     await writeFile(join(dir, 'site.conf'), site);
     await writeFile(join(dir, 'nginx.conf'), nginxMainFile(dir));
-    child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  } else {
-    const caddyfile = adaptAddresses(await readFile(join(DEPLOY_DIR, 'Caddyfile'), 'utf8'), [
-      ['app1:3000 app2:3000', `127.0.0.1:${app1} 127.0.0.1:${app2}`, 2],
-      ['reverse_proxy upstream:80', `reverse_proxy 127.0.0.1:${targets.upstreamPort}`, 1],
-      [':80 {', `:${port} {`, 1],
-    ]);
-    await writeFile(join(dir, 'Caddyfile'), caddyfile);
-    const binary = process.env[TEST_ENV.caddyBinary];
-    if (!binary) throw new Error('No Caddy: the Jest global setup did not run');
-    child = spawn(binary, ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], {
-      // Caddy keeps its state under XDG folders: this run's own.
-      env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // One process, no workers: killing it leaves nothing behind, whatever ends the test run.
+    const args = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off; master_process off;'];
+    return watch(kind, spawn('nginx', args, { stdio: ['ignore', 'pipe', 'pipe'] }), port, dir);
   }
+  const caddyfile = adaptAddresses(await readFile(join(DEPLOY_DIR, 'Caddyfile'), 'utf8'), [
+    ['app1:3000 app2:3000', `127.0.0.1:${app1} 127.0.0.1:${app2}`, 2],
+    ['reverse_proxy upstream:80', `reverse_proxy 127.0.0.1:${targets.upstreamPort}`, 1],
+    [':80 {', `:${port} {`, 1],
+  ]);
+  const binary = process.env[TEST_ENV.caddyBinary];
+  if (!binary) throw new Error('No Caddy: the Jest global setup did not run');
+  const dir = await mkdtemp(join(tmpdir(), 'slj-caddy-'));
+  await writeFile(join(dir, 'Caddyfile'), caddyfile);
+  const child = spawn(binary, ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], {
+    // Caddy keeps its state under XDG folders: this run's own.
+    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return watch(kind, child, port, dir);
 }
 
@@ -79,9 +78,6 @@ function nginxMainFile(dir: string): string {
     .map((name) => `  ${name}_temp_path ${join(dir, name)};`)
     .join('\n');
   return [
-    // As root, workers would otherwise run as nobody, who cannot use this folder.
-    process.getuid?.() === 0 ? 'user root;' : '',
-    'worker_processes 1;',
     `pid ${join(dir, 'nginx.pid')};`,
     'events { worker_connections 1024; }',
     'http {',
@@ -101,7 +97,15 @@ async function watch(kind: ProxyKind, child: ChildProcess, port: number, dir: st
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   let exited = false;
-  const exitPromise = new Promise<void>((resolveExit) => child.once('exit', () => ((exited = true), resolveExit())));
+  const exitPromise = new Promise<void>((resolveExit) => {
+    child.once('exit', () => ((exited = true), resolveExit()));
+    // A binary that cannot be started emits 'error' and never 'exit'.
+    child.once('error', (error) => {
+      output += `\n${error.message}`;
+      exited = true;
+      resolveExit();
+    });
+  });
 
   const stop = async () => {
     if (!exited) {
