@@ -1,10 +1,14 @@
-import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
-import { eventually } from '../../support/instance-client';
+import { eventually, type FetchResult } from '../../support/instance-client';
 import { HS256_HEADER, accessClaims, nowSeconds, signJwt } from '../../support/jwt-forge';
-import { jwtPayload, PASSWORD, uniqueUsername } from '../../support/auth-helpers';
-import type { FetchResult, InstanceClient } from '../../support/instance-client';
 import type { ReceivedRequest } from './echo-upstream';
+import {
+  expectIdentityOnly,
+  expectJsonError,
+  expectRetryAfter,
+  refuseRedisCommands,
+  signIn,
+  UNAUTHORIZED,
+} from './proxy-expectations';
 import { startProxiedDeployment, type ProxiedDeployment } from './proxied-deployment';
 import type { ProxyKind } from './proxy-servers';
 
@@ -15,75 +19,8 @@ import type { ProxyKind } from './proxy-servers';
  * tokens away from it, and turns every failure of the check into an answer a client understands.
  */
 
-interface Session {
-  userId: string;
-  sessionId: string;
-  accessToken: string;
-  refreshToken: string;
-}
-
-const UNAUTHORIZED = { statusCode: 401, message: 'Unauthorized', error: 'Unauthorized' };
-const TOKEN_COOKIE = /(^|;\s*)(accessToken|refreshToken)=/;
 const BURST = 300;
 const BURST_CONCURRENCY = 10;
-
-/**
- * Redis stays up and connected but answers every data command with an error (an ACL that leaves the
- * default user only its connection commands), until `lift`.
- */
-async function refuseRedisCommands(url: string): Promise<{ lift: () => Promise<void> }> {
-  const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await admin.connect();
-  const password = randomBytes(12).toString('hex');
-  await admin.call('ACL', 'SETUSER', 'fault-injector', 'on', `>${password}`, '~*', '&*', '+@all');
-  await admin.call('AUTH', 'fault-injector', password);
-  await admin.call('ACL', 'SETUSER', 'default', '-@all', '+@connection');
-  return {
-    async lift() {
-      await admin.call('ACL', 'SETUSER', 'default', '+@all');
-      await admin.quit();
-    },
-  };
-}
-
-async function signIn(through: InstanceClient): Promise<Session> {
-  const username = uniqueUsername('proxy');
-  const registered = await through.register(username, PASSWORD);
-  expect(registered.status).toBe(201);
-  const loggedIn = await through.login(username, PASSWORD);
-  expect(loggedIn.status).toBe(200);
-  const { accessToken, refreshToken } = loggedIn.body as { accessToken: string; refreshToken: string };
-  return { userId: registered.body.id, sessionId: String(jwtPayload(accessToken).sid), accessToken, refreshToken };
-}
-
-function expectJsonError(res: FetchResult, status: number): void {
-  expect({ status: res.status, type: res.headers.get('content-type') }).toEqual({
-    status,
-    type: expect.stringMatching(/^application\/json/),
-  });
-  expect(res.body).toEqual({ statusCode: status, message: expect.any(String), error: expect.any(String) });
-}
-
-function expectRetryAfter(res: FetchResult): void {
-  expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-}
-
-/** The identity headers the upstream saw, and proof that no token came along. */
-function expectIdentityOnly(request: ReceivedRequest, session: Session): void {
-  expect({
-    userId: request.headers['x-user-id'],
-    roles: request.headers['x-user-roles'],
-    sessionId: request.headers['x-session-id'],
-    authorization: request.headers.authorization,
-    tokenCookie: TOKEN_COOKIE.test(request.headers.cookie ?? ''),
-  }).toEqual({
-    userId: session.userId,
-    roles: 'user',
-    sessionId: session.sessionId,
-    authorization: undefined,
-    tokenCookie: false,
-  });
-}
 
 export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
   const limitedVerifyStatus = kind === 'nginx' ? 503 : 429;
