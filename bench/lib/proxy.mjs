@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expectStatus } from './apps.mjs';
+import { isSuccess } from './format.mjs';
 import { median, runClosedLoop } from './load.mjs';
 import { CpuAccount, PAUSE_MS } from './measure.mjs';
 import { ferretDbHelpers, findExecutable, ROOT, rssMiB, sleep } from './processes.mjs';
@@ -190,8 +191,6 @@ async function checkPaths(nginx) {
   await expectStatus(label, nginx.url, {}, 401);
   await expectStatus(label, nginx.noAuthUrl, authorization, 204);
 }
-
-const isSuccess = (status) => Number(status) >= 200 && Number(status) < 300;
 
 /** Every answer is counted rather than refused by the load generator, so that a figure with failures is flagged. */
 function answers(rows) {

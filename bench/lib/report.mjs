@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { barChartSvg } from './chart.mjs';
-import { mibText, msText, percentText, ratioText, rpsText } from './format.mjs';
+import { mibText, msText, percentText, ratioText, rpsText, statusesText } from './format.mjs';
 import { ROOT } from './processes.mjs';
 
 export const README_START = '<!-- bench:start -->';
@@ -144,9 +144,7 @@ function floodTable(report) {
       ratioText(entry.ratio),
       String(entry.connections),
       rpsText(entry.flood.floodRps),
-      Object.entries(entry.flood.statuses)
-        .map(([status, count]) => `${status}: ${rpsText(count)}`)
-        .join(', '),
+      statusesText(entry.flood.statuses),
     ]),
   );
 }
@@ -250,12 +248,7 @@ function proxyTable(report) {
       msText(scenario.p50),
       msText(scenario.p99),
       ratioText(scenario.kind === 'proxy' ? 1 : scenario.ratioToNoAuth),
-      scenario.failed > 0
-        ? Object.entries(scenario.statuses)
-            .filter(([status]) => !(Number(status) >= 200 && Number(status) < 300))
-            .map(([status, count]) => `${status}: ${rpsText(count)}`)
-            .join(', ')
-        : '0',
+      scenario.failed > 0 ? statusesText(scenario.statuses, { failuresOnly: true }) : '0',
     ]),
   );
 }

@@ -1,5 +1,5 @@
 // The project's performance targets (issue 6), checked against one run's figures.
-import { mibText, msText, percentText, ratioText, rpsText } from './format.mjs';
+import { mibText, msText, percentText, ratioText, rpsText, statusesText } from './format.mjs';
 
 export const TARGETS = {
   verifyVsLive: 0.85,
@@ -14,9 +14,7 @@ export const TARGETS = {
 /** Answers that were not 2xx: such a figure is not the speed of the path it names. */
 const failuresText = (scenario, which) =>
   scenario.failed > 0
-    ? `; ${rpsText(scenario.failed)} answers not 2xx ${which} (${Object.entries(scenario.statuses)
-        .map(([status, count]) => `${status}: ${rpsText(count)}`)
-        .join(', ')})`
+    ? `; ${rpsText(scenario.failed)} answers not 2xx ${which} (${statusesText(scenario.statuses)})`
     : '';
 
 /** Each target with its checks; a target is met when every check is. */

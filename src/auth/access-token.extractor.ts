@@ -22,6 +22,14 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
  * refuses the request, and a page that sends a header also sends the tossed cookies.
  */
 export function extractAccessToken(req: HttpRequest): PresentedAccessToken | undefined {
+  // The guard and the passport strategy both ask, on the same request: the headers are read once.
+  if (!extracted.has(req)) extracted.set(req, extractFromHeaders(req));
+  return extracted.get(req);
+}
+
+const extracted = new WeakMap<HttpRequest, PresentedAccessToken | undefined>();
+
+function extractFromHeaders(req: HttpRequest): PresentedAccessToken | undefined {
   if (hasDuplicatedTokenCookie(req)) return { token: null, source: 'cookie' };
   const header = req.headers.authorization;
   if (header !== undefined) {

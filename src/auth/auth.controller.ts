@@ -271,6 +271,8 @@ export class AuthController {
   // A proxy calls this for every request it passes on: in AUTH_RATE_LIMIT, browsing would block logout.
   @RateLimitBudget(VERIFY_BUDGET)
   @HttpCode(HttpStatus.NO_CONTENT)
+  // A proxy that cached this answer would let a revoked session through.
+  @Header('Cache-Control', NO_STORE)
   @ApiVerifyOperation()
   verify(@CurrentUser() caller: AuthenticatedUser, @Res({ passthrough: true }) res: HttpResponse): void {
     this.responses.setHeader(res, 'X-User-Id', caller.userId);

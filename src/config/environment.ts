@@ -193,6 +193,11 @@ function developmentSecrets(): { access: string; refresh: string } {
   return generatedSecrets;
 }
 
+/** Where tools built from source on first use (the embedded FerretDB, the tests' Caddy) are kept. */
+export function toolCacheDirFor(xdgCacheHome: string | undefined): string {
+  return resolve(xdgCacheHome ?? join(homedir(), '.cache'), 'secure-logout-jwt');
+}
+
 export function parseEnvironment(raw: RawEnvironment): Environment {
   const env = new EnvironmentReader(raw);
   const nodeEnv = env.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
@@ -236,7 +241,7 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
     mongodbUri,
     mongodbDbName: env.optional('MONGODB_DB_NAME'),
     embeddedDbDir: resolve(cwd, env.optional('EMBEDDED_DB_DIR') ?? join('.data', 'ferretdb')),
-    toolCacheDir: resolve(env.optional('XDG_CACHE_HOME') ?? join(homedir(), '.cache'), 'secure-logout-jwt'),
+    toolCacheDir: toolCacheDirFor(env.optional('XDG_CACHE_HOME')),
     redisUrl: env.url('REDIS_URL', ['redis', 'rediss']),
     accessTokenSecret: accessTokenSecret ?? '',
     refreshTokenSecret: refreshTokenSecret ?? '',

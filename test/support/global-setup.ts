@@ -1,12 +1,12 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toolCacheDirFor } from '../../src/config/environment';
 import { ensureFerretDbBinary, startFerretDb } from '../../src/database/embedded/ferretdb-server';
 import { ensureCaddyBinary } from './caddy-binary';
 import { ensureDebianPackage } from './debian-package';
 import { ensureRedisServer, startRedis } from './redis-server';
 import { TEST_ENV } from './test-env';
-import { toolCacheDir } from './tool-cache';
 
 /**
  * Starts FerretDB (unless MONGODB_URI points at a server) and Redis (unless REDIS_URL does) on free
@@ -14,7 +14,7 @@ import { toolCacheDir } from './tool-cache';
  * (Debian's nginx; Caddy built with Go). Jest workers inherit the variables set here.
  */
 export default async function globalSetup(): Promise<void> {
-  const cacheDir = toolCacheDir();
+  const cacheDir = toolCacheDirFor(process.env.XDG_CACHE_HOME || undefined);
   const log = (message: string) => process.stderr.write(`\n[test setup] ${message}\n`);
   const [binary, caddy] = await Promise.all([
     ensureFerretDbBinary(cacheDir, log),

@@ -48,25 +48,29 @@ export class JwtAuthGuard implements CanActivate {
     const http = context.switchToHttp();
     const req = http.getRequest<HttpRequest>();
     const res = http.getResponse<HttpResponse>();
-    const forwardAuth =
-      this.reflector.getAllAndOverride<boolean>(FORWARD_AUTH_KEY, [context.getHandler(), context.getClass()]) === true;
-    // A proxy that caches a forward-auth answer would let a revoked session through.
-    if (forwardAuth) this.responses.setHeader(res, 'Cache-Control', 'no-store');
     try {
       const presented = extractAccessToken(req);
       if (!presented) throw new InvalidTokenException(false);
       if (presented.token === null || presented.token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenException(true);
 
       setAuthenticatedUser(req, await this.authenticate(req, res));
-      if (presented.source === 'cookie') this.csrfPolicy.assertCookieRequestAllowed(req, forwardAuth);
+      if (presented.source === 'cookie') this.csrfPolicy.assertCookieRequestAllowed(req, this.isForwardAuth(context));
       return true;
     } catch (error) {
-      // nginx's auth_request drops the body of a refusal: the header lets the proxy answer the same message.
-      if (forwardAuth && error instanceof InvalidTokenException) {
-        this.responses.setHeader(res, AUTH_MESSAGE_HEADER, error.message);
+      if (this.isForwardAuth(context)) {
+        // A proxy that cached a refusal would go on refusing; verify's 204 is no-store by its own @Header.
+        this.responses.setHeader(res, 'Cache-Control', 'no-store');
+        // nginx's auth_request drops the body of a refusal: the header lets the proxy answer the same message.
+        if (error instanceof InvalidTokenException) this.responses.setHeader(res, AUTH_MESSAGE_HEADER, error.message);
       }
       throw error;
     }
+  }
+
+  private isForwardAuth(context: ExecutionContext): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean>(FORWARD_AUTH_KEY, [context.getHandler(), context.getClass()]) === true
+    );
   }
 
   private authenticate(req: HttpRequest, res: HttpResponse): Promise<AuthenticatedUser> {

@@ -4,6 +4,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import type { Model } from 'mongoose';
 import { RateLimitHit } from './rate-limit-hit.schema';
+import { fixedWindow } from './fixed-window';
 
 const PURGE_INTERVAL_MS = 60_000;
 
@@ -31,9 +32,8 @@ export class DatabaseThrottlerStorage implements ThrottlerStorage, OnModuleInit,
   async increment(key: string, ttlMs: number, limit: number): Promise<ThrottlerStorageRecord> {
     this.longestTtlMs = Math.max(this.longestTtlMs, ttlMs);
     const now = Date.now();
-    const windowNumber = Math.floor(now / ttlMs);
+    const { number: windowNumber, secondsLeft } = fixedWindow(now, ttlMs);
     const window = `${key}:${windowNumber}`;
-    const secondsLeft = Math.max(1, Math.ceil(((windowNumber + 1) * ttlMs - now) / 1000));
 
     // LocalFirstThrottlerStorage answers a flood from memory once this instance alone is over the
     // limit, so each instance writes at most about `limit` hits per key and window.

@@ -1,5 +1,6 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+import { fixedWindow } from './fixed-window';
 
 /** Keys remembered at most; entries of past windows are dropped first. */
 const MAX_LOCAL_KEYS = 10_000;
@@ -22,14 +23,12 @@ export class LocalFirstThrottlerStorage implements ThrottlerStorage {
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    const now = Date.now();
-    const window = Math.floor(now / ttl);
+    const { number: window, secondsLeft } = fixedWindow(Date.now(), ttl);
     const entry = this.local.get(key);
     const hits = entry?.window === window ? entry.hits + 1 : 1;
     if (!entry && this.local.size >= MAX_LOCAL_KEYS) this.forgetPastWindows(window);
     this.local.set(key, { window, hits });
     if (hits > limit) {
-      const secondsLeft = Math.max(1, Math.ceil(((window + 1) * ttl - now) / 1000));
       return { totalHits: hits, timeToExpire: secondsLeft, isBlocked: true, timeToBlockExpire: secondsLeft };
     }
     return this.shared.increment(key, ttl, limit, blockDuration, throttlerName);

@@ -14,15 +14,16 @@ const PARSER_ERRORS: Record<string, [status: number, message: string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request timed out'],
 };
 const MALFORMED_REQUEST: [number, string] = [400, 'Malformed HTTP request'];
-const JSON_TYPE = 'application/json; charset=utf-8';
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
-const requestIds = new WeakMap<IncomingMessage, string>();
+/** The request's id, where pino-http looks first (it generates one of its own only when this is unset). */
+type IdentifiedRequest = IncomingMessage & { id?: string };
 
 /**
  * Every response carries the security headers and an X-Request-Id, whichever adapter, plugin or layer
  * writes it: they are set on the Node.js response before the framework sees the request, so CORS
- * preflights, 404s without a route and the frameworks' own errors carry them too. The request logger
- * may set the id again (on Express, from the same rule): the last one written is the one logged.
+ * preflights, 404s without a route and the frameworks' own errors carry them too. The id is kept on the
+ * request as `req.id`, which the request logger takes as it is.
  * Requests that never become a request (the parser refused them, or an Expect the server cannot meet)
  * are answered here in the contract's shape; Express gets `answerClientError` for its 'clientError'
  * event from express.platform.ts, Fastify as its clientErrorHandler.
@@ -42,7 +43,7 @@ export function installServerResponses(server: Server): void {
 
 /** The id this request's response carries: Fastify takes it as its own request id (genReqId). */
 export function requestIdFor(req: IncomingMessage): string {
-  return requestIds.get(req) ?? requestIdOf(req);
+  return (req as IdentifiedRequest).id ?? requestIdOf(req);
 }
 
 /**
@@ -66,11 +67,11 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
 function writeCommonHeaders(req: IncomingMessage, res: ServerResponse): void {
   for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
   const id = requestIdOf(req);
-  requestIds.set(req, id);
+  (req as IdentifiedRequest).id = id;
   res.setHeader(REQUEST_ID_HEADER, id);
 }
 
-function errorBody(status: number, message: string): string {
+export function errorBody(status: number, message: string): string {
   return JSON.stringify({ statusCode: status, message, error: STATUS_CODES[status] ?? 'Error' });
 }
 

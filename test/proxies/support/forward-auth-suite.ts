@@ -140,7 +140,7 @@ export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
         withBearer: 200,
       });
       // verify was told what it authorized: the original method and URI.
-      const asked = d.verifyRequests.at(-1)!;
+      const asked = d.verifyRequests.at(-1)!.headers;
       expect({
         method: asked['x-forwarded-method'] ?? asked['x-original-method'],
         uri: asked['x-forwarded-uri'] ?? asked['x-original-uri'],

@@ -25,8 +25,8 @@ export interface ProxiedDeployment {
   accessTokenSecret: string;
   /** GET /api/auth/verify requests each instance has received so far. */
   verifyCalls: () => [number, number];
-  /** The headers of the verify requests the instances received, in order. */
-  verifyRequests: IncomingHttpHeaders[];
+  /** The verify requests the instances received, in order: which instance (0 or 1), with what headers. */
+  verifyRequests: Array<{ instance: number; headers: IncomingHttpHeaders }>;
   /** TCP connections opened to the instances so far. */
   connectionsOpened: () => number;
   /** Stops the second instance (B) only. */
@@ -71,16 +71,14 @@ export async function startProxiedDeployment(
       await listenOnLoopback(started.apps[0], 'A'),
       await listenOnLoopback(started.apps[1], 'B'),
     ];
-    const counts: [number, number] = [0, 0];
-    const verifyRequests: IncomingHttpHeaders[] = [];
+    const verifyRequests: ProxiedDeployment['verifyRequests'] = [];
     let connections = 0;
     started.apps.forEach((t, i) => {
       const server = t.app.getHttpServer();
       // First in line: the framework rewrites req.url while it routes.
       server.prependListener('request', (req: IncomingMessage) => {
         if (!req.url?.startsWith('/api/auth/verify')) return;
-        counts[i] += 1;
-        verifyRequests.push(req.headers);
+        verifyRequests.push({ instance: i, headers: req.headers });
       });
       server.on('connection', () => (connections += 1));
     });
@@ -97,7 +95,7 @@ export async function startProxiedDeployment(
       upstream: started.upstream,
       redisUrl: started.redis.url,
       accessTokenSecret: started.apps[0].secrets.access,
-      verifyCalls: () => [counts[0], counts[1]],
+      verifyCalls: () => [0, 1].map((i) => verifyRequests.filter((r) => r.instance === i).length) as [number, number],
       verifyRequests,
       connectionsOpened: () => connections,
       stopSecondInstance: async () => {

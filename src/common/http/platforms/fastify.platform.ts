@@ -7,7 +7,7 @@ import type { AppConfig } from '../../../config';
 import { registerAllowedMethods } from '../allowed-methods';
 import { MALFORMED_PATH } from '../http-request';
 import { readJsonBody } from '../json-body';
-import { answerClientError, requestIdFor } from '../server-responses';
+import { answerClientError, errorBody, JSON_TYPE, requestIdFor } from '../server-responses';
 
 /** Route parameters are ids of 24 characters; longer ones still reach the route and get its 404. */
 const MAX_PARAM_LENGTH = 1024;
@@ -54,9 +54,8 @@ export async function configureFastify(nestApp: INestApplication, _config: AppCo
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     const status = reply.statusCode;
     if (status < 400 || isJson(reply.getHeader('content-type'))) return done(null, payload);
-    const text = STATUS_CODES[status] ?? 'Error';
-    reply.header('content-type', 'application/json; charset=utf-8');
-    done(null, JSON.stringify({ statusCode: status, message: text, error: text }));
+    reply.header('content-type', JSON_TYPE);
+    done(null, errorBody(status, STATUS_CODES[status] ?? 'Error'));
   });
   // One parser for every content type: the reader Express uses too, so that 415, 413 and 400 are
   // decided by the same code on both adapters.
