@@ -205,6 +205,32 @@ export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
       expect({ a: afterA - beforeA > 0, b: afterB - beforeB > 0 }).toEqual({ a: true, b: true });
     });
 
+    it('logout on A racing a burst of checks through the proxy: every check sent after it answered is refused', async () => {
+      const session = await signIn(d.through);
+      const checks: Array<{ sentAt: number; status: number }> = [];
+      let loggedOutAt = Number.POSITIVE_INFINITY;
+      const sentAfterLogout = () => checks.filter((check) => check.sentAt > loggedOutAt).length;
+      const worker = async () => {
+        for (let i = 0; i < 300 && sentAfterLogout() < 40; i++) {
+          const sentAt = performance.now();
+          const { status } = await d.through.request('GET', '/app/', { token: session.accessToken });
+          checks.push({ sentAt, status });
+        }
+      };
+      const burst = Promise.all(Array.from({ length: BURST_CONCURRENCY }, worker));
+      // The burst is under way, and the token still let through, when the logout is sent.
+      await eventually(async () => expect(checks.some((check) => check.status === 200)).toBe(true), 10_000, 5);
+      const logout = await d.instances[0].request('POST', '/api/auth/logout', { token: session.accessToken });
+      loggedOutAt = performance.now();
+      await burst;
+
+      expect(logout.status).toBe(200);
+      expect(checks.filter((check) => ![200, 401].includes(check.status))).toEqual([]);
+      const after = checks.filter((check) => check.sentAt > loggedOutAt);
+      expect(after.length).toBeGreaterThanOrEqual(40);
+      expect(after.filter((check) => check.status !== 401)).toEqual([]);
+    });
+
     it('Redis refusing every read while connected: 503 with Retry-After through the proxy, nothing let through, then recovery', async () => {
       const session = await signIn(d.through);
       const probe = () => d.through.request('GET', '/app/', { token: session.accessToken });
