@@ -5,6 +5,7 @@ import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
+import { applyFerretDbSourcePatch, FERRETDB_PATCH_LEVEL } from './ferretdb-source-patch';
 
 /**
  * FerretDB is a MongoDB-wire-compatible server written in Go that stores its data in SQLite. It is the
@@ -45,10 +46,13 @@ export async function isGoAvailable(): Promise<boolean> {
  * A plain `go install .../cmd/ferretdb@v1.24.2` builds a binary that panics at start-up, because
  * FerretDB's release builds embed a generated `build/version/version.txt` that the module zip does
  * not contain. So the module source is fetched through the Go module proxy, the file is written the
- * way FerretDB's own docs describe, and `cmd/ferretdb` is built from that copy.
+ * way FerretDB's own docs describe, a small patch is applied (ferretdb-source-patch.ts: lookups by
+ * `_id` use the `_id` index), and `cmd/ferretdb` is built from that copy. The cache folder names the
+ * patch level, so a binary built without the current patch is never reused.
  */
 export async function ensureFerretDbBinary(cacheDir: string, log: Log): Promise<string> {
-  const installDir = join(cacheDir, `ferretdb-${FERRETDB_VERSION}`);
+  const build = `${FERRETDB_VERSION}-p${FERRETDB_PATCH_LEVEL}`;
+  const installDir = join(cacheDir, `ferretdb-${build}`);
   const binary = join(installDir, 'ferretdb');
   if (await isExecutable(binary)) return binary;
   if (!(await isGoAvailable())) {
@@ -59,7 +63,7 @@ export async function ensureFerretDbBinary(cacheDir: string, log: Log): Promise<
     );
   }
 
-  log(`Building FerretDB ${FERRETDB_VERSION} with Go into ${installDir} (first run only, about 2 minutes)...`);
+  log(`Building FerretDB ${build} (patched) with Go into ${installDir} (first run only, about 2 minutes)...`);
   const { stdout } = await execFileAsync('go', ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], {
     timeout: 10 * 60_000,
     maxBuffer: 16 * 1024 * 1024,
@@ -74,6 +78,8 @@ export async function ensureFerretDbBinary(cacheDir: string, log: Log): Promise<
     // The module cache is read-only; the copy keeps those modes.
     await chmod(join(sourceDir, 'build', 'version'), 0o755);
     await writeFile(join(sourceDir, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
+    // Lookups by _id use the _id index; query results never depend on it (see the patch module).
+    await applyFerretDbSourcePatch(sourceDir);
     const builtBinary = join(workDir, 'ferretdb');
     await execFileAsync('go', ['build', '-mod=mod', '-trimpath', '-o', builtBinary, './cmd/ferretdb'], {
       cwd: sourceDir,
@@ -86,7 +92,7 @@ export async function ensureFerretDbBinary(cacheDir: string, log: Log): Promise<
   } finally {
     await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
   }
-  log(`FerretDB ${FERRETDB_VERSION} built: ${binary}`);
+  log(`FerretDB ${build} built: ${binary}`);
   return binary;
 }
 
