@@ -1,10 +1,12 @@
 import { RequestMethod, type INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { NestApplicationOptions } from '@nestjs/common';
-import { Logger as PinoLogger } from 'nestjs-pino';
+import type { Server } from 'node:http';
+import { Logger as PinoLogger, PinoLogger as RootLogger } from 'nestjs-pino';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { AppConfig } from './config';
 import { configureHttpPlatform } from './common/http/http-platform';
+import { installRequestLogging } from './logging/request-logging';
 import { createOpenApiDocument } from './openapi/openapi-document';
 
 export { createHttpAdapter } from './common/http/http-platform';
@@ -23,6 +25,7 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
   const config = app.get(ConfigService).getOrThrow<AppConfig>('app');
 
   app.useLogger(app.get(PinoLogger));
+  installRequestLogging(app.getHttpServer() as Server, RootLogger.root);
   await configureHttpPlatform(app, config);
   useApiPrefix(app);
   if (config.corsOrigins.length > 0) {

@@ -19,7 +19,7 @@ export interface AuditDetails {
 
 /**
  * One structured line per security-relevant event, `{"audit": "<event>", userId, sessionId, ...}`,
- * carrying the request id of the request it happened in (nestjs-pino binds it).
+ * carrying the request id of the request it happened in (the logger's mixin adds it: request-logging.ts).
  */
 @Injectable()
 export class AuditLogger {

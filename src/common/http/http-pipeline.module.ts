@@ -13,9 +13,8 @@ function jsonBodyMiddleware(req: Request, _res: Response, next: NextFunction): v
 }
 
 /**
- * Body handling on Express, as Nest middleware so that it runs after the request logger (which gives
- * every request its id): a body refused here still gets an X-Request-Id and a log line. Import this
- * module after LoggingModule. Fastify reads bodies in its content-type parser instead (registered by
+ * Body handling on Express, as Nest middleware. A body refused here still gets an X-Request-Id and a log
+ * line: both are given to every request by the Node.js server, before any middleware. Fastify reads bodies in its content-type parser instead (registered by
  * fastify.platform.ts), which already runs after every middleware: a middleware there would consume
  * the stream Fastify is about to read. Also provides ResponseWriter, the seam through which headers and
  * cookies are written on either adapter.

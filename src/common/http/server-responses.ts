@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { REQUEST_ID_HEADER, requestIdOf } from '../../logging/logging.module';
+import { REQUEST_ID_HEADER, requestIdOf } from '../../logging/request-logging';
 import { SECURITY_HEADERS } from './security-headers';
 
 const logger = new Logger('HttpServer');
@@ -16,7 +16,7 @@ const PARSER_ERRORS: Record<string, [status: number, message: string]> = {
 const MALFORMED_REQUEST: [number, string] = [400, 'Malformed HTTP request'];
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** The request's id, where pino-http looks first (it generates one of its own only when this is unset). */
+/** The request's id, which the request log takes as it is. */
 type IdentifiedRequest = IncomingMessage & { id?: string };
 
 /**
