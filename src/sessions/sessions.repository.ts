@@ -144,7 +144,12 @@ export class SessionsRepository implements OnModuleInit {
       ),
     );
     const ids = sessions.map((session) => session._id);
-    await this.sessionModel.updateMany({ _id: { $in: ids }, revokedAt: null }, revocation(reason, now)).exec();
+    // One update per id rather than `_id: {$in}`: an equality on _id is served by its index on every
+    // MongoDB-wire server, the embedded one included (which reads the whole collection for an $in).
+    await this.sessionModel.bulkWrite(
+      ids.map((_id) => ({ updateOne: { filter: { _id, revokedAt: null }, update: revocation(reason, now) } })),
+      { ordered: false },
+    );
     return ids.filter((_id, index) => inserted[index]);
   }
 
@@ -335,5 +340,5 @@ export class SessionsRepository implements OnModuleInit {
 }
 
 function revocation(reason: string, now: Date) {
-  return { $set: { revokedAt: now, revokedReason: reason }, $unset: { refreshTokenHash: 1 } };
+  return { $set: { revokedAt: now, revokedReason: reason }, $unset: { refreshTokenHash: 1 as const } };
 }
