@@ -75,6 +75,7 @@ async function insertSeeded(db, { offset, count, sessionsPerUser, passwordHash, 
           _id: session._id,
           userId: user._id,
           revokedAt: session.revokedAt,
+          revokedMinute: session.revokedAt.toISOString().slice(0, 16),
           reason: 'logout',
           expiresAt: session.absoluteExpiresAt,
         });

@@ -2,7 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { isValidObjectId, Types, type Model } from 'mongoose';
 import { RefreshRotation } from './schemas/refresh-rotation.schema';
-import { SessionRevocation } from './schemas/session-revocation.schema';
+import { minuteOf, SessionRevocation } from './schemas/session-revocation.schema';
 import { Session } from './schemas/session.schema';
 
 export type SessionRecord = Pick<
@@ -51,6 +51,9 @@ export type RotationAttempt =
   | { status: 'stale' };
 
 const DUPLICATE_KEY = 11000;
+const MINUTE_MS = 60_000;
+/** Up to an hour of revocations is looked up by the minutes it covers. */
+const MAX_MINUTES_LISTED = 60;
 /** A rotation takes milliseconds; a claim this old without its write belongs to a request that died. */
 const ABANDONED_CLAIM_MS = 30_000;
 
@@ -128,6 +131,7 @@ export class SessionsRepository implements OnModuleInit {
       _id: session._id,
       userId: session.userId,
       revokedAt: now,
+      revokedMinute: minuteOf(now),
       reason,
       expiresAt: session.absoluteExpiresAt,
     }));
@@ -280,9 +284,19 @@ export class SessionsRepository implements OnModuleInit {
     await this.sessionModel.updateOne({ _id: sessionId }, { $set: { credentialsVersion } }).exec();
   }
 
-  async listIdsRevokedSince(since: Date): Promise<string[]> {
+  /** Every instance asks this every few seconds for the last minute, and after an outage for longer. */
+  async listIdsRevokedSince(since: Date, now = new Date()): Promise<string[]> {
+    const minutes: string[] = [];
+    for (
+      let at = since.getTime();
+      at < now.getTime() + MINUTE_MS && minutes.length <= MAX_MINUTES_LISTED;
+      at += MINUTE_MS
+    )
+      minutes.push(minuteOf(new Date(at)));
+    // A short window by its minutes (an index equality everywhere); a long one, rare, by the range.
+    const window = minutes.length <= MAX_MINUTES_LISTED ? { revokedMinute: { $in: minutes } } : {};
     const records = await this.revocationModel
-      .find({ revokedAt: { $gt: since } }, { _id: 1 })
+      .find({ ...window, revokedAt: { $gt: since } }, { _id: 1 })
       .lean<{ _id: Types.ObjectId }[]>()
       .exec();
     return records.map((record) => record._id.toHexString());

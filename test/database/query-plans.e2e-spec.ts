@@ -1,6 +1,7 @@
 import { mongo, Types } from 'mongoose';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { jwtPayload, registerAndLogin, type LoggedIn } from '../support/auth-helpers';
+import { jwtPayload, login, registerAndLogin, type LoggedIn } from '../support/auth-helpers';
+import { SessionsRepository } from '../../src/sessions/sessions.repository';
 import { bearer } from '../support/contract-assertions';
 
 /**
@@ -68,7 +69,7 @@ function monitored(uri: string): string {
   return `${uri}${/^[^:]+:\/\/[^/]*$/.test(uri) ? '/' : ''}?monitorCommands=true`;
 }
 
-describe('database queries of the access-token check and of a refresh', () => {
+describe('database queries of the access-token check, of a refresh and of the rest of a session', () => {
   let t: TestApp;
   let user: LoggedIn;
   let capturing = false;
@@ -129,27 +130,14 @@ describe('database queries of the access-token check and of a refresh', () => {
     capturing = false;
   }
 
-  it('sends only queries that an index serves', async () => {
-    await sendRequests();
-
+  /** Explains every captured filter on its collection; returns those no index serves. */
+  async function queriesNotIndexed(): Promise<unknown[]> {
     // Inserts select nothing; every other command is checked, or fails here when its filter is unknown.
     const queries = sent
       .filter(({ command }) => command !== 'insert')
       .flatMap(({ command, collection, body }) =>
         filtersOf(command, body).map((filter) => ({ command, collection, filter })),
       );
-    // The capture itself works: the queries this test is about were seen.
-    const kinds = new Set(queries.map((query) => `${query.command} ${query.collection}`));
-    expect([...kinds]).toEqual(
-      expect.arrayContaining([
-        'find sessions',
-        'find session_revocations',
-        'update sessions',
-        'find refresh_rotations',
-        'find users',
-      ]),
-    );
-
     const notIndexed = [];
     for (const query of queries) {
       const explained = await t.connection.db!.command({
@@ -159,6 +147,51 @@ describe('database queries of the access-token check and of a refresh', () => {
       const verdict = planVerdict(explained);
       if (!verdict.indexed) notIndexed.push({ ...query, filter: mongo.BSON.EJSON.stringify(query.filter), ...verdict });
     }
-    expect(notIndexed).toEqual([]);
+    return notIndexed;
+  }
+
+  const kindsSent = () => [...new Set(sent.map((query) => `${query.command} ${query.collection}`))];
+
+  it('sends only queries that an index serves for verify and refresh', async () => {
+    sent.length = 0;
+    await sendRequests();
+
+    // The capture itself works: the queries this test is about were seen.
+    expect(kindsSent()).toEqual(
+      expect.arrayContaining([
+        'find sessions',
+        'find session_revocations',
+        'update sessions',
+        'find refresh_rotations',
+        'find users',
+      ]),
+    );
+    expect(await queriesNotIndexed()).toEqual([]);
+  });
+
+  it('sends only queries that an index serves for login, the session list, logouts and a password change', async () => {
+    sent.length = 0;
+    capturing = true;
+    const second = await login(t, user.username, user.password, user.userId);
+    const third = await login(t, user.username, user.password, user.userId);
+    const auth = (session: LoggedIn) => bearer(session.accessToken);
+    expect((await t.http().get('/api/auth/sessions').set('Authorization', auth(second))).status).toBe(200);
+    expect((await t.http().post('/api/auth/logout').set('Authorization', auth(third))).status).toBe(200);
+    const changed = await t
+      .http()
+      .patch('/api/users/me/password')
+      .set('Authorization', auth(second))
+      .send({ currentPassword: user.password, newPassword: `${user.password} changed` });
+    expect(changed.status).toBe(204);
+    expect((await t.http().post('/api/auth/logout-all').set('Authorization', auth(second))).status).toBe(200);
+    // What every instance asks every few seconds with Redis: the revocations of the last minute.
+    const recent = await t.app.get(SessionsRepository).listIdsRevokedSince(new Date(Date.now() - 60_000));
+    capturing = false;
+
+    expect(recent).toEqual(expect.arrayContaining([jwtPayload(third.accessToken).sid]));
+    expect(kindsSent()).toEqual(
+      expect.arrayContaining(['find users', 'find sessions', 'update sessions', 'find session_revocations']),
+    );
+    expect(await queriesNotIndexed()).toEqual([]);
   });
 });

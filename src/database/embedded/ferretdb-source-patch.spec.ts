@@ -19,16 +19,22 @@ ${firstStatement}
 `;
 
 const COLLECTION_GO = `func (c *collection) Query() {
-${pushdown('\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)')}}
+${pushdown('\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)')}
+	q += whereClause
+	q += prepareOrderByClause(params.Sort)
+}
 
 func (c *collection) Explain() {
-${pushdown('\t\t\tfilterPushdown = true')}}
+${pushdown('\t\t\tfilterPushdown = true')}
+	orderByClause := prepareOrderByClause(params.Sort)
+}
 `;
 
 describe(applyFerretDbSourcePatch.name, () => {
   let sourceDir: string;
   const metadataGo = () => join(sourceDir, 'internal/backends/sqlite/metadata/metadata.go');
   const collectionGo = () => join(sourceDir, 'internal/backends/sqlite/collection.go');
+  const indexedEqualityGo = () => join(sourceDir, 'internal/backends/sqlite/indexed_equality.go');
 
   beforeEach(async () => {
     sourceDir = await mkdtemp(join(tmpdir(), 'ferretdb-patch-'));
@@ -40,7 +46,7 @@ describe(applyFerretDbSourcePatch.name, () => {
   });
   afterEach(() => rm(sourceDir, { recursive: true, force: true }));
 
-  it('uses the _id index expression and pushes a top-level _id down in Query and Explain', async () => {
+  it('uses the _id index expression, pushes a top-level _id or an indexed equality down in Query and Explain', async () => {
     await applyFerretDbSourcePatch(sourceDir);
 
     expect(await readFile(metadataGo(), 'utf8')).toContain('IDColumn = DefaultColumn + `->"_id"`');
@@ -49,6 +55,15 @@ describe(applyFerretDbSourcePatch.name, () => {
     expect(collection.match(/if len\(params\.Filter\.Map\(\)\) == params\.Filter\.Len\(\) \{/g)).toHaveLength(2);
     expect(collection).toContain('metadata.IDColumn)');
     expect(collection).toContain('filterPushdown = true');
+    expect(collection.match(/whereClause, args = indexedEqualityWhere\(meta, params\.Filter\)/g)).toHaveLength(2);
+    expect(await readFile(indexedEqualityGo(), 'utf8')).toContain('func indexedEqualityWhere(');
+  });
+
+  it('refuses to overwrite a file it would add', async () => {
+    await writeFile(indexedEqualityGo(), 'package sqlite\n');
+
+    await expect(applyFerretDbSourcePatch(sourceDir)).rejects.toThrow(/indexed_equality\.go exists already/);
+    expect(await readFile(collectionGo(), 'utf8')).toBe(COLLECTION_GO);
   });
 
   it('throws naming the file, and changes nothing, when a snippet is not found exactly once', async () => {

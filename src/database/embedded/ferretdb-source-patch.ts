@@ -1,23 +1,30 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { access, chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * A small change to FerretDB v1.24.2's SQLite backend so that lookups by `_id` use the unique `_id`
- * index instead of reading the whole table:
+ * A small change to FerretDB v1.24.2's SQLite backend so that lookups use the collection's indexes
+ * instead of reading (and decoding) the whole table, which FerretDB 1.24 does for every filter but
+ * `{_id: <value>}`, and even then without its index:
  * - `IDColumn` becomes the very expression the `_id_` index is built on (`_ferretdb_sjson->"_id"`,
  *   see `indexesCreate` in registry.go); SQLite uses an expression index only for that expression.
  * - `Query` and `Explain` push `_id = ?` down whenever the filter has a top-level `_id` that is a
  *   string or an ObjectID, not only when `_id` is the filter's one key.
+ * - Otherwise, an equality with a string or an ObjectID, or an `$in` of those, on the first field of
+ *   one of the collection's indexes is pushed down as that index's expression (`indexed_equality.go`):
+ *   sessions by user, users by name, several sessions by id.
  *
- * Correctness never depends on it: every handler that calls the backend's Query applies the whole
+ * Query results never depend on it: every handler that calls the backend's Query applies the whole
  * filter again to the documents returned (the backend contract allows a filter to be applied partly
- * or not at all), so narrowing the rows to that `_id` only saves reading the others. On MongoDB the
- * `_id` index is used anyway. Filters with a duplicated key are left alone: FerretDB's `Get` panics
- * on those.
+ * or not at all), so narrowing the rows only saves reading the others. One limit, which this
+ * application's documents never meet: MongoDB's equality also matches an array holding the value, and
+ * a document whose indexed field (other than `_id`) is such an array is not among the narrowed rows.
+ * Every indexed field of this application is a scalar (see the schemas under src/). On MongoDB the
+ * indexes are used anyway. Filters with a duplicated key are left alone: FerretDB's `Get` panics on
+ * those.
  *
  * Bump the level whenever the edits change: the built binary is cached under a name that includes it.
  */
-export const FERRETDB_PATCH_LEVEL = 1;
+export const FERRETDB_PATCH_LEVEL = 3;
 
 export interface SourceEdit {
   /** Path inside the module source, with forward slashes. */
@@ -39,6 +46,102 @@ const NARROW_BY_ID = [
 
 const ID_LOOKUP = ['\t\tv, _ := params.Filter.Get("_id")', '\t\tswitch v.(type) {', '\t\tcase string, types.ObjectID:'];
 
+const INDEXED_EQUALITY_GO = `package sqlite
+
+import (
+\t"fmt"
+\t"strings"
+
+\t"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
+\t"github.com/FerretDB/FerretDB/internal/handler/sjson"
+\t"github.com/FerretDB/FerretDB/internal/types"
+\t"github.com/FerretDB/FerretDB/internal/util/must"
+)
+
+// indexedEqualityWhere narrows the rows by an index of the collection: the first one whose first field
+// the filter compares, at its top level, with a string or an ObjectID, or with $in of those. The
+// handler applies the whole filter to the rows. Added to FerretDB by secure-logout-jwt's builder.
+func indexedEqualityWhere(meta *metadata.Collection, filter *types.Document) (string, []any) {
+\tif meta == nil || filter == nil || len(filter.Map()) != filter.Len() {
+\t\treturn "", nil
+\t}
+
+\tfor _, index := range meta.Settings.Indexes {
+\t\tif len(index.Key) == 0 {
+\t\t\tcontinue
+\t\t}
+
+\t\tfield := index.Key[0].Field
+\t\tif strings.ContainsAny(field, ".$") {
+\t\t\tcontinue
+\t\t}
+
+\t\tv, err := filter.Get(field)
+\t\tif err != nil {
+\t\t\tcontinue
+\t\t}
+
+\t\tvalues := keyValues(v)
+\t\tif len(values) == 0 {
+\t\t\tcontinue
+\t\t}
+
+\t\t// The expression the index is created on (indexesCreate in metadata/registry.go).
+\t\tplaceholders := strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")
+\t\twhere := fmt.Sprintf(\` WHERE %s->%q IN (%s)\`, metadata.DefaultColumn, field, placeholders)
+
+\t\treturn where, values
+\t}
+
+\treturn "", nil
+}
+
+// keyValues returns the index keys a filter value matches: a string or an ObjectID, or $in of only
+// those; nil for anything else.
+func keyValues(v any) []any {
+\tswitch v := v.(type) {
+\tcase string, types.ObjectID:
+\t\treturn []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+\tcase *types.Document:
+\t\tif v.Len() != 1 || len(v.Map()) != 1 {
+\t\t\treturn nil
+\t\t}
+
+\t\tin, err := v.Get("$in")
+\t\tif err != nil {
+\t\t\treturn nil
+\t\t}
+
+\t\tarr, ok := in.(*types.Array)
+\t\tif !ok || arr.Len() == 0 {
+\t\t\treturn nil
+\t\t}
+
+\t\tvalues := make([]any, 0, arr.Len())
+
+\t\tfor i := 0; i < arr.Len(); i++ {
+\t\t\telem := must.NotFail(arr.Get(i))
+
+\t\t\tswitch elem.(type) {
+\t\t\tcase string, types.ObjectID:
+\t\t\t\tvalues = append(values, string(must.NotFail(sjson.MarshalSingleValue(elem))))
+\t\t\tdefault:
+\t\t\t\treturn nil
+\t\t\t}
+\t\t}
+
+\t\treturn values
+\t}
+
+\treturn nil
+}
+`;
+
+/** Files the patch adds; each must not exist in the source. */
+export const FERRETDB_SOURCE_FILES: Readonly<Record<string, string>> = {
+  'internal/backends/sqlite/indexed_equality.go': INDEXED_EQUALITY_GO,
+};
+
 /** The edits, each an exact replacement; Query and Explain differ in the line that follows the case. */
 export const FERRETDB_SOURCE_EDITS: readonly SourceEdit[] = [
   {
@@ -51,6 +154,34 @@ export const FERRETDB_SOURCE_EDITS: readonly SourceEdit[] = [
     original: ['if params.Filter.Len() == 1 {', ...ID_LOOKUP, firstStatement].join('\n'),
     replacement: [NARROW_BY_ID, ...ID_LOOKUP, firstStatement].join('\n'),
   })),
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    original: '\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n',
+    replacement: [
+      '\t// Patched: without an _id, an equality on an indexed field narrows the rows.',
+      '\tif whereClause == "" {',
+      '\t\twhereClause, args = indexedEqualityWhere(meta, params.Filter)',
+      '\t}',
+      '',
+      '\tq += whereClause',
+      '\tq += prepareOrderByClause(params.Sort)',
+      '',
+    ].join('\n'),
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    original: '\torderByClause := prepareOrderByClause(params.Sort)\n',
+    replacement: [
+      '\t// Patched: without an _id, an equality on an indexed field narrows the rows.',
+      '\tif whereClause == "" {',
+      '\t\twhereClause, args = indexedEqualityWhere(meta, params.Filter)',
+      '\t\tfilterPushdown = whereClause != ""',
+      '\t}',
+      '',
+      '\torderByClause := prepareOrderByClause(params.Sort)',
+      '',
+    ].join('\n'),
+  },
 ];
 
 /**
@@ -61,7 +192,15 @@ export const FERRETDB_SOURCE_EDITS: readonly SourceEdit[] = [
 export async function applyFerretDbSourcePatch(
   sourceDir: string,
   edits: readonly SourceEdit[] = FERRETDB_SOURCE_EDITS,
+  added: Readonly<Record<string, string>> = FERRETDB_SOURCE_FILES,
 ): Promise<void> {
+  for (const file of Object.keys(added)) {
+    if (await exists(join(sourceDir, ...file.split('/')))) {
+      throw new FerretDbSourcePatchError(
+        `Cannot patch FerretDB source: ${file} exists already (a different FerretDB version?)`,
+      );
+    }
+  }
   const files = new Map<string, string>();
   for (const edit of edits) {
     const path = join(sourceDir, ...edit.file.split('/'));
@@ -83,4 +222,12 @@ export async function applyFerretDbSourcePatch(
     await chmod(path, 0o644);
     await writeFile(path, text);
   }
+  for (const [file, text] of Object.entries(added)) await writeFile(join(sourceDir, ...file.split('/')), text);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -21,6 +21,14 @@ export class SessionRevocation {
   @Prop({ type: Date, required: true })
   revokedAt!: Date;
 
+  /**
+   * `revokedAt`'s minute (UTC, `2026-01-31T23:59`): the recent revocations are a few equalities on it,
+   * which every MongoDB-wire server serves from its index, the embedded one included (which reads the
+   * whole collection for a range).
+   */
+  @Prop({ type: String, required: true })
+  revokedMinute!: string;
+
   @Prop({ type: String, required: true })
   reason!: string;
 
@@ -31,3 +39,9 @@ export class SessionRevocation {
 
 export const SessionRevocationSchema = SchemaFactory.createForClass(SessionRevocation);
 SessionRevocationSchema.index({ revokedAt: 1 }, { name: 'revoked_at' });
+SessionRevocationSchema.index({ revokedMinute: 1 }, { name: 'revoked_minute' });
+
+/** The minute a revocation at `at` is filed under. */
+export function minuteOf(at: Date): string {
+  return at.toISOString().slice(0, 16);
+}
