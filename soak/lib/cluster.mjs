@@ -3,7 +3,7 @@
 // temporary folder is registered here and removed on any kind of exit.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join, resolve } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
@@ -165,6 +165,23 @@ async function startInstance({ name, adapter, env, findFreePort }) {
   return { name, adapter, port, baseUrl, pid: child.pid, child, log, tail };
 }
 
+/** The pid of this process's child started from `binary` with `argument` in its command line. */
+function childPidRunning(binary, argument) {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      const command = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (parent === String(process.pid) && command[0] === binary && command.some((arg) => arg.includes(argument)))
+        return Number(name);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return undefined;
+}
+
 export function readRssBytes(pid) {
   try {
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -182,21 +199,26 @@ export async function startCluster({ adapters, log }) {
   const ferret = loadFerretDbHelpers();
   const cacheDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'secure-logout-jwt');
   const binary = await ferret.ensureFerretDbBinary(cacheDir, log);
-  const database = await ferret.startFerretDb({ binary, dataDir: makeTempDir('soak-db-') });
+  const dataDir = makeTempDir('soak-db-');
+  const database = await ferret.startFerretDb({ binary, dataDir });
+  // startFerretDb keeps its ChildProcess to itself; the pid is found for the CPU figures.
+  database.pid = childPidRunning(binary, dataDir);
   const redis = await startRedis(ferret);
+  const databaseName = `soak_${randomBytes(4).toString('hex')}`;
   const env = {
     NODE_ENV: 'production',
     NO_COLOR: '1',
     ACCESS_TOKEN_SECRET: randomBytes(48).toString('base64url'),
     REFRESH_TOKEN_SECRET: randomBytes(48).toString('base64url'),
     MONGODB_URI: database.uri,
-    MONGODB_DB_NAME: `soak_${randomBytes(4).toString('hex')}`,
+    MONGODB_DB_NAME: databaseName,
     REDIS_URL: redis.url,
     // Reuse detection without a grace period is deterministic: presenting any superseded refresh
     // token is reuse, so the workload can expect 401 and a revoked session every time.
     REFRESH_REUSE_GRACE: '0',
     // Every virtual user comes from 127.0.0.1: per-address limits would throttle the load itself.
     AUTH_RATE_LIMIT: '0',
+    PASSWORD_CHANGE_RATE_LIMIT: '0',
     LOGIN_MAX_FAILURES: '1000000',
     LOG_LEVEL: 'warn',
   };
@@ -211,7 +233,7 @@ export async function startCluster({ adapters, log }) {
     Object.entries(env).filter(([key]) => !key.endsWith('_SECRET') && key !== 'MONGODB_URI' && key !== 'REDIS_URL'),
   );
   const versions = { ferretDb: ferret.FERRETDB_VERSION, redis: redisVersion() };
-  return { database, redis, instances, env: publicEnv, versions };
+  return { database, databaseName, redis, instances, env: publicEnv, versions };
 }
 
 function redisVersion() {

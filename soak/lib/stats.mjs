@@ -38,7 +38,7 @@ export const FAILURE_CLASSES = ['serverError', 'wronglyAccepted', 'unexpected'];
  * steady climb) from one that is only disturbed now and then (spikes).
  */
 export const WINDOW_SECONDS = 30;
-export const WINDOWED_KINDS = ['verify', 'me', 'refresh', 'sessions', 'login'];
+export const WINDOWED_KINDS = ['verify', 'me', 'sessions', 'refresh', 'login', 'change-password'];
 
 /**
  * Every judged answer goes through here. Failures fall in exactly one class:

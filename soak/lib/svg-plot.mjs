@@ -1,11 +1,12 @@
-// A hand-written SVG of the run: resident memory and event-loop delay of each instance over time, one
-// panel each, on a shared time axis. Plain SVG 1.1 with no script or external reference, so that it
-// renders the same on GitHub, in a browser and in an image viewer.
+// A hand-written SVG of the run: throughput, and resident memory and event-loop delay of each instance
+// over time, one panel each, on a shared time axis. Plain SVG 1.1 with no script or external reference,
+// so that it renders the same on GitHub, in a browser and in an image viewer.
 
 const WIDTH = 960;
 const PANEL_HEIGHT = 230;
 const MARGIN = { left: 70, right: 30, top: 106, bottom: 46 };
 const PANEL_GAP = 92;
+const SUBTITLE_LINE = 16;
 /** Rough width of a character of the 11 px legend text, to lay the legend out in one row. */
 const LEGEND_CHAR_WIDTH = 6.2;
 const COLORS = ['#1f6fb4', '#e8740c', '#2a9d3f', '#b8336a'];
@@ -43,7 +44,7 @@ function formatTime(seconds) {
 
 /**
  * One panel. `series`: `{ label, color, dashed, points: [[seconds, value], ...] }`; `markers`:
- * vertical lines `{ at, label }` on the time axis.
+ * vertical lines `{ at, label, after }` on the time axis (`after`: the label to the right of the line).
  */
 function panel({ top, title, unit, series, timeMax, markers }) {
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
@@ -74,7 +75,8 @@ function panel({ top, title, unit, series, timeMax, markers }) {
     const at = x(marker.at).toFixed(1);
     parts.push(
       `<line x1="${at}" x2="${at}" y1="${top}" y2="${top + PANEL_HEIGHT}" stroke="#888" stroke-dasharray="3 3"/>`,
-      `<text x="${(Number(at) - 4).toFixed(1)}" y="${top + 12}" ${FONT} font-size="10" text-anchor="end" fill="#666">${escapeXml(marker.label)}</text>`,
+      // Left of the line by default (the label names what ends there), right of it for a start.
+      `<text x="${(Number(at) + (marker.after ? 4 : -4)).toFixed(1)}" y="${top + 12}" ${FONT} font-size="10" text-anchor="${marker.after ? 'start' : 'end'}" fill="#666">${escapeXml(marker.label)}</text>`,
     );
   }
   parts.push(
@@ -105,25 +107,70 @@ function panel({ top, title, unit, series, timeMax, markers }) {
 
 /**
  * `instances`: `[{ name, adapter, rss: [[s, MB]], heap: [[s, MB]], eventLoopP99: [[s, ms]] }]`;
- * `loadSeconds`: when the load stopped (the drain follows); `title`/`subtitle`: the run in words.
+ * `throughput`: `[[s, req/s]]`, drawn against `targetRequestsPerSecond`; `memoryWindows`: the two
+ * minutes whose medians give the memory growth (`baselineWindowS`, `endWindowS`), marked on the memory
+ * panel; `loadSeconds`: when the load stopped (the drain follows); `title`, `subtitle` (one or more
+ * lines): the run in words.
  */
-export function renderSoakPlot({ instances, loadSeconds, title, subtitle }) {
+export function renderSoakPlot({
+  instances,
+  throughput = [],
+  throughputLabel = 'requests',
+  targetRequestsPerSecond,
+  memoryWindows,
+  loadSeconds,
+  title,
+  subtitle,
+}) {
   const timeMax = Math.max(
     loadSeconds,
     ...instances.flatMap((instance) => [...instance.rss, ...instance.eventLoopP99].map(([seconds]) => seconds)),
   );
-  const markers = [{ at: loadSeconds, label: 'load stops' }];
+  const loadStops = { at: loadSeconds, label: 'load stops' };
+  const memoryMarkers = [loadStops];
+  if (memoryWindows) {
+    const [baselineFrom, baselineTo] = memoryWindows.baselineWindowS;
+    memoryMarkers.push(
+      { at: baselineFrom, label: 'baseline', after: true },
+      { at: baselineTo, label: '' },
+      { at: memoryWindows.endWindowS[0], label: 'end', after: true },
+    );
+  }
   const label = (instance) => `${instance.name} (${instance.adapter})`;
-  const memoryTop = MARGIN.top;
-  const delayTop = memoryTop + PANEL_HEIGHT + PANEL_GAP;
-  const height = delayTop + PANEL_HEIGHT + MARGIN.bottom;
+  const subtitles = [subtitle].flat();
+  const firstTop = MARGIN.top + (subtitles.length - 1) * SUBTITLE_LINE;
+  const tops = [0, 1, 2].map((index) => firstTop + index * (PANEL_HEIGHT + PANEL_GAP));
+  const height = tops[2] + PANEL_HEIGHT + MARGIN.bottom;
 
+  const throughputPanel = panel({
+    top: tops[0],
+    title: 'Requests per second, both instances together',
+    unit: 'req/s',
+    timeMax,
+    markers: [loadStops],
+    series: [
+      { label: throughputLabel, color: COLORS[2], points: throughput },
+      ...(targetRequestsPerSecond
+        ? [
+            {
+              label: `pass threshold, ${targetRequestsPerSecond} req/s`,
+              color: '#888',
+              dashed: true,
+              points: [
+                [0, targetRequestsPerSecond],
+                [loadSeconds, targetRequestsPerSecond],
+              ],
+            },
+          ]
+        : []),
+    ],
+  });
   const memory = panel({
-    top: memoryTop,
-    title: 'Resident memory (VmRSS), and V8 heap used (dashed)',
+    top: tops[1],
+    title: 'Resident memory (VmRSS) and V8 heap used (dashed); growth: median of "end" vs "baseline" window',
     unit: 'MB',
     timeMax,
-    markers,
+    markers: memoryMarkers,
     series: instances.flatMap((instance, index) => [
       { label: `${label(instance)} RSS`, color: COLORS[index % COLORS.length], points: instance.rss },
       {
@@ -135,11 +182,11 @@ export function renderSoakPlot({ instances, loadSeconds, title, subtitle }) {
     ]),
   });
   const delay = panel({
-    top: delayTop,
+    top: tops[2],
     title: 'Event-loop delay, p99 of each second (beyond the 10 ms sampling interval)',
     unit: 'ms',
     timeMax,
-    markers,
+    markers: [loadStops],
     series: instances.map((instance, index) => ({
       label: `${label(instance)} p99`,
       color: COLORS[index % COLORS.length],
@@ -151,7 +198,11 @@ export function renderSoakPlot({ instances, loadSeconds, title, subtitle }) {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="${MARGIN.left}" y="26" ${FONT} font-size="16" font-weight="bold">${escapeXml(title)}</text>`,
-    `<text x="${MARGIN.left}" y="46" ${FONT} font-size="12" fill="#444">${escapeXml(subtitle)}</text>`,
+    ...subtitles.map(
+      (line, index) =>
+        `<text x="${MARGIN.left}" y="${46 + index * SUBTITLE_LINE}" ${FONT} font-size="12" fill="#444">${escapeXml(line)}</text>`,
+    ),
+    throughputPanel,
     memory,
     delay,
     `<text x="${WIDTH / 2}" y="${height - 10}" ${FONT} font-size="12" text-anchor="middle" fill="#222">time since the load started</text>`,
