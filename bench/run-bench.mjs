@@ -4,19 +4,25 @@
 //   npm run bench [-- --rounds 3 --duration 5 --connections 20 --quick --update-readme --help]
 //
 // It starts, all on loopback: FerretDB, Redis, four production instances of dist/main.js ({Express,
-// Fastify} × revocation state {in the database, in Redis}), bench/baselines/node-http-204.mjs and
-// bench/baselines/tutorial-express.mjs. Then, in this order:
-//   1. throughput: every GET scenario warmed up, then measured in interleaved rounds (medians); then, the
+// Fastify} × revocation state {in the database, in Redis}), bench/baselines/node-http-204.mjs (the
+// ceiling), bench/baselines/express-204.mjs (bare Express 5) and bench/baselines/tutorial-express.mjs.
+// Then, in this order:
+//   1. volume: each instance's database filled to 100 sessions, then to 50,000 (bench/lib/seed.mjs); after
+//      each filling a new user logs in, and p50/p99 of GET /api/auth/verify and POST /api/auth/refresh
+//      (chains of rotations) are measured in interleaved rounds. The database stays at 50,000, and every
+//      later step uses a session logged in after that filling;
+//   2. throughput: every GET scenario warmed up, then measured in interleaved rounds (medians); then, the
 //      same way, through nginx running deploy/nginx.conf (per Redis-mode instance, one nginx in front of it and a
 //      second instance sharing its state, the node:http server
 //      as the protected upstream): /app/ with auth_request on each, and without auth (the proxy's ceiling);
-//   2. memory: RSS of the fast and the default instance before and after --rss-requests guarded
-//      requests (before any login, so that argon2's buffers cannot hide a leak);
-//   3. logins: POST /api/auth/login req/s (argon2id at the configured cost), interleaved rounds;
-//   4. login storm: p99 of GET /api/auth/verify at a fixed rate, alone and during a login storm;
-//   5. password-change flood: p99 of other users' logins at a fixed rate, alone and while one account
+//   3. memory: RSS of the fast and the default instance before and after --rss-requests guarded
+//      requests (minutes after step 1's few logins, before the login steps, so that argon2's buffers
+//      cannot hide a leak);
+//   4. logins: POST /api/auth/login req/s (argon2id at the configured cost), interleaved rounds;
+//   5. login storm: p99 of GET /api/auth/verify at a fixed rate, alone and during a login storm;
+//   6. password-change flood: p99 of other users' logins at a fixed rate, alone and while one account
 //      floods wrong password changes, on a fifth instance that runs with the default limits.
-// --flood-only starts FerretDB and that instance only, and measures step 5 alone. --proxy-only starts
+// --flood-only starts FerretDB and that instance only, and measures step 6 alone. --proxy-only starts
 // FerretDB, Redis, the two Redis-mode instances, the upstream and nginx, and measures the nginx scenarios alone.
 // It writes bench/results/ and prints the Markdown the README shows. Every process it started is stopped
 // at the end, on error and on Ctrl-C, and its temporary folders are removed.
@@ -24,7 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { startAppInstance, startCeiling, startTutorial } from './lib/apps.mjs';
+import { startAppInstance, startBareExpress, startCeiling, startTutorial } from './lib/apps.mjs';
 import { FLOOD_INSTANCE, measureFlood } from './lib/flood.mjs';
 import { median, runClosedLoop, runOpenLoop, summarizeRounds } from './lib/load.mjs';
 import { CpuAccount, measureInterleaved, PAUSE_MS } from './lib/measure.mjs';
@@ -40,6 +46,7 @@ import {
   writeResults,
 } from './lib/report.mjs';
 import { checkTargets } from './lib/targets.mjs';
+import { measureVolume, VOLUME_SESSIONS } from './lib/volume.mjs';
 
 const INSTANCES = [
   { id: 'express-db', label: 'Express+DB', adapter: 'express', redis: false },
@@ -50,6 +57,8 @@ const INSTANCES = [
 /** Fastify with Redis is the product's fast mode, Express with the database its default. */
 const DEEP_CHECKED = ['fastify-redis', 'express-db'];
 const RSS_SAMPLE_MS = 2000;
+/** Seconds to fill one database to the larger volume (about 18 s for 50,000 sessions on FerretDB), and logins. */
+const SEED_SECONDS = 25;
 const STORM_RATE_DIVISOR = 8;
 
 const log = (message) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -80,23 +89,33 @@ function plannedSeconds(scenarioCount) {
   const round = options.warmupS + options.rounds * options.durationS;
   if (options.proxyOnly) return 30 + PROXY_SCENARIO_COUNT * round;
   const throughput = (scenarioCount + PROXY_SCENARIO_COUNT) * round;
+  // Verify and refresh on every instance at each volume, and the filling of every database.
+  const volume = VOLUME_SESSIONS.length * 2 * INSTANCES.length * round + INSTANCES.length * SEED_SECONDS;
   const logins = DEEP_CHECKED.length * round;
   const storm = DEEP_CHECKED.length * options.rounds * 2 * (options.durationS + 1);
   // The memory runs last as long as the machine needs, within their bound; 3000 req/s is a small machine.
   const memory =
     DEEP_CHECKED.length * (options.rssWarmupS + Math.min(options.rssMaxSeconds, options.rssRequests / 3000));
-  return 30 + throughput + logins + storm + memory + floodSeconds();
+  return 30 + volume + throughput + logins + storm + memory + floodSeconds();
 }
 
-function throughputScenarios(instances, ceiling, tutorial) {
+function throughputScenarios(instances, { ceiling, bareExpress, tutorial }) {
   const scenarios = [
     { id: 'ceiling', kind: 'ceiling', label: 'node:http 204 (ceiling)', pid: ceiling.pid, load: { url: ceiling.url } },
+    {
+      id: 'bare-express',
+      kind: 'bare-express',
+      label: 'Express 5 204 (bare)',
+      pid: bareExpress.pid,
+      load: { url: bareExpress.url },
+    },
   ];
   for (const instance of Object.values(instances)) {
     const common = {
       instance: instance.id,
       instanceLabel: instance.label,
       adapter: instance.adapter,
+      redis: instance.redis,
       pid: instance.pid,
     };
     const authorization = { authorization: `Bearer ${instance.token}` };
@@ -268,11 +287,11 @@ function distBuildTime() {
 }
 
 function throughputScenarioCount() {
-  // The ceiling, /health/live and verify on each instance, the tutorial: see throughputScenarios.
-  return options.floodOnly || options.proxyOnly ? 0 : 2 + 2 * INSTANCES.length;
+  // The ceiling, bare Express, /health/live and verify on each instance, the tutorial: see throughputScenarios.
+  return options.floodOnly || options.proxyOnly ? 0 : 3 + 2 * INSTANCES.length;
 }
 
-/** Steps 1 to 4 on the four instances and the two baselines; only the nginx scenarios with --proxy-only. */
+/** Steps 1 to 5 on the four instances and the baselines; only the nginx scenarios with --proxy-only. */
 async function measureEverythingElse(startInstance, measuring, { services, databaseUri, secret }) {
   const instances = {};
   // One after the other: four Nest start-ups at once on two cores are no faster, and harder to diagnose.
@@ -283,10 +302,13 @@ async function measureEverythingElse(startInstance, measuring, { services, datab
     const proxy = await measureProxies(processes, { instances, ceiling, measuring, startInstance });
     return { throughput: [], loginResults: [], storm: [], rss: [], proxy };
   }
+  const bareExpress = await startBareExpress(processes);
   const tutorial = await startTutorial(processes, { databaseUri, secret });
   log('every server is up and answers as expected');
 
-  const scenarios = throughputScenarios(instances, ceiling, tutorial);
+  const { volume, tokens } = await measureVolume(Object.values(instances), { databaseUri, measuring });
+  for (const [id, token] of Object.entries(tokens)) instances[id].token = token;
+  const scenarios = throughputScenarios(instances, { ceiling, bareExpress, tutorial });
   const logins = loginScenarios(instances);
   const throughput = await measureInterleaved(scenarios, { ...measuring, phase: 'throughput' });
   const proxy = await measureProxies(processes, { instances, ceiling, measuring, startInstance });
@@ -299,7 +321,7 @@ async function measureEverythingElse(startInstance, measuring, { services, datab
     const login = logins.find((scenario) => scenario.instance === id);
     storm.push(await measureStorm(instances[id], verifyRps, login, services));
   }
-  return { throughput, loginResults, storm, rss, proxy };
+  return { throughput, loginResults, storm, rss, proxy, volume };
 }
 
 async function main() {
@@ -350,7 +372,7 @@ async function main() {
   // Started last, so that it sits idle through no other measurement.
   const flood = options.proxyOnly ? [] : [await measureFlood(await startInstance(FLOOD_INSTANCE), measuring)];
 
-  const { throughput, loginResults, storm, rss, proxy } = measured;
+  const { throughput, loginResults, storm, rss, proxy, volume } = measured;
   const byId = new Map(throughput.map((scenario) => [scenario.id, scenario]));
   const ceilingRps = byId.get('ceiling')?.rps;
   const report = {
@@ -396,6 +418,7 @@ async function main() {
       ratioToCeiling: scenario.rps / ceilingRps,
     })),
     proxy: proxy.scenarios.map((scenario) => ({ ...scenario, ratioToCeiling: scenario.rps / ceilingRps })),
+    volume,
     storm,
     rss,
     flood,

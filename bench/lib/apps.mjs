@@ -42,7 +42,9 @@ export async function startAppInstance(processes, instance, { databaseUri, redis
   const handle = processes.spawn(instance.label, process.execPath, [join(ROOT, 'dist/main.js')], { env, cwd: workDir });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(handle, `${base}/health/live`);
-  return { ...instance, base, pid: handle.pid, ...(await prepareUsers(instance.label, base)) };
+  const users = await prepareUsers(instance.label, base);
+  const stop = () => processes.stop([handle]);
+  return { ...instance, base, pid: handle.pid, databaseName: env.MONGODB_DB_NAME, stop, ...users };
 }
 
 export async function postJson(url, body, headers = {}) {
@@ -54,18 +56,26 @@ export async function postJson(url, body, headers = {}) {
   return { status: response.status, body: await response.json().catch(() => undefined) };
 }
 
+/** A new user of the instance, registered through the API; `prefix` tells the bench's users apart. */
+export async function registerUser(label, base, prefix) {
+  const user = { username: `${prefix}_${randomBytes(4).toString('hex')}`, password: PASSWORD };
+  const registered = await postJson(`${base}/api/auth/register`, user);
+  if (registered.status !== 201) throw new Error(`${label}: register answered ${registered.status}`);
+  return user;
+}
+
+/** A new session of `user`: its token pair `{ accessToken, refreshToken, … }`. */
+export async function logIn(label, base, user) {
+  const login = await postJson(`${base}/api/auth/login`, user);
+  if (login.status !== 200) throw new Error(`${label}: login answered ${login.status}`);
+  return login.body;
+}
+
 /** Two users: one whose live token the guarded scenarios send, one that the login scenarios log in. */
 async function prepareUsers(label, base) {
-  const suffix = randomBytes(4).toString('hex');
-  const verifyUser = { username: `bench_v_${suffix}`, password: PASSWORD };
-  const loginUser = { username: `bench_l_${suffix}`, password: PASSWORD };
-  for (const user of [verifyUser, loginUser]) {
-    const registered = await postJson(`${base}/api/auth/register`, user);
-    if (registered.status !== 201) throw new Error(`${label}: register answered ${registered.status}`);
-  }
-  const login = await postJson(`${base}/api/auth/login`, verifyUser);
-  if (login.status !== 200) throw new Error(`${label}: login answered ${login.status}`);
-  const token = login.body.accessToken;
+  const verifyUser = await registerUser(label, base, 'bench_v');
+  const loginUser = await registerUser(label, base, 'bench_l');
+  const token = (await logIn(label, base, verifyUser)).accessToken;
   await expectStatus(label, `${base}/api/auth/verify`, { authorization: `Bearer ${token}` }, 204);
   await expectStatus(label, `${base}/api/auth/verify`, {}, 401);
   return { token, loginBody: JSON.stringify(loginUser) };
@@ -79,18 +89,20 @@ export async function expectStatus(label, url, headers, expected) {
   }
 }
 
-export async function startCeiling(processes) {
-  const handle = processes.spawn(
-    'node:http ceiling',
-    process.execPath,
-    [join(ROOT, 'bench/baselines/node-http-204.mjs')],
-    {
-      env: baseEnvironment(),
-    },
-  );
+/** A baseline that answers GET / with 204 and prints its ready line: the node:http ceiling, bare Express. */
+async function startBaseline204(processes, label, script) {
+  const handle = processes.spawn(label, process.execPath, [join(ROOT, script)], { env: baseEnvironment() });
   const { port } = await waitForReadyLine(handle);
-  return { pid: handle.pid, url: `http://127.0.0.1:${port}/` };
+  const url = `http://127.0.0.1:${port}/`;
+  await expectStatus(label, url, {}, 204);
+  return { pid: handle.pid, url };
 }
+
+export const startCeiling = (processes) =>
+  startBaseline204(processes, 'node:http ceiling', 'bench/baselines/node-http-204.mjs');
+
+export const startBareExpress = (processes) =>
+  startBaseline204(processes, 'bare Express', 'bench/baselines/express-204.mjs');
 
 export async function startTutorial(processes, { databaseUri, secret }) {
   const handle = processes.spawn(

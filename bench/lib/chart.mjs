@@ -3,6 +3,7 @@ import { rpsText } from './format.mjs';
 
 const KIND_COLOURS = {
   ceiling: '#6b7280',
+  'bare-express': '#9ca3af',
   live: '#93c5fd',
   verify: '#1d4ed8',
   tutorial: '#ea580c',
@@ -10,6 +11,7 @@ const KIND_COLOURS = {
 };
 const KIND_NAMES = {
   ceiling: 'node:http ceiling',
+  'bare-express': 'bare Express 5',
   live: 'GET /health/live',
   verify: 'GET /api/auth/verify',
   tutorial: 'tutorial middleware',
@@ -29,7 +31,20 @@ export function barChartSvg(report) {
   const width = labelWidth + barArea + valueWidth + 20;
   const rows = report.scenarios;
   const legendTop = top + rows.length * rowHeight + 14;
-  const height = legendTop + 30;
+  // Entries left to right, on a new line when the next would pass the right edge.
+  const legend = [];
+  let legendX = 16;
+  let legendY = legendTop;
+  for (const kind of Object.keys(KIND_COLOURS)) {
+    const entryWidth = 30 + KIND_NAMES[kind].length * 7;
+    if (legendX > 16 && legendX + entryWidth > width - 16) {
+      legendX = 16;
+      legendY += 20;
+    }
+    legend.push({ kind, x: legendX, y: legendY });
+    legendX += entryWidth;
+  }
+  const height = legendY + 30;
   const largest = Math.max(...rows.map((row) => row.rps).filter(Number.isFinite), 1);
   const { machine, settings } = report;
   const subtitle =
@@ -53,16 +68,12 @@ export function barChartSvg(report) {
       `<text x="${(labelWidth + barWidth + 6).toFixed(1)}" y="${y + 15}" fill="#111827" font-variant-numeric="tabular-nums">${rpsText(row.rps)}</text>`,
     );
   });
-  let legendX = 16;
-  for (const kind of Object.keys(KIND_COLOURS)) {
+  for (const { kind, x, y } of legend) {
     parts.push(
-      `<rect x="${legendX}" y="${legendTop}" width="12" height="12" rx="2" fill="${KIND_COLOURS[kind]}"/>`,
-      `<text x="${legendX + 17}" y="${legendTop + 11}" font-size="12" fill="#374151">${escapeXml(KIND_NAMES[kind])}</text>`,
+      `<rect x="${x}" y="${y}" width="12" height="12" rx="2" fill="${KIND_COLOURS[kind]}"/>`,
+      `<text x="${x + 17}" y="${y + 11}" font-size="12" fill="#374151">${escapeXml(KIND_NAMES[kind])}</text>`,
     );
-    legendX += 30 + KIND_NAMES[kind].length * 7;
   }
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
-
-/** Writes bench/results/bench-<time>.{json,md}, latest.{json,md,svg}; returns the paths written. */

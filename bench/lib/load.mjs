@@ -4,7 +4,7 @@ import autocannon from 'autocannon';
 import { Agent, request } from 'node:http';
 
 /** Growable list of response times; sorted once when the percentiles are asked for. */
-class Latencies {
+export class Latencies {
   #values = new Float64Array(1 << 16);
   #count = 0;
 

@@ -53,11 +53,15 @@ export class CpuAccount {
 /**
  * Warms every scenario up, then measures them in `rounds` interleaved rounds (A B C, A B C, …), so that
  * a disturbance hits every scenario alike rather than one; reports the medians. A scenario:
- * { id, label, pid, load: { url, method?, headers?, body? }, connections? } plus any descriptive fields.
+ * { id, label, pid, load: { url, method?, headers?, body? }, connections? } plus any descriptive fields;
+ * or, for a load runClosedLoop cannot send (refresh chains), `run(seconds)` instead of `load`, resolving
+ * as runClosedLoop does.
  */
 export async function measureInterleaved(scenarios, { rounds, durationS, warmupS, connections, services, log, phase }) {
   const run = (scenario, seconds) =>
-    runClosedLoop({ ...scenario.load, connections: scenario.connections ?? connections, durationS: seconds });
+    scenario.run
+      ? scenario.run(seconds)
+      : runClosedLoop({ ...scenario.load, connections: scenario.connections ?? connections, durationS: seconds });
   log(`${phase}: warm-up, ${warmupS} s per scenario`);
   for (const scenario of scenarios) {
     await run(scenario, warmupS);
@@ -78,7 +82,7 @@ export async function measureInterleaved(scenarios, { rounds, durationS, warmupS
   }
   return scenarios.map((scenario) => {
     const rows = results.get(scenario.id);
-    const { load: _load, pid: _pid, ...description } = scenario;
+    const { load: _load, pid: _pid, run: _run, ...description } = scenario;
     return {
       ...description,
       connections: scenario.connections ?? connections,

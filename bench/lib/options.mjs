@@ -2,10 +2,10 @@
 
 export const USAGE = `Usage: npm run bench [-- options]      (or: node bench/run-bench.mjs [options] after npm run build)
 
-  --rounds N             interleaved measured rounds per scenario (default 3)
+  --rounds N             interleaved measured rounds per scenario, the volume runs included (default 3)
   --duration S           seconds per round (default 5)
   --warmup S             seconds of warm-up per scenario, not measured (default 3)
-  --connections N        connections of the throughput scenarios (default 20)
+  --connections N        connections of the throughput scenarios (default 20; the volume runs use 4)
   --login-connections N  connections of the login scenarios and of the login storm (default 8)
   --rss-requests N       guarded requests between the two RSS readings (default 200000)
   --rss-seconds S        at most this long for them per instance; fewer requests then (default 120);
@@ -18,7 +18,8 @@ export const USAGE = `Usage: npm run bench [-- options]      (or: node bench/run
                          target; results go to bench/results/bench-<date>-flood-only.*, not latest.*
   --proxy-only           only the scenarios through nginx: FerretDB, Redis, the two Redis-mode instances, the
                          upstream and nginx; results go to bench/results/bench-<date>-proxy-only.*, not latest.*
-  --quick                smoke run of about two minutes: 1 round of 2 s, 1 s warm-up, 20000 RSS requests
+  --quick                smoke run of about five minutes: 1 round of 2 s, 1 s warm-up, 20000 RSS requests
+                         (filling the four databases to 50,000 sessions takes more than a minute of it)
   --update-readme        also rewrite README.md between <!-- bench:start --> and <!-- bench:end -->
                          and docs/bench/bench-chart.svg (refused together with --quick)
   --help                 this text`;

@@ -87,7 +87,12 @@ export class ProcessSet {
 
   /** The orderly end of what this set spawned: SIGTERM, a few seconds to finish, then SIGKILL. */
   async stopChildren(graceMs = 8000) {
-    const running = this.#children.filter((handle) => !handle.hasExited());
+    await this.stop(this.#children, graceMs);
+  }
+
+  /** The same for some of them, before the end (a process only one step needs). */
+  async stop(handles, graceMs = 8000) {
+    const running = handles.filter((handle) => !handle.hasExited());
     running.forEach((handle) => handle.child.kill('SIGTERM'));
     await Promise.race([Promise.all(running.map((handle) => handle.exited)), sleep(graceMs)]);
     for (const handle of running) if (!handle.hasExited()) handle.child.kill('SIGKILL');

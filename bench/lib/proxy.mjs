@@ -283,6 +283,7 @@ export async function measureProxies(processes, { instances, ceiling, measuring,
   const version = nginxVersion(binary);
   const upstreamPort = Number(new URL(ceiling.url).port);
   const proxies = [];
+  const secondInstances = [];
   try {
     for (const id of PROXIED) {
       const { label, adapter, redis, env } = instances[id];
@@ -293,6 +294,7 @@ export async function measureProxies(processes, { instances, ceiling, measuring,
         redis,
         env: { ...env, MONGODB_DB_NAME: `bench_${id.replaceAll('-', '_')}` },
       });
+      secondInstances.push(second);
       proxies.push(await startNginx(processes, binary, { instance: instances[id], second, upstreamPort }));
     }
     for (const nginx of proxies) await checkPaths(nginx);
@@ -311,5 +313,7 @@ export async function measureProxies(processes, { instances, ceiling, measuring,
     return { version, scenarios: results };
   } finally {
     await Promise.all(proxies.map((nginx) => nginx.stop()));
+    // Idle, they would still poll the shared database and Redis (catch-up) through every later step.
+    await Promise.all(secondInstances.map((second) => second.stop()));
   }
 }

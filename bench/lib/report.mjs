@@ -6,8 +6,22 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { barChartSvg } from './chart.mjs';
-import { mibText, msText, percentText, ratioText, rpsText, statusesText } from './format.mjs';
+import { mibText, rpsText } from './format.mjs';
 import { ROOT } from './processes.mjs';
+import {
+  cpuPerRequestTable,
+  cpuTable,
+  floodTable,
+  mainTable,
+  proxyCpuTable,
+  proxyRows,
+  proxyTable,
+  roundsTable,
+  rssTable,
+  stormTable,
+  volumeRoundsTable,
+  volumeTable,
+} from './tables.mjs';
 
 export const README_START = '<!-- bench:start -->';
 export const README_END = '<!-- bench:end -->';
@@ -53,223 +67,6 @@ export function commandLine(argv) {
 
 const verdict = (met) => (met ? 'met' : 'not met');
 
-function table(header, alignRight, rows) {
-  const line = (cells) => `| ${cells.join(' | ')} |`;
-  return [
-    line(header),
-    line(header.map((_, index) => (alignRight[index] ? '---:' : '---'))),
-    ...rows.map((row) => line(row)),
-  ].join('\n');
-}
-
-/** The scenarios through nginx are rows like the others; a run before them has none. */
-const proxyRows = (report) => report.proxy ?? [];
-
-/** Every measured row in the order the tables show them: the GET scenarios, through nginx, the logins. */
-const allRows = (report) => [
-  ...report.scenarios.filter((scenario) => scenario.kind !== 'login'),
-  ...proxyRows(report),
-  ...report.scenarios.filter((scenario) => scenario.kind === 'login'),
-];
-
-/** A figure that includes refusals or errors says so where it is shown. */
-const flaggedLabel = (scenario) =>
-  scenario.failed > 0 ? `${scenario.label} (${rpsText(scenario.failed)} answers not 2xx)` : scenario.label;
-
-export function mainTable(report) {
-  return table(
-    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'RSS MiB', '× /health/live (same instance)', '× node:http ceiling'],
-    [false, true, true, true, true, true, true],
-    allRows(report).map((scenario) => [
-      flaggedLabel(scenario),
-      rpsText(scenario.rps),
-      msText(scenario.p50),
-      msText(scenario.p99),
-      // Several processes serve a request through nginx: no one RSS is the scenario's.
-      scenario.kind.startsWith('proxy') ? '–' : mibText(scenario.rssMiB),
-      ratioText(scenario.ratioToLive),
-      ratioText(scenario.ratioToCeiling),
-    ]),
-  );
-}
-
-function stormTable(report) {
-  return table(
-    [
-      'instance',
-      'verify req/s (fixed)',
-      'p50 ms idle',
-      'p99 ms idle',
-      'p50 ms storm',
-      'p99 ms storm',
-      'p99 ratio',
-      'logins/s',
-    ],
-    [false, true, true, true, true, true, true, true],
-    report.storm.map((entry) => [
-      entry.instanceLabel,
-      rpsText(entry.rate),
-      msText(entry.idle.p50),
-      msText(entry.idle.p99),
-      msText(entry.storm.p50),
-      msText(entry.storm.p99),
-      ratioText(entry.ratio),
-      rpsText(entry.storm.loginRps),
-    ]),
-  );
-}
-
-function floodTable(report) {
-  return table(
-    [
-      'instance',
-      'logins/s (fixed)',
-      'p50 ms idle',
-      'p99 ms idle',
-      'p50 ms flood',
-      'p99 ms flood',
-      'p99 ratio',
-      'flooding connections',
-      'flood req/s',
-      'flood answers',
-    ],
-    [false, true, true, true, true, true, true, true, true, false],
-    report.flood.map((entry) => [
-      entry.instanceLabel,
-      rpsText(entry.rate),
-      msText(entry.idle.p50),
-      msText(entry.idle.p99),
-      msText(entry.flood.p50),
-      msText(entry.flood.p99),
-      ratioText(entry.ratio),
-      String(entry.connections),
-      rpsText(entry.flood.floodRps),
-      statusesText(entry.flood.statuses),
-    ]),
-  );
-}
-
-function rssTable(report) {
-  return table(
-    [
-      'instance',
-      'requests',
-      'req/s',
-      'RSS before MiB',
-      'RSS after MiB',
-      'growth',
-      'trend MiB per 100k requests',
-      'lowest / highest MiB during the run',
-    ],
-    [false, true, true, true, true, true, true, true],
-    report.rss.map((entry) => [
-      entry.instanceLabel,
-      rpsText(entry.requests),
-      rpsText(entry.rps),
-      mibText(entry.beforeMiB),
-      mibText(entry.afterMiB),
-      percentText(entry.growthPercent),
-      Number.isFinite(entry.trendMiBPer100k)
-        ? `${entry.trendMiBPer100k >= 0 ? '+' : ''}${entry.trendMiBPer100k.toFixed(1)}`
-        : '–',
-      `${mibText(Math.min(...entry.samples.map((sample) => sample.rssMiB)))} / ${mibText(Math.max(...entry.samples.map((sample) => sample.rssMiB)))}`,
-    ]),
-  );
-}
-
-function roundsTable(report) {
-  const rounds = report.settings.rounds;
-  return table(
-    ['scenario', ...Array.from({ length: rounds }, (_, index) => `round ${index + 1}`), 'max / min'],
-    [false, ...Array.from({ length: rounds }, () => true), true],
-    allRows(report).map((scenario) => {
-      const values = scenario.rounds.map((round) => round.rps);
-      return [scenario.label, ...values.map(rpsText), ratioText(Math.max(...values) / Math.min(...values))];
-    }),
-  );
-}
-
-function cpuTable(report) {
-  const cores = (value) => (Number.isFinite(value) ? value.toFixed(2) : '–');
-  const rows = [
-    ...report.scenarios.map((scenario) => [scenario.label, scenario.cpu]),
-    ...report.storm.flatMap((entry) => [
-      [`${entry.instanceLabel} verify, no storm`, entry.idle.cpu],
-      [`${entry.instanceLabel} verify + login storm`, entry.storm.cpu],
-    ]),
-    ...report.flood.flatMap((entry) => [
-      [`${entry.instanceLabel} logins, no flood`, entry.idle.cpu],
-      [`${entry.instanceLabel} logins + password-change flood`, entry.flood.cpu],
-    ]),
-    ...report.rss.map((entry) => [`${entry.instanceLabel} ${rpsText(entry.requests)} verify (RSS check)`, entry.cpu]),
-  ];
-  return table(
-    ['phase', 'server', 'FerretDB', 'Redis', 'load generator', 'sum', 'rest of the machine'],
-    [false, true, true, true, true, true, true],
-    rows.map(([label, cpu]) => [
-      label,
-      cores(cpu.server),
-      cores(cpu.ferretdb),
-      cores(cpu.redis),
-      cores(cpu.loadGenerator),
-      cores(cpu.total),
-      cores(cpu.other),
-    ]),
-  );
-}
-
-/** CPU of each process divided by the requests served: what one request costs, and where. */
-function cpuPerRequestTable(report) {
-  const micros = (seconds, requests) => (Number.isFinite(seconds) ? ((seconds / requests) * 1e6).toFixed(0) : '–');
-  return table(
-    ['scenario', 'server µs', 'FerretDB µs', 'Redis µs', 'load generator µs'],
-    [false, true, true, true, true],
-    report.scenarios.map((scenario) => {
-      const requests = scenario.rounds.reduce((sum, round) => sum + round.requests, 0);
-      const { server, ferretdb, redis, loadGenerator } = scenario.cpu.cpuSeconds;
-      return [
-        scenario.label,
-        micros(server, requests),
-        micros(ferretdb, requests),
-        micros(redis, requests),
-        micros(loadGenerator, requests),
-      ];
-    }),
-  );
-}
-
-function proxyTable(report) {
-  return table(
-    ['scenario', 'req/s', 'p50 ms', 'p99 ms', '× without auth', 'answers not 2xx'],
-    [false, true, true, true, true, true],
-    proxyRows(report).map((scenario) => [
-      scenario.label,
-      rpsText(scenario.rps),
-      msText(scenario.p50),
-      msText(scenario.p99),
-      ratioText(scenario.kind === 'proxy' ? 1 : scenario.ratioToNoAuth),
-      scenario.failed > 0 ? statusesText(scenario.statuses, { failuresOnly: true }) : '0',
-    ]),
-  );
-}
-
-function proxyCpuTable(report) {
-  const cores = (value) => (Number.isFinite(value) ? value.toFixed(2) : '–');
-  return table(
-    ['scenario', 'nginx worker', 'instance (verify)', 'upstream', 'Redis', 'load generator', 'rest of the machine'],
-    [false, true, true, true, true, true, true],
-    proxyRows(report).map(({ label, cpu }) => [
-      label,
-      cores(cpu.server),
-      cores(cpu.instance),
-      cores(cpu.upstream),
-      cores(cpu.redis),
-      cores(cpu.loadGenerator),
-      cores(cpu.other),
-    ]),
-  );
-}
-
 function proxySection(report) {
   if (proxyRows(report).length === 0) return [];
   return [
@@ -314,6 +111,22 @@ function runDescription(report) {
   );
 }
 
+function volumeParagraphs(report) {
+  const { volume, settings } = report;
+  if (!volume) return [];
+  const [few, many] = [volume.sessions[0], volume.sessions.at(-1)].map(rpsText);
+  return [
+    `Sessions stored: each instance's database was filled to ${few} sessions, then to ${many} (written straight ` +
+      'into its collections, ten sessions per user, one in ten revoked), and after each filling a new user logged ' +
+      `in, so the sessions checked are the newest. GET /api/auth/verify with ${volume.connections} connections; ` +
+      `POST /api/auth/refresh as ${volume.connections} chains, each sending the refresh token the previous answer ` +
+      `returned; median of ${settings.rounds} interleaved rounds × ${settings.durationS} s. The last column is ` +
+      "FerretDB's CPU during the runs, whichever instance asked for it: work in the background that grows " +
+      `with the data shows there too. Every later scenario uses a session logged in after the filling to ${many}.`,
+    volumeTable(report),
+  ];
+}
+
 /** The block between the README markers: what the README shows of the latest full run. */
 export function readmeBlock(report, chartPath) {
   // A --flood-only run has no throughput scenarios: no table or chart of them; a --proxy-only one, no chart.
@@ -322,7 +135,7 @@ export function readmeBlock(report, chartPath) {
       ? [`![Requests per second per scenario, ${report.date.slice(0, 10)}](${chartPath})`]
       : [];
   const throughput = report.scenarios.length + proxyRows(report).length > 0 ? [mainTable(report), ...chart] : [];
-  return [runDescription(report), ...throughput, targetParagraphs(report)].join('\n\n');
+  return [runDescription(report), ...throughput, ...volumeParagraphs(report), targetParagraphs(report)].join('\n\n');
 }
 
 const stormRateRule = (setting) => (typeof setting === 'number' ? `${setting} req/s from --storm-rate` : setting);
@@ -338,6 +151,18 @@ function floodSection(report) {
       `of ${report.settings.rounds} alternating rounds × ${report.settings.durationS} s. Every flood answer must ` +
       'be 403, 429 or 503.',
     floodTable(report),
+  ];
+}
+
+function volumeRoundsSection(report) {
+  if (!report.volume) return [];
+  const seeding = report.volume.instances.map(
+    (entry) =>
+      `${entry.instanceLabel} ${entry.stages.map((stage) => `${stage.seedSeconds.toFixed(1)} s to ${rpsText(stage.total)}`).join(', ')}`,
+  );
+  return [
+    `The volume runs, round by round. Filling the databases took: ${seeding.join('; ')}.`,
+    volumeRoundsTable(report),
   ];
 }
 
@@ -391,6 +216,7 @@ export function resultsMarkdown(report, chartPath) {
     'Requests per second of each measured round, in the order they ran: how far apart they are tells how ' +
       'much the machine disturbed the run.',
     roundsTable(report),
+    ...volumeRoundsSection(report),
     '## CPU',
     'Average cores busy during the measured rounds: CPU seconds from /proc/<pid>/stat over wall seconds. ' +
       `The machine has ${report.machine.cpuCount}. The load generator is the benchmark's own process ` +
