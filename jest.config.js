@@ -33,7 +33,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       testPathIgnorePatterns: [
         '/node_modules/',
-        '<rootDir>/test/(security/(credential-races|redis-write-faults|throttle-races|hashing-flood)|database/query-plans)\\.e2e-spec\\.ts$',
+        '<rootDir>/test/(security/(credential-races|redis-write-faults|throttle-races|hashing-flood)|database/(query-plans|recent-revocations))\\.e2e-spec\\.ts$',
       ],
       setupFiles: ['<rootDir>/test/support/use-fastify.ts'],
       transform: { '^.+\\.ts$': tsJest },

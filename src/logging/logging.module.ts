@@ -45,6 +45,9 @@ const REDACTED_PATHS = [
           // request-logging.ts), not by a middleware: no route gets pino-http's per-request child logger.
           pinoHttp: {
             level: config.level,
+            // `req` and `res` are logged as request-logging.ts describes them: pino-http's serializers
+            // would read them as Node.js objects (a plain { statusCode } has no headersSent: null).
+            wrapSerializers: false,
             redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
             mixin: requestLogFields,
             stream: config.file ? pino.destination({ dest: config.file, sync: true }) : undefined,

@@ -35,6 +35,14 @@ function describeRequest(req: LoggedRequest) {
  */
 const currentRequest = new AsyncLocalStorage<LoggedRequest>();
 
+/**
+ * Runs `fn` outside any request: what the HTTP parser refuses on a keep-alive connection runs in that
+ * connection's context, which still holds the previous request (see installRequestLogging).
+ */
+export function outsideAnyRequest<T>(fn: () => T): T {
+  return currentRequest.exit(fn);
+}
+
 /** pino `mixin`: the request id (and method, path) on every line logged while serving a request. */
 export function requestLogFields(): { req?: ReturnType<typeof describeRequest> } {
   const req = currentRequest.getStore();
@@ -44,8 +52,10 @@ export function requestLogFields(): { req?: ReturnType<typeof describeRequest> }
 /**
  * One line per request when it ends, with its id, status, duration and, once the guard knows them, the
  * user and session; a request the client abandoned is logged as such. Installed on the Node.js server,
- * so that every request is logged on either adapter, those refused before routing included. The request
- * is entered as the current one for everything its 'request' listeners start.
+ * so that every request is logged on either adapter, those the framework refuses before routing
+ * included (what the HTTP parser itself refuses is logged where it is answered, server-responses.ts).
+ * The request is entered as the current one for everything its 'request' listeners start; it stays
+ * the connection's until the next request on it.
  */
 export function installRequestLogging(server: Server, logger: Logger): void {
   server.prependListener('request', (req: LoggedRequest, res: ServerResponse) => {

@@ -76,6 +76,25 @@ export class SessionsRepository implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await Promise.all([this.sessionModel.createIndexes(), this.revocationModel.createIndexes()]);
+    await this.fileRevocationsByMinute();
+  }
+
+  /**
+   * Revocation records written before they were filed by minute get their minute, so that the recent
+   * ones are found (listIdsRevokedSince). Reads the collection once per start; writes only what lacks it.
+   */
+  private async fileRevocationsByMinute(): Promise<void> {
+    const unfiled = await this.revocationModel
+      .find({ revokedMinute: { $exists: false } }, { _id: 1, revokedAt: 1 })
+      .lean<{ _id: Types.ObjectId; revokedAt: Date }[]>()
+      .exec();
+    if (unfiled.length === 0) return;
+    await this.revocationModel.bulkWrite(
+      unfiled.map((record) => ({
+        updateOne: { filter: { _id: record._id }, update: { $set: { revokedMinute: minuteOf(record.revokedAt) } } },
+      })),
+      { ordered: false },
+    );
   }
 
   async create(session: NewSession): Promise<SessionRecord> {
@@ -287,9 +306,10 @@ export class SessionsRepository implements OnModuleInit {
   /** Every instance asks this every few seconds for the last minute, and after an outage for longer. */
   async listIdsRevokedSince(since: Date, now = new Date()): Promise<string[]> {
     const minutes: string[] = [];
+    // One minute past now: another instance's clock may run ahead of this one's.
     for (
       let at = since.getTime();
-      at < now.getTime() + MINUTE_MS && minutes.length <= MAX_MINUTES_LISTED;
+      at < now.getTime() + 2 * MINUTE_MS && minutes.length <= MAX_MINUTES_LISTED;
       at += MINUTE_MS
     )
       minutes.push(minuteOf(new Date(at)));

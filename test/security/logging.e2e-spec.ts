@@ -26,6 +26,7 @@ type Line = Record<string, unknown>;
 interface Sent {
   what: string;
   requestId: string;
+  status?: number;
   /** The caller, for requests authenticated by a token. */
   caller?: { userId: string; sessionId: string };
 }
@@ -70,7 +71,7 @@ describe('security: structured logs, audit lines and redaction (OWASP Logging Ch
   async function call(what: string, req: Test, status: number, caller?: Sent['caller']): Promise<Awaited<Test>> {
     const res = await req;
     expect({ what, status: res.status }).toEqual({ what, status });
-    sent.push({ what, requestId: String(res.headers['x-request-id']), caller });
+    sent.push({ what, requestId: String(res.headers['x-request-id']), status: res.status, caller });
     keepTokens(what, res);
     return res;
   }
@@ -251,6 +252,26 @@ describe('security: structured logs, audit lines and redaction (OWASP Logging Ch
       .map((s) => s.what);
     expect(missing).toEqual([]);
     expect(sent.find((s) => s.what === 'sessions with a client request id')?.requestId).toBe('client-trace-42');
+  });
+
+  it('each request has one access line with its id, method, path, client address and status', () => {
+    const wrong = sent
+      .filter((s) => s.status !== undefined)
+      .filter((s) => {
+        const access = lines.filter(
+          (line) => line.msg === 'request completed' && (line.req as { id?: string } | undefined)?.id === s.requestId,
+        );
+        const req = access[0]?.req as { method?: string; url?: string; remoteAddress?: string } | undefined;
+        return (
+          access.length !== 1 ||
+          (access[0].res as { statusCode?: number } | undefined)?.statusCode !== s.status ||
+          !req?.method ||
+          !req.url?.startsWith('/') ||
+          !req.remoteAddress
+        );
+      })
+      .map((s) => s.what);
+    expect(wrong).toEqual([]);
   });
 
   it('requests refused before routing (malformed JSON, 413, 415) also get an X-Request-Id that is on a log line', () => {

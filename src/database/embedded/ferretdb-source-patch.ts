@@ -24,7 +24,7 @@ import { join } from 'node:path';
  *
  * Bump the level whenever the edits change: the built binary is cached under a name that includes it.
  */
-export const FERRETDB_PATCH_LEVEL = 3;
+export const FERRETDB_PATCH_LEVEL = 4;
 
 export interface SourceEdit {
   /** Path inside the module source, with forward slashes. */
@@ -72,7 +72,7 @@ func indexedEqualityWhere(meta *metadata.Collection, filter *types.Document) (st
 \t\t}
 
 \t\tfield := index.Key[0].Field
-\t\tif strings.ContainsAny(field, ".$") {
+\t\tif strings.ContainsAny(field, ".$[") {
 \t\t\tcontinue
 \t\t}
 
@@ -112,8 +112,9 @@ func keyValues(v any) []any {
 \t\t\treturn nil
 \t\t}
 
+\t\t// Past a thousand values SQLite's limit on bound parameters comes near: read the table instead.
 \t\tarr, ok := in.(*types.Array)
-\t\tif !ok || arr.Len() == 0 {
+\t\tif !ok || arr.Len() == 0 || arr.Len() > 1000 {
 \t\t\treturn nil
 \t\t}
 
