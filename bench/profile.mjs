@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { baseEnvironment, postJson } from './lib/apps.mjs';
+import { logIn, registerUser, spawnAppInstance } from './lib/apps.mjs';
 import { cpuProfileToSvg, profileStats, profileWindow, topByPackage, topSelf } from './lib/flame-graph.mjs';
 import { runClosedLoop } from './lib/load.mjs';
-import { ferretDbHelpers, ProcessSet, ROOT, startDatabase, startRedis, waitForHttp } from './lib/processes.mjs';
+import { ProcessSet, ROOT, startDatabase, startRedis } from './lib/processes.mjs';
 import { seedSessions } from './lib/seed.mjs';
 
 const USAGE = `Usage: npm run profile [-- options]      (or: node bench/profile.mjs [options] after npm run build)
@@ -76,46 +76,6 @@ if (options.help) {
 const processes = new ProcessSet();
 let database;
 
-/**
- * As bench/lib/apps.mjs starts an instance (same variables, a working folder of its own so that no .env
- * is read), but under --cpu-prof: node refuses that flag in NODE_OPTIONS, and apps.mjs passes no node flags.
- */
-async function startProfiledInstance({ redisUrl, secrets, workDir, cpuDir }) {
-  const port = await ferretDbHelpers().findFreePort();
-  const env = {
-    ...baseEnvironment(),
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    NO_COLOR: '1',
-    // A log line per request would put the logger writing into a pipe at the top of the profile.
-    LOG_LEVEL: 'warn',
-    HTTP_ADAPTER: options.adapter,
-    MONGODB_URI: database.uri,
-    MONGODB_DB_NAME: `profile_${options.adapter}`,
-    ...(options.redis ? { REDIS_URL: redisUrl } : {}),
-    ...secrets,
-    ACCESS_TOKEN_EXPIRY: '2h',
-    AUTH_RATE_LIMIT: '0',
-    LOGIN_MAX_FAILURES: '1000000',
-  };
-  const args = ['--cpu-prof', `--cpu-prof-dir=${cpuDir}`, join(ROOT, 'dist/main.js')];
-  const handle = processes.spawn('app', process.execPath, args, { env, cwd: workDir });
-  const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(handle, `${base}/health/live`);
-  return { handle, base, databaseName: env.MONGODB_DB_NAME };
-}
-
-/** A user logged in: its Bearer token is what the guarded routes are sent. */
-async function logIn(base) {
-  const user = { username: `profile_${randomBytes(4).toString('hex')}`, password: 'profile-password-123' };
-  const registered = await postJson(`${base}/api/auth/register`, user);
-  if (registered.status !== 201) throw new Error(`register answered ${registered.status}`);
-  const login = await postJson(`${base}/api/auth/login`, user);
-  if (login.status !== 200) throw new Error(`login answered ${login.status}`);
-  return login.body.accessToken;
-}
-
 /** SIGTERM: the app drains and exits 0 through its graceful shutdown, and V8 writes the profile on exit. */
 async function stopAndReadProfile(handle, cpuDir) {
   handle.child.kill('SIGTERM');
@@ -172,14 +132,21 @@ async function main() {
   };
   const cpuDir = processes.tempDir('profile-cpu-');
   const workDir = processes.tempDir('profile-work-');
-  const app = await startProfiledInstance({ redisUrl: redis?.url, secrets, workDir, cpuDir });
+  const instance = { id: `profile-${options.adapter}`, label: 'app', adapter: options.adapter, redis: options.redis };
+  const app = await spawnAppInstance(processes, instance, {
+    databaseUri: database.uri,
+    redisUrl: redis?.url,
+    secrets,
+    workDir,
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuDir}`],
+  });
   log(`${options.adapter} instance started under --cpu-prof (pid ${app.handle.pid})`);
   if (options.sessions > 0) {
     // After the app's start, so its indexes exist; before the login, so that session is among the newest.
     const seeded = await seedSessions({ uri: database.uri, databaseName: app.databaseName, total: options.sessions });
     log(`seeded: ${seeded.users} users, ${seeded.sessions} sessions`);
   }
-  const token = await logIn(app.base);
+  const token = (await logIn('app', app.base, await registerUser('app', app.base, 'profile'))).accessToken;
   const url = `${app.base}${options.path}`;
   const headers = options.path.startsWith('/api/') ? { authorization: `Bearer ${token}` } : {};
   const probe = await fetch(url, { headers });

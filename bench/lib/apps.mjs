@@ -13,11 +13,15 @@ export function baseEnvironment() {
 
 /**
  * Starts `node dist/main.js` as production would run it (the pid is the Node.js process itself, so /proc
- * figures are the app's), waits until it answers, and registers the users the scenarios need.
- * `instance`: { id, label, adapter: 'express' | 'fastify', redis: boolean, env?: variables that override
- * the bench's own (the flood scenario runs with the product's limits on) }.
+ * figures are the app's) and waits until it answers. `instance`: { id, label, adapter: 'express' |
+ * 'fastify', redis: boolean, env?: variables that override the bench's own (the flood scenario runs with
+ * the product's limits on) }; `nodeArgs`: flags for node itself (--cpu-prof is refused in NODE_OPTIONS).
  */
-export async function startAppInstance(processes, instance, { databaseUri, redisUrl, secrets, workDir }) {
+export async function spawnAppInstance(
+  processes,
+  instance,
+  { databaseUri, redisUrl, secrets, workDir, nodeArgs = [] },
+) {
   const port = await ferretDbHelpers().findFreePort();
   const env = {
     ...baseEnvironment(),
@@ -39,12 +43,19 @@ export async function startAppInstance(processes, instance, { databaseUri, redis
     ...instance.env,
   };
   // A working folder of its own, so that a developer's .env in the project is not read.
-  const handle = processes.spawn(instance.label, process.execPath, [join(ROOT, 'dist/main.js')], { env, cwd: workDir });
+  const args = [...nodeArgs, join(ROOT, 'dist/main.js')];
+  const handle = processes.spawn(instance.label, process.execPath, args, { env, cwd: workDir });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(handle, `${base}/health/live`);
+  return { handle, base, databaseName: env.MONGODB_DB_NAME };
+}
+
+/** spawnAppInstance, then the users the scenarios need registered. */
+export async function startAppInstance(processes, instance, options) {
+  const { handle, base, databaseName } = await spawnAppInstance(processes, instance, options);
   const users = await prepareUsers(instance.label, base);
   const stop = () => processes.stop([handle]);
-  return { ...instance, base, pid: handle.pid, databaseName: env.MONGODB_DB_NAME, stop, ...users };
+  return { ...instance, base, pid: handle.pid, databaseName, stop, ...users };
 }
 
 export async function postJson(url, body, headers = {}) {

@@ -7,8 +7,6 @@ import { loggingConfig, type LoggingConfig } from '../config';
 import { AuditLogger } from './audit-logger.service';
 import { requestLogFields } from './request-logging';
 
-export { REQUEST_ID_HEADER, requestIdOf } from './request-logging';
-
 /**
  * Fields that must never reach a log line, wherever they appear in what we log ourselves. Requests
  * and responses are described field by field (request-logging.ts: no headers, no bodies, no query

@@ -35,14 +35,6 @@ function describeRequest(req: LoggedRequest) {
  */
 const currentRequest = new AsyncLocalStorage<LoggedRequest>();
 
-/**
- * Runs `fn` outside any request: what the HTTP parser refuses on a keep-alive connection runs in that
- * connection's context, which still holds the previous request (see installRequestLogging).
- */
-export function outsideAnyRequest<T>(fn: () => T): T {
-  return currentRequest.exit(fn);
-}
-
 /** pino `mixin`: the request id (and method, path) on every line logged while serving a request. */
 export function requestLogFields(): { req?: ReturnType<typeof describeRequest> } {
   const req = currentRequest.getStore();
@@ -54,14 +46,17 @@ export function requestLogFields(): { req?: ReturnType<typeof describeRequest> }
  * user and session; a request the client abandoned is logged as such. Installed on the Node.js server,
  * so that every request is logged on either adapter, those the framework refuses before routing
  * included (what the HTTP parser itself refuses is logged where it is answered, server-responses.ts).
- * The request is entered as the current one for everything its 'request' listeners start; it stays
- * the connection's until the next request on it.
+ * Every 'request' listener runs with the request as the current one, and so does what they start; after
+ * them the connection holds no request (a later parser refusal on it is logged outside any).
  */
 export function installRequestLogging(server: Server, logger: Logger): void {
+  const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
+  server.emit = ((event: string | symbol, ...args: unknown[]): boolean =>
+    event === 'request'
+      ? currentRequest.run(args[0] as LoggedRequest, () => emit(event, ...args))
+      : emit(event, ...args)) as Server['emit'];
+
   server.prependListener('request', (req: LoggedRequest, res: ServerResponse) => {
-    // enterWith rather than run: the framework's own 'request' listener is called by the same emit,
-    // after this one, and what it starts has to see the request too.
-    currentRequest.enterWith(req);
     if (!logger.isLevelEnabled('info')) return;
     const startedAt = performance.now();
     res.once('close', () => {

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { outsideAnyRequest, REQUEST_ID_HEADER, requestIdOf } from '../../logging/request-logging';
+import { REQUEST_ID_HEADER, requestIdOf } from '../../logging/request-logging';
 import { SECURITY_HEADERS } from './security-headers';
 
 const logger = new Logger('HttpServer');
@@ -58,9 +58,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
   if (error.code !== 'ECONNRESET' && socket.writable && !inFlight?.headersSent) {
     const [status, message] = PARSER_ERRORS[error.code ?? ''] ?? MALFORMED_REQUEST;
     const id = randomUUID();
-    outsideAnyRequest(() =>
-      logger.debug(`Refused by the HTTP parser: ${status} (${error.code ?? error.name}), request id ${id}`),
-    );
+    logger.debug(`Refused by the HTTP parser: ${status} (${error.code ?? error.name}), request id ${id}`);
     socket.write(rawResponse(status, message, id));
   }
   socket.destroy(error);

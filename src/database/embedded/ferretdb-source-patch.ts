@@ -7,11 +7,11 @@ import { join } from 'node:path';
  * `{_id: <value>}`, and even then without its index:
  * - `IDColumn` becomes the very expression the `_id_` index is built on (`_ferretdb_sjson->"_id"`,
  *   see `indexesCreate` in registry.go); SQLite uses an expression index only for that expression.
- * - `Query` and `Explain` push `_id = ?` down whenever the filter has a top-level `_id` that is a
- *   string or an ObjectID, not only when `_id` is the filter's one key.
- * - Otherwise, an equality with a string or an ObjectID, or an `$in` of those, on the first field of
- *   one of the collection's indexes is pushed down as that index's expression (`indexed_equality.go`):
- *   sessions by user, users by name, several sessions by id.
+ * - When FerretDB itself pushes nothing down (it does only for a filter that is `{_id: <value>}` alone),
+ *   an equality with a string or an ObjectID, or an `$in` of those, on the first field of one of the
+ *   collection's indexes, `_id_` included, is pushed down as that index's expression
+ *   (`indexed_equality.go`): a session by id whatever else the filter holds, sessions by user, users by
+ *   name, several sessions by id.
  *
  * Query results never depend on it: every handler that calls the backend's Query applies the whole
  * filter again to the documents returned (the backend contract allows a filter to be applied partly
@@ -24,7 +24,7 @@ import { join } from 'node:path';
  *
  * Bump the level whenever the edits change: the built binary is cached under a name that includes it.
  */
-export const FERRETDB_PATCH_LEVEL = 4;
+export const FERRETDB_PATCH_LEVEL = 5;
 
 export interface SourceEdit {
   /** Path inside the module source, with forward slashes. */
@@ -37,14 +37,6 @@ export interface SourceEdit {
 export class FerretDbSourcePatchError extends Error {
   override name = 'FerretDbSourcePatchError';
 }
-
-const NARROW_BY_ID = [
-  '// Patched: a top-level _id narrows the rows to that document whatever else the filter holds;',
-  '\t// the handler applies the whole filter to them. Duplicated keys are left alone (Get panics on them).',
-  '\tif len(params.Filter.Map()) == params.Filter.Len() {',
-].join('\n');
-
-const ID_LOOKUP = ['\t\tv, _ := params.Filter.Get("_id")', '\t\tswitch v.(type) {', '\t\tcase string, types.ObjectID:'];
 
 const INDEXED_EQUALITY_GO = `package sqlite
 
@@ -143,23 +135,18 @@ export const FERRETDB_SOURCE_FILES: Readonly<Record<string, string>> = {
   'internal/backends/sqlite/indexed_equality.go': INDEXED_EQUALITY_GO,
 };
 
-/** The edits, each an exact replacement; Query and Explain differ in the line that follows the case. */
+/** The edits, each an exact replacement. */
 export const FERRETDB_SOURCE_EDITS: readonly SourceEdit[] = [
   {
     file: 'internal/backends/sqlite/metadata/metadata.go',
     original: `IDColumn = DefaultColumn + "->'$._id'"`,
     replacement: 'IDColumn = DefaultColumn + `->"_id"` // patched: the _id_ index expression, so that it is used',
   },
-  ...['\t\t\twhereClause = fmt.Sprintf(', '\t\t\tfilterPushdown = true'].map((firstStatement) => ({
-    file: 'internal/backends/sqlite/collection.go',
-    original: ['if params.Filter.Len() == 1 {', ...ID_LOOKUP, firstStatement].join('\n'),
-    replacement: [NARROW_BY_ID, ...ID_LOOKUP, firstStatement].join('\n'),
-  })),
   {
     file: 'internal/backends/sqlite/collection.go',
     original: '\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n',
     replacement: [
-      '\t// Patched: without an _id, an equality on an indexed field narrows the rows.',
+      '\t// Patched: when nothing was pushed down, an equality on an indexed field narrows the rows.',
       '\tif whereClause == "" {',
       '\t\twhereClause, args = indexedEqualityWhere(meta, params.Filter)',
       '\t}',
@@ -173,7 +160,7 @@ export const FERRETDB_SOURCE_EDITS: readonly SourceEdit[] = [
     file: 'internal/backends/sqlite/collection.go',
     original: '\torderByClause := prepareOrderByClause(params.Sort)\n',
     replacement: [
-      '\t// Patched: without an _id, an equality on an indexed field narrows the rows.',
+      '\t// Patched: when nothing was pushed down, an equality on an indexed field narrows the rows.',
       '\tif whereClause == "" {',
       '\t\twhereClause, args = indexedEqualityWhere(meta, params.Filter)',
       '\t\tfilterPushdown = whereClause != ""',
