@@ -21,6 +21,7 @@ module.exports = {
       rootDir: '.',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/fresh-rate-window.ts'],
       transform: { '^.+\\.ts$': tsJest },
     },
     // The same suites on HTTP_ADAPTER=fastify: every contract point must hold on both adapters. Attacks
@@ -36,6 +37,7 @@ module.exports = {
         '<rootDir>/test/(security/(credential-races|redis-write-faults|throttle-races|hashing-flood)|database/(query-plans|recent-revocations))\\.e2e-spec\\.ts$',
       ],
       setupFiles: ['<rootDir>/test/support/use-fastify.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/fresh-rate-window.ts'],
       transform: { '^.+\\.ts$': tsJest },
     },
   ],

@@ -2,6 +2,7 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module';
+import { ClockModule } from './common/clock/clock.module';
 import { HttpExceptionFilter } from './common/filters/http-exception.filter';
 import { appConfig, authConfig, cryptoConfig, databaseConfig, loggingConfig, redisConfig, usersConfig } from './config';
 import { CryptoModule } from './crypto/crypto.module';
@@ -21,6 +22,7 @@ import { UsersModule } from './users/users.module';
       load: [appConfig, authConfig, cryptoConfig, databaseConfig, loggingConfig, redisConfig, usersConfig],
       cache: true,
     }),
+    ClockModule,
     LoggingModule,
     HttpPipelineModule,
     CryptoModule,

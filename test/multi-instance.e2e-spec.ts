@@ -208,18 +208,7 @@ describe.each([
       if (redis) dedicatedRedis.push(redis);
       const pair = await startPair(label, { AUTH_RATE_LIMIT: String(LIMIT), REDIS_URL: redis?.url });
       pairs.push(pair);
-      await awayFromWindowEdge();
       return pair;
-    }
-
-    /**
-     * The budget counts in fixed one-minute windows aligned on the clock: requests on both sides of a
-     * window's end may pass up to the limit in each. A test's requests take well under 5 s, so they
-     * start at least that far from an edge, and every count they assert is the count of one window.
-     */
-    async function awayFromWindowEdge(): Promise<void> {
-      const untilEdge = 60_000 - (Date.now() % 60_000);
-      if (untilEdge < 5_000) await new Promise((resolve) => setTimeout(resolve, untilEdge + 100));
     }
 
     afterAll(async () => {

@@ -10,7 +10,9 @@ import type { App } from 'supertest/types';
 import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/app.setup';
 import { parseEnvironment } from '../../src/config/environment';
+import { Clock } from '../../src/common/clock/clock';
 import { testHttpAdapter } from './http-adapter';
+import { testClock } from './test-clock';
 import { TEST_ENV } from './test-env';
 
 export type EnvOverrides = Record<string, string | undefined>;
@@ -90,7 +92,10 @@ export async function createTestApp(
 
   let app: INestApplication;
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...extraImports] }).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...extraImports] })
+      .overrideProvider(Clock)
+      .useValue(testClock)
+      .compile();
     app = moduleRef.createNestApplication(createHttpAdapter(parseEnvironment(process.env)), APP_OPTIONS);
     await configureApp(app);
     await app.init();

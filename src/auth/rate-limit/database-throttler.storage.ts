@@ -3,6 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import type { Model } from 'mongoose';
+import { Clock } from '../../common/clock/clock';
 import { RateLimitHit } from './rate-limit-hit.schema';
 import { fixedWindow } from './fixed-window';
 
@@ -18,7 +19,10 @@ export class DatabaseThrottlerStorage implements ThrottlerStorage, OnModuleInit,
   private purgeTimer?: NodeJS.Timeout;
   private longestTtlMs = 60_000;
 
-  constructor(@InjectModel(RateLimitHit.name) private readonly model: Model<RateLimitHit>) {}
+  constructor(
+    @InjectModel(RateLimitHit.name) private readonly model: Model<RateLimitHit>,
+    private readonly clock: Clock,
+  ) {}
 
   onModuleInit(): void {
     this.purgeTimer = setInterval(() => void this.purgeOldHits().catch(() => undefined), PURGE_INTERVAL_MS);
@@ -31,7 +35,7 @@ export class DatabaseThrottlerStorage implements ThrottlerStorage, OnModuleInit,
 
   async increment(key: string, ttlMs: number, limit: number): Promise<ThrottlerStorageRecord> {
     this.longestTtlMs = Math.max(this.longestTtlMs, ttlMs);
-    const now = Date.now();
+    const now = this.clock.now();
     const { number: windowNumber, secondsLeft } = fixedWindow(now, ttlMs);
     const window = `${key}:${windowNumber}`;
 
@@ -44,6 +48,6 @@ export class DatabaseThrottlerStorage implements ThrottlerStorage, OnModuleInit,
   }
 
   private async purgeOldHits(): Promise<void> {
-    await this.model.deleteMany({ at: { $lt: new Date(Date.now() - this.longestTtlMs) } }).exec();
+    await this.model.deleteMany({ at: { $lt: new Date(this.clock.now() - this.longestTtlMs) } }).exec();
   }
 }

@@ -6,17 +6,18 @@ const LIMIT = 3;
 const NOW = Date.parse('2030-01-01T12:00:10.000Z');
 
 describe(LocalFirstThrottlerStorage.name, () => {
+  let now = NOW;
   let shared: jest.Mocked<Pick<ThrottlerStorage, 'increment'>>;
   let sut: LocalFirstThrottlerStorage;
 
   beforeEach(() => {
-    jest.spyOn(Date, 'now').mockReturnValue(NOW);
+    now = NOW;
     shared = {
       increment: jest
         .fn()
         .mockResolvedValue({ totalHits: 1, timeToExpire: 50, isBlocked: false, timeToBlockExpire: 0 }),
     };
-    sut = new LocalFirstThrottlerStorage(shared as unknown as ThrottlerStorage);
+    sut = new LocalFirstThrottlerStorage(shared as unknown as ThrottlerStorage, { now: () => now });
   });
 
   afterEach(() => jest.restoreAllMocks());
@@ -49,7 +50,7 @@ describe(LocalFirstThrottlerStorage.name, () => {
 
   it('starts counting again in the next window', async () => {
     for (let i = 0; i < LIMIT + 2; i++) await hit();
-    jest.spyOn(Date, 'now').mockReturnValue(NOW + TTL_MS);
+    now = NOW + TTL_MS;
 
     await expect(hit()).resolves.toMatchObject({ isBlocked: false });
   });

@@ -1,5 +1,6 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+import type { Clock } from '../../common/clock/clock';
 import { fixedWindow } from './fixed-window';
 
 /** Keys remembered at most; entries of past windows are dropped first. */
@@ -14,7 +15,10 @@ const MAX_LOCAL_KEYS = 10_000;
 export class LocalFirstThrottlerStorage implements ThrottlerStorage {
   private readonly local = new Map<string, { window: number; hits: number }>();
 
-  constructor(private readonly shared: ThrottlerStorage) {}
+  constructor(
+    private readonly shared: ThrottlerStorage,
+    private readonly clock: Clock,
+  ) {}
 
   async increment(
     key: string,
@@ -23,7 +27,7 @@ export class LocalFirstThrottlerStorage implements ThrottlerStorage {
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    const { number: window, secondsLeft } = fixedWindow(Date.now(), ttl);
+    const { number: window, secondsLeft } = fixedWindow(this.clock.now(), ttl);
     const entry = this.local.get(key);
     const hits = entry?.window === window ? entry.hits + 1 : 1;
     if (!entry && this.local.size >= MAX_LOCAL_KEYS) this.forgetPastWindows(window);

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import type { ThrottlerStorage } from '@nestjs/throttler';
+import { Clock } from '../../common/clock/clock';
 import { REDIS_CLIENT, type RedisClient } from '../../redis/redis.module';
 import { DatabaseThrottlerStorage } from './database-throttler.storage';
 import { LocalFirstThrottlerStorage } from './local-first-throttler.storage';
@@ -16,9 +17,9 @@ export const AUTH_THROTTLER_STORAGE = Symbol('AUTH_THROTTLER_STORAGE');
     DatabaseThrottlerStorage,
     {
       provide: AUTH_THROTTLER_STORAGE,
-      inject: [REDIS_CLIENT, DatabaseThrottlerStorage],
-      useFactory: (redis: RedisClient, database: DatabaseThrottlerStorage): ThrottlerStorage =>
-        new LocalFirstThrottlerStorage(redis ? new ThrottlerStorageRedisService(redis) : database),
+      inject: [REDIS_CLIENT, DatabaseThrottlerStorage, Clock],
+      useFactory: (redis: RedisClient, database: DatabaseThrottlerStorage, clock: Clock): ThrottlerStorage =>
+        new LocalFirstThrottlerStorage(redis ? new ThrottlerStorageRedisService(redis) : database, clock),
     },
   ],
   exports: [AUTH_THROTTLER_STORAGE],
