@@ -1,19 +1,57 @@
 /** @type {import('jest').Config} */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
+/** The run's database, Redis and proxies (test/support/global-setup.ts); started once per run. */
+const e2eServers = {
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};
+
+/**
+ * The e2e suites that also run on HTTP_ADAPTER=fastify: those where the adapter makes a difference
+ * (cookies, headers, bodies, errors, routing, static files, logging, shutdown, real proxies). The
+ * others exercise state behind the HTTP layer, which is the same code on both adapters.
+ */
+const adapterSuites = [
+  'auth-flow',
+  'errors-and-validation',
+  'decorators/decorators',
+  'cookies-and-csrf',
+  'security/csrf-cors',
+  'security/cookie-tossing',
+  'security/malformed-requests',
+  'security/resource-limits',
+  'security/headers-and-proxy',
+  'security/contract-edges',
+  'security/forward-auth',
+  'security/logging',
+  'faults/graceful-shutdown',
+  'explorer/swagger-ui',
+  'proxies/nginx',
+  'proxies/caddy',
+  'proxies/browser',
+];
+
 module.exports = {
   // Global option (ignored inside projects): e2e tests boot apps and hash passwords.
   testTimeout: 60_000,
-  // One MongoDB-wire server for the whole run (FerretDB, or MONGODB_URI when set); each e2e file
-  // works in its own database on it.
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   projects: [
     {
       displayName: 'unit',
       rootDir: '.',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '\\.int-spec\\.ts$'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    // Repositories against the real database (one per run, test/support/database-setup.ts).
+    {
+      displayName: 'integration',
+      rootDir: '.',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/src/**/*.int-spec.ts'],
+      globalSetup: '<rootDir>/test/support/database-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       transform: { '^.+\\.ts$': tsJest },
     },
     {
@@ -22,22 +60,17 @@ module.exports = {
       testEnvironment: 'node',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/support/fresh-rate-window.ts'],
+      ...e2eServers,
       transform: { '^.+\\.ts$': tsJest },
     },
-    // The same suites on HTTP_ADAPTER=fastify: every contract point must hold on both adapters. Attacks
-    // on state shared between requests (races, throttles, hashing, Redis faults) do not depend on the
-    // adapter and run once.
     {
       displayName: 'e2e-fastify',
       rootDir: '.',
       testEnvironment: 'node',
-      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      testPathIgnorePatterns: [
-        '/node_modules/',
-        '<rootDir>/test/(security/(credential-races|redis-write-faults|throttle-races|hashing-flood)|database/(query-plans|recent-revocations))\\.e2e-spec\\.ts$',
-      ],
+      testMatch: adapterSuites.map((suite) => `<rootDir>/test/${suite}.e2e-spec.ts`),
       setupFiles: ['<rootDir>/test/support/use-fastify.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/support/fresh-rate-window.ts'],
+      ...e2eServers,
       transform: { '^.+\\.ts$': tsJest },
     },
   ],
