@@ -4,7 +4,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module';
 import { ClockModule } from './common/clock/clock.module';
 import { HttpExceptionFilter } from './common/filters/http-exception.filter';
-import { appConfig, authConfig, cryptoConfig, databaseConfig, loggingConfig, redisConfig, usersConfig } from './config';
+import { FEATURE_CONFIGS } from './config';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
@@ -17,9 +17,9 @@ import { UsersModule } from './users/users.module';
   imports: [
     ConfigModule.forRoot({
       isGlobal: true,
-      // Validation happens in each registerAs factory (src/config/environment.ts), when the app is
-      // built rather than when this file is imported, so tests can set variables per app.
-      load: [appConfig, authConfig, cryptoConfig, databaseConfig, loggingConfig, redisConfig, usersConfig],
+      // Each feature's settings derive from one parse of the environment (src/config), made when the
+      // app is built rather than when this file is imported; tests provide the settings instead.
+      load: FEATURE_CONFIGS.map(({ config }) => config),
       cache: true,
     }),
     ClockModule,

@@ -1,8 +1,9 @@
-import { registerAs, type ConfigType } from '@nestjs/config';
+import { registerAs } from '@nestjs/config';
+import type { Environment } from './environment';
 import { loadEnvironment } from './load-environment';
 
-export const appConfig = registerAs('app', () => {
-  const env = loadEnvironment();
+/** The app settings, derived from the parsed environment. */
+export function appConfigFrom(env: Environment) {
   return {
     nodeEnv: env.nodeEnv,
     production: env.nodeEnv === 'production',
@@ -13,5 +14,7 @@ export const appConfig = registerAs('app', () => {
     requestTimeoutMs: env.requestTimeoutMs,
     httpAdapter: env.httpAdapter,
   };
-});
-export type AppConfig = ConfigType<typeof appConfig>;
+}
+export type AppConfig = ReturnType<typeof appConfigFrom>;
+
+export const appConfig = registerAs('app', (): AppConfig => appConfigFrom(loadEnvironment()));

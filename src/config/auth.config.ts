@@ -1,8 +1,9 @@
-import { registerAs, type ConfigType } from '@nestjs/config';
+import { registerAs } from '@nestjs/config';
+import type { Environment } from './environment';
 import { loadEnvironment } from './load-environment';
 
-export const authConfig = registerAs('auth', () => {
-  const env = loadEnvironment();
+/** The auth settings, derived from the parsed environment. */
+export function authConfigFrom(env: Environment) {
   return {
     accessTokenSecret: env.accessTokenSecret,
     refreshTokenSecret: env.refreshTokenSecret,
@@ -18,5 +19,7 @@ export const authConfig = registerAs('auth', () => {
     loginFailureWindowMs: env.loginFailureWindowMs,
     corsOrigins: env.corsOrigins,
   };
-});
-export type AuthConfig = ConfigType<typeof authConfig>;
+}
+export type AuthConfig = ReturnType<typeof authConfigFrom>;
+
+export const authConfig = registerAs('auth', (): AuthConfig => authConfigFrom(loadEnvironment()));

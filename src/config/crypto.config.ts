@@ -1,8 +1,11 @@
-import { registerAs, type ConfigType } from '@nestjs/config';
+import { registerAs } from '@nestjs/config';
+import type { Environment } from './environment';
 import { loadEnvironment } from './load-environment';
 
-export const cryptoConfig = registerAs('crypto', () => {
-  const env = loadEnvironment();
+/** The crypto settings, derived from the parsed environment. */
+export function cryptoConfigFrom(env: Environment) {
   return { passwordHashQueueLimit: env.passwordHashQueueLimit };
-});
-export type CryptoConfig = ConfigType<typeof cryptoConfig>;
+}
+export type CryptoConfig = ReturnType<typeof cryptoConfigFrom>;
+
+export const cryptoConfig = registerAs('crypto', (): CryptoConfig => cryptoConfigFrom(loadEnvironment()));

@@ -1,8 +1,9 @@
-import { registerAs, type ConfigType } from '@nestjs/config';
+import { registerAs } from '@nestjs/config';
+import type { Environment } from './environment';
 import { loadEnvironment } from './load-environment';
 
-export const databaseConfig = registerAs('database', () => {
-  const env = loadEnvironment();
+/** The database settings, derived from the parsed environment. */
+export function databaseConfigFrom(env: Environment) {
   return {
     /** Unset outside production: an embedded MongoDB-wire server is started (see README). */
     uri: env.mongodbUri,
@@ -12,5 +13,7 @@ export const databaseConfig = registerAs('database', () => {
     /** How long a request waits for an unreachable database before it is answered with 503. */
     serverSelectionTimeoutMs: 3000,
   };
-});
-export type DatabaseConfig = ConfigType<typeof databaseConfig>;
+}
+export type DatabaseConfig = ReturnType<typeof databaseConfigFrom>;
+
+export const databaseConfig = registerAs('database', (): DatabaseConfig => databaseConfigFrom(loadEnvironment()));

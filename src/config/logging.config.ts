@@ -1,12 +1,15 @@
-import { registerAs, type ConfigType } from '@nestjs/config';
+import { registerAs } from '@nestjs/config';
+import type { Environment } from './environment';
 import { loadEnvironment } from './load-environment';
 
-export const loggingConfig = registerAs('logging', () => {
-  const env = loadEnvironment();
+/** The logging settings, derived from the parsed environment. */
+export function loggingConfigFrom(env: Environment) {
   return {
     level: env.logLevel,
     /** JSON lines are appended to this file instead of standard output. */
     file: env.logFile,
   };
-});
-export type LoggingConfig = ConfigType<typeof loggingConfig>;
+}
+export type LoggingConfig = ReturnType<typeof loggingConfigFrom>;
+
+export const loggingConfig = registerAs('logging', (): LoggingConfig => loggingConfigFrom(loadEnvironment()));

@@ -1,13 +1,16 @@
-import { registerAs, type ConfigType } from '@nestjs/config';
+import { registerAs } from '@nestjs/config';
+import type { Environment } from './environment';
 import { loadEnvironment } from './load-environment';
 
-export const redisConfig = registerAs('redis', () => {
-  const env = loadEnvironment();
+/** The redis settings, derived from the parsed environment. */
+export function redisConfigFrom(env: Environment) {
   return {
     /** Unset: revocation state and rate limits live in the database. */
     url: env.redisUrl,
     /** A request waits at most this long for Redis before it is answered with 503. */
     commandTimeoutMs: 1000,
   };
-});
-export type RedisConfig = ConfigType<typeof redisConfig>;
+}
+export type RedisConfig = ReturnType<typeof redisConfigFrom>;
+
+export const redisConfig = registerAs('redis', (): RedisConfig => redisConfigFrom(loadEnvironment()));

@@ -1,13 +1,16 @@
-import { registerAs, type ConfigType } from '@nestjs/config';
+import { registerAs } from '@nestjs/config';
+import type { Environment } from './environment';
 import { loadEnvironment } from './load-environment';
 
-export const usersConfig = registerAs('users', () => {
-  const env = loadEnvironment();
+/** The users settings, derived from the parsed environment. */
+export function usersConfigFrom(env: Environment) {
   return {
     bootstrapAdmin:
       env.adminUsername !== undefined && env.adminPassword !== undefined
         ? { username: env.adminUsername, password: env.adminPassword }
         : undefined,
   };
-});
-export type UsersConfig = ConfigType<typeof usersConfig>;
+}
+export type UsersConfig = ReturnType<typeof usersConfigFrom>;
+
+export const usersConfig = registerAs('users', (): UsersConfig => usersConfigFrom(loadEnvironment()));

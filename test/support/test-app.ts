@@ -9,7 +9,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/app.setup';
-import { parseEnvironment } from '../../src/config/environment';
+import { FEATURE_CONFIGS, parseEnvironment } from '../../src/config';
 import { Clock } from '../../src/common/clock/clock';
 import { testHttpAdapter } from './http-adapter';
 import { testClock } from './test-clock';
@@ -59,8 +59,8 @@ export function randomSecret(): string {
 }
 
 /**
- * Boots the real AppModule (real database over TCP, real guards, filters and pipes) with the given
- * environment. Variables are applied only while the app is built, then restored.
+ * Boots the real AppModule (real database over TCP, real guards, filters and pipes) configured by the
+ * given variables on top of the process's, parsed as the app would parse them.
  */
 export async function createTestApp(
   overrides: EnvOverrides = {},
@@ -83,30 +83,21 @@ export async function createTestApp(
     HTTP_ADAPTER: testHttpAdapter(),
     ...overrides,
   };
-  const saved: EnvOverrides = {};
-  for (const [name, value] of Object.entries(env)) {
-    saved[name] = process.env[name];
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-
-  let app: INestApplication;
-  try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...extraImports] })
-      .overrideProvider(Clock)
-      .useValue(testClock)
-      .compile();
-    app = moduleRef.createNestApplication(createHttpAdapter(parseEnvironment(process.env)), APP_OPTIONS);
-    await configureApp(app);
-    await app.init();
-    // supertest hands requests to the Node server directly: Fastify must have loaded its plugins first.
-    if (env.HTTP_ADAPTER === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
-  } finally {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  }
+  // The app's settings come from these values alone, as providers: process.env is left untouched.
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) values[name] = value;
+  const environment = parseEnvironment(values);
+  let builder = Test.createTestingModule({ imports: [AppModule, ...extraImports] })
+    .overrideProvider(Clock)
+    .useValue(testClock);
+  for (const { config, from } of FEATURE_CONFIGS)
+    builder = builder.overrideProvider(config.KEY).useValue(from(environment));
+  const moduleRef = await builder.compile();
+  const app = moduleRef.createNestApplication(createHttpAdapter(environment), APP_OPTIONS);
+  await configureApp(app);
+  await app.init();
+  // supertest hands requests to the Node server directly: Fastify must have loaded its plugins first.
+  if (env.HTTP_ADAPTER === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
 
   const connection = app.get<Connection>(getConnectionToken());
   const server = app.getHttpServer() as App;
