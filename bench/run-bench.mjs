@@ -1,7 +1,7 @@
 // `npm run bench`: what the per-request revocation check costs, measured side by side in one run on this
 // machine, against a bare node:http server (the ceiling) and the tutorial's own design (the baseline).
 //
-//   npm run bench [-- --rounds 3 --duration 5 --connections 20 --quick --update-readme --help]
+//   npm run bench [-- --rounds 3 --duration 5 --connections 20 --quick --update-docs --help]
 //
 // It starts, all on loopback: FerretDB, Redis, four production instances of dist/main.js ({Express,
 // Fastify} × revocation state {in the database, in Redis}), bench/baselines/node-http-204.mjs (the
@@ -24,8 +24,8 @@
 //      floods wrong password changes, on a fifth instance that runs with the default limits.
 // --flood-only starts FerretDB and that instance only, and measures step 6 alone. --proxy-only starts
 // FerretDB, Redis, the two Redis-mode instances, the upstream and nginx, and measures the nginx scenarios alone.
-// It writes bench/results/ and prints the Markdown the README shows. Every process it started is stopped
-// at the end, on error and on Ctrl-C, and its temporary folders are removed.
+// It writes bench/results/ and prints the Markdown that docs/performance.md shows. Every process it
+// started is stopped at the end, on error and on Ctrl-C, and its temporary folders are removed.
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -37,14 +37,7 @@ import { CpuAccount, measureInterleaved, PAUSE_MS } from './lib/measure.mjs';
 import { parseOptions, USAGE } from './lib/options.mjs';
 import { measureProxies, PROXY_SCENARIO_COUNT } from './lib/proxy.mjs';
 import { ProcessSet, ROOT, rssMiB, sleep, startDatabase, startRedis } from './lib/processes.mjs';
-import {
-  commandLine,
-  describeMachine,
-  formatMarkdown,
-  readmeBlock,
-  updateReadme,
-  writeResults,
-} from './lib/report.mjs';
+import { commandLine, describeMachine, formatMarkdown, docsBlock, updateDocs, writeResults } from './lib/report.mjs';
 import { checkTargets } from './lib/targets.mjs';
 import { measureVolume, VOLUME_SESSIONS } from './lib/volume.mjs';
 
@@ -432,10 +425,10 @@ async function main() {
 try {
   const report = await main();
   const written = await writeResults(report);
-  if (options.updateReadme) written.push(...(await updateReadme(report)));
-  console.log(`\n${await formatMarkdown(readmeBlock(report, 'bench/results/latest.svg'))}`);
+  if (options.updateDocs) written.push(...(await updateDocs(report)));
+  console.log(`\n${await formatMarkdown(docsBlock(report, 'bench/results/latest.svg'))}`);
   console.log(`Written: ${written.join(', ')}`);
-  if (!options.updateReadme) console.log('The README shows a full run: npm run bench -- --update-readme');
+  if (!options.updateDocs) console.log('docs/performance.md shows a full run: npm run bench -- --update-docs');
 } catch (error) {
   console.error(`\nbench failed: ${error.stack ?? error}`);
   process.exitCode = 1;

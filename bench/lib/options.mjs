@@ -20,7 +20,7 @@ export const USAGE = `Usage: npm run bench [-- options]      (or: node bench/run
                          upstream and nginx; results go to bench/results/bench-<date>-proxy-only.*, not latest.*
   --quick                smoke run of about five minutes: 1 round of 2 s, 1 s warm-up, 20000 RSS requests
                          (filling the four databases to 50,000 sessions takes more than a minute of it)
-  --update-readme        also rewrite README.md between <!-- bench:start --> and <!-- bench:end -->
+  --update-docs          also rewrite docs/performance.md between <!-- bench:start --> and <!-- bench:end -->
                          and docs/bench/bench-chart.svg (refused together with --quick)
   --help                 this text`;
 
@@ -38,7 +38,7 @@ const NUMERIC = {
 };
 const BOOLEAN = {
   quick: 'quick',
-  'update-readme': 'updateReadme',
+  'update-docs': 'updateDocs',
   help: 'help',
   'flood-only': 'floodOnly',
   'proxy-only': 'proxyOnly',
@@ -77,14 +77,14 @@ export function parseOptions(argv) {
     given[NUMERIC[name]] = value;
   }
   const options = { ...DEFAULTS, ...(given.quick ? QUICK : {}), ...given };
-  if (options.quick && options.updateReadme) {
-    throw new Error('--update-readme with --quick: a smoke run is too short for the figures the README shows');
+  if (options.quick && options.updateDocs) {
+    throw new Error('--update-docs with --quick: a smoke run is too short for the figures docs/performance.md shows');
   }
-  if (options.floodOnly && options.updateReadme) {
-    throw new Error('--update-readme with --flood-only: the README shows every scenario of one run');
+  if (options.floodOnly && options.updateDocs) {
+    throw new Error('--update-docs with --flood-only: docs/performance.md shows every scenario of one run');
   }
-  if (options.proxyOnly && options.updateReadme) {
-    throw new Error('--update-readme with --proxy-only: the README shows every scenario of one run');
+  if (options.proxyOnly && options.updateDocs) {
+    throw new Error('--update-docs with --proxy-only: docs/performance.md shows every scenario of one run');
   }
   if (options.proxyOnly && options.floodOnly) throw new Error('--proxy-only and --flood-only measure different things');
   options.rounds = Math.round(options.rounds);

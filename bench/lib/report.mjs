@@ -1,10 +1,10 @@
-// Turns a run's figures into Markdown (the results file, the README block), writes bench/results/ and,
-// on request, the README's Performance block and the chart it shows.
+// Turns a run's figures into Markdown (the results file, the docs/performance.md block), writes
+// bench/results/ and, on request, the block in docs/performance.md and the chart it shows.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { barChartSvg } from './chart.mjs';
 import { mibText, rpsText } from './format.mjs';
 import { ROOT } from './processes.mjs';
@@ -23,9 +23,13 @@ import {
   volumeTable,
 } from './tables.mjs';
 
-export const README_START = '<!-- bench:start -->';
-export const README_END = '<!-- bench:end -->';
-export const README_CHART = 'docs/bench/bench-chart.svg';
+/** The document that shows the latest full run, between these markers. */
+export const DOCS_PAGE = 'docs/performance.md';
+export const DOCS_BLOCK_START = '<!-- bench:start -->';
+export const DOCS_BLOCK_END = '<!-- bench:end -->';
+/** Where the chart is written, and how the page links it (relative to the page's folder). */
+export const DOCS_CHART = 'docs/bench/bench-chart.svg';
+const DOCS_CHART_LINK = relative(dirname(DOCS_PAGE), DOCS_CHART);
 
 export function describeMachine() {
   const processors = cpus();
@@ -127,8 +131,8 @@ function volumeParagraphs(report) {
   ];
 }
 
-/** The block between the README markers: what the README shows of the latest full run. */
-export function readmeBlock(report, chartPath) {
+/** The block between the docs/performance.md markers: what the page shows of the latest full run. */
+export function docsBlock(report, chartPath) {
   // A --flood-only run has no throughput scenarios: no table or chart of them; a --proxy-only one, no chart.
   const chart =
     report.scenarios.length > 0
@@ -174,7 +178,7 @@ function partialRun(report) {
 
 export function resultsMarkdown(report, chartPath) {
   if (partialRun(report) === 'flood-only') {
-    return [`# Benchmark ${report.date} (flood only)`, readmeBlock(report, chartPath), ...floodSection(report)].join(
+    return [`# Benchmark ${report.date} (flood only)`, docsBlock(report, chartPath), ...floodSection(report)].join(
       '\n\n',
     );
   }
@@ -184,13 +188,13 @@ export function resultsMarkdown(report, chartPath) {
       'Requests per second of each measured round, in the order they ran.',
       roundsTable(report),
     ];
-    return [`# Benchmark ${report.date} (nginx only)`, readmeBlock(report), ...proxySection(report), ...rounds].join(
+    return [`# Benchmark ${report.date} (nginx only)`, docsBlock(report), ...proxySection(report), ...rounds].join(
       '\n\n',
     );
   }
   return [
     `# Benchmark ${report.date}`,
-    readmeBlock(report, chartPath),
+    docsBlock(report, chartPath),
     ...proxySection(report),
     ...floodSection(report),
     '## Login storm',
@@ -230,7 +234,7 @@ export function resultsMarkdown(report, chartPath) {
 export async function formatMarkdown(text) {
   try {
     const prettier = await import('prettier');
-    const config = (await prettier.resolveConfig(join(ROOT, 'README.md'))) ?? {};
+    const config = (await prettier.resolveConfig(join(ROOT, DOCS_PAGE))) ?? {};
     return await prettier.format(text, { ...config, parser: 'markdown' });
   } catch {
     // Prettier is a devDependency; without it the Markdown is still valid, only not column-aligned.
@@ -267,20 +271,20 @@ export async function writeResults(report) {
   return Object.keys(files).map((name) => join('bench', 'results', name));
 }
 
-/** Rewrites only what lies between the README markers, and the chart the README shows. */
-export async function updateReadme(report) {
-  const readmePath = join(ROOT, 'README.md');
-  const readme = await readFile(readmePath, 'utf8');
-  const start = readme.indexOf(README_START);
-  const end = readme.indexOf(README_END);
+/** Rewrites only what lies between the markers of docs/performance.md, and the chart it shows. */
+export async function updateDocs(report, root = ROOT) {
+  const pagePath = join(root, DOCS_PAGE);
+  const page = await readFile(pagePath, 'utf8');
+  const start = page.indexOf(DOCS_BLOCK_START);
+  const end = page.indexOf(DOCS_BLOCK_END);
   if (start < 0 || end < start) {
-    throw new Error(`README.md has no ${README_START} … ${README_END} block to rewrite`);
+    throw new Error(`${DOCS_PAGE} has no ${DOCS_BLOCK_START} … ${DOCS_BLOCK_END} block to rewrite`);
   }
-  const block = (await formatMarkdown(readmeBlock(report, README_CHART))).trimEnd();
-  const updated = `${readme.slice(0, start + README_START.length)}\n\n${block}\n\n${readme.slice(end)}`;
-  await writeFile(readmePath, updated);
-  const chartPath = join(ROOT, README_CHART);
+  const block = (await formatMarkdown(docsBlock(report, DOCS_CHART_LINK))).trimEnd();
+  const updated = `${page.slice(0, start + DOCS_BLOCK_START.length)}\n\n${block}\n\n${page.slice(end)}`;
+  await writeFile(pagePath, updated);
+  const chartPath = join(root, DOCS_CHART);
   await mkdir(dirname(chartPath), { recursive: true });
   await writeFile(chartPath, barChartSvg(report));
-  return ['README.md', README_CHART];
+  return [DOCS_PAGE, DOCS_CHART];
 }

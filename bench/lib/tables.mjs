@@ -1,4 +1,4 @@
-// The tables of a run's Markdown (the results file, the README block), one function each.
+// The tables of a run's Markdown (the results file, the docs/performance.md block), one function each.
 import { mibText, msText, percentText, ratioText, rpsText, statusesText } from './format.mjs';
 
 export function table(header, alignRight, rows) {
