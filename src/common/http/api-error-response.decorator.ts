@@ -20,6 +20,12 @@ const ERROR_HEADERS: Partial<Record<number, HeadersObject>> = {
       schema: { type: 'integer', example: 60 },
     },
   },
+  503: {
+    'Retry-After': {
+      description: 'Seconds after which the service may be available again',
+      schema: { type: 'integer', example: 1 },
+    },
+  },
 };
 
 /**
