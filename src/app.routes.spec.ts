@@ -2,10 +2,10 @@ import { RequestMethod, type Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import { AuthController } from './auth/auth.controller';
-import { FORWARD_AUTH_KEY } from './auth/decorators/forward-auth.decorator';
-import { IS_PUBLIC_KEY } from './auth/decorators/public.decorator';
-import { RATE_LIMIT_BUDGET_KEY } from './auth/decorators/rate-limit-budget.decorator';
-import { ROLES_KEY } from './auth/decorators/roles.decorator';
+import { FORWARD_AUTH_KEY } from './access/forward-auth.decorator';
+import { IS_PUBLIC_KEY } from './access/public.decorator';
+import { RATE_LIMIT_BUDGET_KEY } from './access/rate-limit-budget.decorator';
+import { ROLES_KEY } from './access/roles.decorator';
 import { HealthController } from './health/health.controller';
 import { UsersController } from './users/users.controller';
 

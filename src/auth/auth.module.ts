@@ -13,7 +13,7 @@ import { AuthService } from './auth.service';
 import { CsrfPolicy } from './csrf.policy';
 import { AuthRateLimitGuard } from './guards/auth-rate-limit.guard';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
-import { LoginFailuresModule } from './login-failures/login-failures.module';
+import { LoginThrottleModule } from '../login-throttle/login-throttle.module';
 import { AUTH_THROTTLER_STORAGE, RateLimitStorageModule } from './rate-limit/rate-limit-storage.module';
 import { RolesGuard } from './guards/roles.guard';
 import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
@@ -23,7 +23,7 @@ import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
     UsersModule,
     SessionsModule,
     PassportModule,
-    LoginFailuresModule,
+    LoginThrottleModule,
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStorageModule],
       inject: [authConfig.KEY, AUTH_THROTTLER_STORAGE],

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiNoContentResponse, ApiOkResponse, ApiOperation, getSchemaPath } from '@nestjs/swagger';
 import { ApiErrorResponse } from '../common/http/api-error-response.decorator';
-import { ApiCrossSiteForbiddenResponse } from './decorators/auth.decorator';
+import { ApiCrossSiteForbiddenResponse } from '../access/auth.decorator';
 import {
   CookieTokensResponseDto,
   EXAMPLE_ACCESS_TOKEN,

@@ -66,6 +66,14 @@ describe(AuthService.name, () => {
       expect(sessionsService.start).not.toHaveBeenCalled();
     });
 
+    it('counts usernames that differ only in case or Unicode form under one throttle key', async () => {
+      usersService.verifyCredentials.mockResolvedValue(null);
+
+      await rejectionOf(sut.login('\uFF21LICE', 'wrong-password', CLIENT)); // full-width "A"
+
+      expect(loginThrottle.beginAttempt).toHaveBeenCalledWith('alice', CLIENT.ip);
+    });
+
     it('counts the attempt before the password is verified on an allowed attempt too', async () => {
       usersService.verifyCredentials.mockResolvedValue(USER);
       sessionsService.start.mockResolvedValue(SESSION);

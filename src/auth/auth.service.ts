@@ -3,11 +3,12 @@ import { InvalidTokenException } from '../common/exceptions/invalid-token.except
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../sessions/sessions.service';
 import type { SessionRecord } from '../sessions/sessions.repository';
 import type { UserRecord } from '../users/users.repository';
+import { toUsernameKey } from '../users/schemas/user.schema';
 import { UsersService } from '../users/users.service';
 import { AccessTokenService } from './access-token.service';
-import type { AuthenticatedUser } from './authenticated-user';
+import type { AuthenticatedUser } from '../identity/authenticated-user';
 import { AuditLogger } from '../logging/audit-logger.service';
-import { LoginThrottleService, refundIfBusy } from './login-failures/login-throttle.service';
+import { LoginThrottleService, refundIfBusy } from '../login-throttle/login-throttle.service';
 
 export interface IssuedTokens {
   user: UserRecord;
@@ -41,7 +42,7 @@ export class AuthService {
 
   /** One failure message for an unknown user and a wrong password alike. */
   async login(username: string, password: string, client: ClientInfo): Promise<IssuedTokens> {
-    const refund = await this.loginThrottle.beginAttempt(username, client.ip);
+    const refund = await this.loginThrottle.beginAttempt(toUsernameKey(username), client.ip);
     const user = await this.usersService.verifyCredentials(username, password).catch(refundIfBusy(refund));
     if (!user) {
       // The account's id, never the name as typed: people type passwords into username fields.
@@ -56,7 +57,7 @@ export class AuthService {
     const userId = user._id.toHexString();
     const credentialsVersion = user.credentialsVersion ?? null;
     const [, session] = await Promise.all([
-      this.loginThrottle.recordSuccess(username, client.ip),
+      this.loginThrottle.recordSuccess(toUsernameKey(username), client.ip),
       this.sessionsService.start(userId, client, credentialsVersion),
     ]);
     // The password was checked against credentials read before the session existed: a password change

@@ -1,7 +1,7 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService } from '@nestjs/terminus';
-import { Public } from '../auth/decorators/public.decorator';
+import { Public } from '../access/public.decorator';
 import { ApiErrorResponse } from '../common/http/api-error-response.decorator';
 import { DatabaseHealthIndicator } from './database.health';
 import { LivenessResponseDto, ReadinessResponseDto } from './dto/health-response.dto';

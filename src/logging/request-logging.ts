@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { AuthenticatedUser } from '../auth/authenticated-user';
+import type { AuthenticatedUser } from '../identity/authenticated-user';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** A client's own request id is kept when it is this plain; anything else is replaced. */

@@ -6,6 +6,10 @@ import { RefreshTokenCodec } from './refresh-token.codec';
 import { RefreshRotation, RefreshRotationSchema } from './schemas/refresh-rotation.schema';
 import { SessionRevocation, SessionRevocationSchema } from './schemas/session-revocation.schema';
 import { Session, SessionSchema } from './schemas/session.schema';
+import { RotationClaimsRepository } from './rotation-claims.repository';
+import { SessionLedger } from './session-ledger';
+import { SessionRevocationsRepository } from './session-revocations.repository';
+import { SessionsPurge } from './sessions-purge';
 import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
 import { DatabaseSessionState } from './state/database-session-state';
@@ -22,15 +26,24 @@ import { SessionStateStore } from './state/session-state.store';
   ],
   providers: [
     SessionsRepository,
+    RotationClaimsRepository,
+    SessionRevocationsRepository,
+    SessionLedger,
+    SessionsPurge,
     SessionsService,
     RefreshTokenCodec,
     {
       provide: SessionStateStore,
-      inject: [REDIS_CLIENT, SessionsRepository, authConfig.KEY],
-      useFactory: (redis: RedisClient, repository: SessionsRepository, config: AuthConfig): SessionStateStore =>
+      inject: [REDIS_CLIENT, SessionLedger, SessionRevocationsRepository, authConfig.KEY],
+      useFactory: (
+        redis: RedisClient,
+        ledger: SessionLedger,
+        revocations: SessionRevocationsRepository,
+        config: AuthConfig,
+      ): SessionStateStore =>
         redis
-          ? new RedisSessionState(redis, config.accessTokenTtlMs, (since) => repository.listIdsRevokedSince(since))
-          : new DatabaseSessionState(repository),
+          ? new RedisSessionState(redis, config.accessTokenTtlMs, (since) => revocations.listIdsRevokedSince(since))
+          : new DatabaseSessionState(ledger),
     },
   ],
   exports: [SessionsService],

@@ -8,7 +8,7 @@ import {
   sessionRecord,
   sessionsServiceHarness,
   USER_ID,
-  type SessionsRepositoryMock,
+  type SessionLedgerMock,
   type SessionStateMock,
 } from './testing/sessions.fixture';
 
@@ -17,7 +17,7 @@ const THIRD_SESSION_ID = '6650f0c2a1b2c3d4e5f6071b';
 
 /** The per-request check, listing, and every kind of revocation: database first, then the shared state. */
 describe(SessionsService.name, () => {
-  let repository: SessionsRepositoryMock;
+  let ledger: SessionLedgerMock;
   let state: SessionStateMock;
   let sut: SessionsService;
 
@@ -27,7 +27,7 @@ describe(SessionsService.name, () => {
   }
 
   beforeEach(() => {
-    ({ repository, state, sut } = sessionsServiceHarness());
+    ({ ledger, state, sut } = sessionsServiceHarness());
   });
 
   describe('isActive', () => {
@@ -43,8 +43,8 @@ describe(SessionsService.name, () => {
 
       await sut.isActive(SESSION_ID, USER_ID, NOW);
 
-      expect(repository.isLive).not.toHaveBeenCalled();
-      expect(repository.findById).not.toHaveBeenCalled();
+      expect(ledger.isLive).not.toHaveBeenCalled();
+      expect(ledger.findById).not.toHaveBeenCalled();
     });
 
     it('propagates a failing state store instead of answering', async () => {
@@ -65,12 +65,12 @@ describe(SessionsService.name, () => {
   });
 
   describe('listLive', () => {
-    it("returns the user's live sessions as the repository lists them at that moment", async () => {
+    it("returns the user's live sessions as the ledger lists them at that moment", async () => {
       const sessions = [sessionRecord(), sessionRecord({ _id: new Types.ObjectId(OTHER_SESSION_ID) })];
-      repository.listLiveOfUser.mockResolvedValue(sessions);
+      ledger.listLiveOfUser.mockResolvedValue(sessions);
 
       await expect(sut.listLive(USER_ID, NOW)).resolves.toBe(sessions);
-      expect(repository.listLiveOfUser).toHaveBeenCalledWith(USER_ID, NOW);
+      expect(ledger.listLiveOfUser).toHaveBeenCalledWith(USER_ID, NOW);
     });
   });
 
@@ -78,13 +78,13 @@ describe(SessionsService.name, () => {
     it('records the revocation with its reason in the database, then publishes it', async () => {
       await sut.revoke(SESSION_ID, 'logout', NOW);
 
-      expect(repository.revoke).toHaveBeenCalledWith(SESSION_ID, 'logout', NOW);
+      expect(ledger.revoke).toHaveBeenCalledWith(SESSION_ID, 'logout', NOW);
       expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
-      expect(databaseBeforeState(repository.revoke)).toBe(true);
+      expect(databaseBeforeState(ledger.revoke)).toBe(true);
     });
 
     it('publishes again a session that was already revoked (an earlier publication may have failed)', async () => {
-      repository.revoke.mockResolvedValue(false);
+      ledger.revoke.mockResolvedValue(false);
 
       await sut.revoke(SESSION_ID, 'logout', NOW);
 
@@ -92,7 +92,7 @@ describe(SessionsService.name, () => {
     });
 
     it('does not publish, and fails, when the database write fails', async () => {
-      repository.revoke.mockRejectedValue(new Error('not primary'));
+      ledger.revoke.mockRejectedValue(new Error('not primary'));
 
       await expect(sut.revoke(SESSION_ID, 'logout', NOW)).rejects.toThrow('not primary');
       expect(state.recordRevoked).not.toHaveBeenCalled();
@@ -107,37 +107,37 @@ describe(SessionsService.name, () => {
 
   describe('revokeOwn', () => {
     it('revokes a live session of the user and publishes it, answering true', async () => {
-      repository.revokeLiveOfUser.mockResolvedValue(true);
+      ledger.revokeLiveOfUser.mockResolvedValue(true);
 
       await expect(sut.revokeOwn(USER_ID, SESSION_ID, 'session_deleted', NOW)).resolves.toBe(true);
-      expect(repository.revokeLiveOfUser).toHaveBeenCalledWith(SESSION_ID, USER_ID, 'session_deleted', NOW);
+      expect(ledger.revokeLiveOfUser).toHaveBeenCalledWith(SESSION_ID, USER_ID, 'session_deleted', NOW);
       expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
-      expect(databaseBeforeState(repository.revokeLiveOfUser)).toBe(true);
+      expect(databaseBeforeState(ledger.revokeLiveOfUser)).toBe(true);
     });
 
     it("answers false and publishes nothing for a session that is not the user's", async () => {
-      repository.revokeLiveOfUser.mockResolvedValue(false);
-      repository.isRevokedOfUser.mockResolvedValue(false);
+      ledger.revokeLiveOfUser.mockResolvedValue(false);
+      ledger.isRevokedOfUser.mockResolvedValue(false);
 
       await expect(sut.revokeOwn(OTHER_USER_ID, SESSION_ID, 'session_deleted', NOW)).resolves.toBe(false);
-      expect(repository.isRevokedOfUser).toHaveBeenCalledWith(SESSION_ID, OTHER_USER_ID);
+      expect(ledger.isRevokedOfUser).toHaveBeenCalledWith(SESSION_ID, OTHER_USER_ID);
       expect(state.recordRevoked).not.toHaveBeenCalled();
     });
 
     // The first attempt may have reached the database and then failed to publish (503): a retry must
     // still get the session refused everywhere, though it answers 404 as for any ended session.
     it('publishes again an own session that is already revoked, and still answers false', async () => {
-      repository.revokeLiveOfUser.mockResolvedValue(false);
-      repository.isRevokedOfUser.mockResolvedValue(true);
+      ledger.revokeLiveOfUser.mockResolvedValue(false);
+      ledger.isRevokedOfUser.mockResolvedValue(true);
 
       await expect(sut.revokeOwn(USER_ID, SESSION_ID, 'session_deleted', NOW)).resolves.toBe(false);
-      expect(repository.isRevokedOfUser).toHaveBeenCalledWith(SESSION_ID, USER_ID);
+      expect(ledger.isRevokedOfUser).toHaveBeenCalledWith(SESSION_ID, USER_ID);
       expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
     });
 
     it('fails when that re-publication fails, rather than answering', async () => {
-      repository.revokeLiveOfUser.mockResolvedValue(false);
-      repository.isRevokedOfUser.mockResolvedValue(true);
+      ledger.revokeLiveOfUser.mockResolvedValue(false);
+      ledger.isRevokedOfUser.mockResolvedValue(true);
       state.recordRevoked.mockRejectedValue(new Error('Redis down'));
 
       await expect(sut.revokeOwn(USER_ID, SESSION_ID, 'session_deleted', NOW)).rejects.toThrow('Redis down');
@@ -146,27 +146,27 @@ describe(SessionsService.name, () => {
     it('never goes through the unconditional revoke, which ignores the owner', async () => {
       await sut.revokeOwn(OTHER_USER_ID, SESSION_ID, 'session_deleted', NOW);
 
-      expect(repository.revoke).not.toHaveBeenCalled();
+      expect(ledger.revoke).not.toHaveBeenCalled();
     });
   });
 
   describe('revokeAllOfUser', () => {
     it('publishes every id the database returns, those revoked before included', async () => {
-      repository.revokeAllOfUser.mockResolvedValue([SESSION_ID, OTHER_SESSION_ID]);
+      ledger.revokeAllOfUser.mockResolvedValue([SESSION_ID, OTHER_SESSION_ID]);
 
       await sut.revokeAllOfUser(USER_ID, 'logout_all', undefined, NOW);
 
-      expect(repository.revokeAllOfUser).toHaveBeenCalledWith(USER_ID, 'logout_all', NOW, undefined);
+      expect(ledger.revokeAllOfUser).toHaveBeenCalledWith(USER_ID, 'logout_all', NOW, undefined);
       expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID, OTHER_SESSION_ID]);
-      expect(databaseBeforeState(repository.revokeAllOfUser)).toBe(true);
+      expect(databaseBeforeState(ledger.revokeAllOfUser)).toBe(true);
     });
 
     it('passes the session to keep to the database, and does not publish it', async () => {
-      repository.revokeAllOfUser.mockResolvedValue([OTHER_SESSION_ID, THIRD_SESSION_ID]);
+      ledger.revokeAllOfUser.mockResolvedValue([OTHER_SESSION_ID, THIRD_SESSION_ID]);
 
       await sut.revokeAllOfUser(USER_ID, 'password_changed', SESSION_ID, NOW);
 
-      expect(repository.revokeAllOfUser).toHaveBeenCalledWith(USER_ID, 'password_changed', NOW, SESSION_ID);
+      expect(ledger.revokeAllOfUser).toHaveBeenCalledWith(USER_ID, 'password_changed', NOW, SESSION_ID);
       expect(state.recordRevoked.mock.calls.flat(2)).not.toContain(SESSION_ID);
     });
   });
@@ -175,22 +175,22 @@ describe(SessionsService.name, () => {
     it('stores the new version on that one session and publishes nothing', async () => {
       await sut.updateCredentialsVersion(SESSION_ID, 'credentials-v2');
 
-      expect(repository.updateCredentialsVersion).toHaveBeenCalledWith(SESSION_ID, 'credentials-v2');
+      expect(ledger.updateCredentialsVersion).toHaveBeenCalledWith(SESSION_ID, 'credentials-v2');
       expect(state.recordRevoked).not.toHaveBeenCalled();
     });
   });
 
   describe('deleteAllOfUser', () => {
     it("revokes and publishes every session with reason 'user_deleted' before deleting them", async () => {
-      repository.revokeAllOfUser.mockResolvedValue([SESSION_ID, OTHER_SESSION_ID]);
+      ledger.revokeAllOfUser.mockResolvedValue([SESSION_ID, OTHER_SESSION_ID]);
 
       await sut.deleteAllOfUser(USER_ID, NOW);
 
-      expect(repository.revokeAllOfUser).toHaveBeenCalledWith(USER_ID, 'user_deleted', NOW, undefined);
+      expect(ledger.revokeAllOfUser).toHaveBeenCalledWith(USER_ID, 'user_deleted', NOW, undefined);
       expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID, OTHER_SESSION_ID]);
-      expect(repository.deleteAllOfUser).toHaveBeenCalledWith(USER_ID);
+      expect(ledger.deleteAllOfUser).toHaveBeenCalledWith(USER_ID);
       expect(state.recordRevoked.mock.invocationCallOrder[0]).toBeLessThan(
-        repository.deleteAllOfUser.mock.invocationCallOrder[0],
+        ledger.deleteAllOfUser.mock.invocationCallOrder[0],
       );
     });
 
@@ -198,7 +198,7 @@ describe(SessionsService.name, () => {
       state.recordRevoked.mockRejectedValue(new Error('Redis down'));
 
       await expect(sut.deleteAllOfUser(USER_ID, NOW)).rejects.toThrow('Redis down');
-      expect(repository.deleteAllOfUser).not.toHaveBeenCalled();
+      expect(ledger.deleteAllOfUser).not.toHaveBeenCalled();
     });
   });
 });

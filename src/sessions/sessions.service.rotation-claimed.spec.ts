@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { RefreshTokenCodec } from './refresh-token.codec';
-import type { RotationAttempt, SessionRecord } from './sessions.repository';
+import type { RotationAttempt } from './session-ledger';
+import type { SessionRecord } from './sessions.repository';
 import { SessionsService } from './sessions.service';
 import {
   at,
@@ -11,7 +12,7 @@ import {
   sessionRecord,
   sessionsServiceHarness,
   USER_ID,
-  type SessionsRepositoryMock,
+  type SessionLedgerMock,
   type SessionsServiceHarness,
   type SessionStateMock,
 } from './testing/sessions.fixture';
@@ -20,19 +21,19 @@ import {
 const PRESENTED = 3;
 
 /**
- * rotate() when the repository answers 'claimed': a concurrent request with the same token won the
+ * rotate() when the ledger answers 'claimed': a concurrent request with the same token won the
  * claim on its generation. The grace period runs from that claim: within it the same successor
  * again ('grace'), after it (or with no grace period at all) 'reuse', and the session is revoked.
  */
 describe(SessionsService.name, () => {
-  let repository: SessionsRepositoryMock;
+  let ledger: SessionLedgerMock;
   let state: SessionStateMock;
   let codec: RefreshTokenCodec;
   let warnings: jest.SpyInstance;
   let sut: SessionsService;
   let createSut: SessionsServiceHarness['createSut'];
 
-  /** The repository's answer when another request claimed the presented generation `ago` ms before NOW. */
+  /** The ledger's answer when another request claimed the presented generation `ago` ms before NOW. */
   function claimedBy(ago: number, overrides: Partial<SessionRecord> = {}): RotationAttempt {
     return { status: 'claimed', session: sessionRecord({ generation: PRESENTED, ...overrides }), claimedAt: at(-ago) };
   }
@@ -46,7 +47,7 @@ describe(SessionsService.name, () => {
   }
 
   beforeEach(() => {
-    ({ repository, state, codec, sut, createSut } = sessionsServiceHarness({ refreshReuseGraceMs: GRACE_MS }));
+    ({ ledger, state, codec, sut, createSut } = sessionsServiceHarness({ refreshReuseGraceMs: GRACE_MS }));
     warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   });
 
@@ -54,12 +55,12 @@ describe(SessionsService.name, () => {
 
   describe('grace', () => {
     it("gives the same successor token that the 'rotated' answer to the winning request gave", async () => {
-      repository.rotateRefreshToken.mockResolvedValueOnce({
+      ledger.rotateRefreshToken.mockResolvedValueOnce({
         status: 'rotated',
         session: sessionRecord({ generation: PRESENTED + 1, rotatedAt: NOW }),
       });
       const winner = await rotatePresented();
-      repository.rotateRefreshToken.mockResolvedValueOnce(claimedBy(GRACE_MS / 2));
+      ledger.rotateRefreshToken.mockResolvedValueOnce(claimedBy(GRACE_MS / 2));
 
       const result = await rotatePresented();
 
@@ -75,21 +76,21 @@ describe(SessionsService.name, () => {
       ['for a claim later than this request read its clock', -5, {}],
       ['from the claim, however long ago the session rotated before it', 1_000, { rotatedAt: at(-HOUR) }],
     ])('applies %s, without revoking or reading the session again', async (_label, ago, session) => {
-      repository.rotateRefreshToken.mockResolvedValue(claimedBy(ago, session));
+      ledger.rotateRefreshToken.mockResolvedValue(claimedBy(ago, session));
 
       await expect(rotatePresented()).resolves.toMatchObject({
         outcome: 'grace',
         issued: { refreshToken: successor() },
       });
-      expect(repository.findById).not.toHaveBeenCalled();
-      expect(repository.revoke).not.toHaveBeenCalled();
+      expect(ledger.findById).not.toHaveBeenCalled();
+      expect(ledger.revoke).not.toHaveBeenCalled();
       expect(state.recordRevoked).not.toHaveBeenCalled();
       expect(warnings).not.toHaveBeenCalled();
     });
 
     it("caps the successor's expiry by the session's absolute end", async () => {
       const absolute = at(30 * 60_000);
-      repository.rotateRefreshToken.mockResolvedValue(
+      ledger.rotateRefreshToken.mockResolvedValue(
         claimedBy(1_000, { idleExpiresAt: at(2 * HOUR), absoluteExpiresAt: absolute }),
       );
 
@@ -113,27 +114,25 @@ describe(SessionsService.name, () => {
       ['for a claim later than this request read its clock when the grace period is 0', 0, -1, {}],
     ])('is the token %s', async (_label, grace, ago, session) => {
       sut = createSut({ refreshReuseGraceMs: grace });
-      repository.rotateRefreshToken.mockResolvedValue(claimedBy(ago, session));
+      ledger.rotateRefreshToken.mockResolvedValue(claimedBy(ago, session));
 
       await expect(rotatePresented()).resolves.toEqual({ outcome: 'reuse', sessionId: SESSION_ID, userId: USER_ID });
-      expect(repository.revoke).toHaveBeenCalledWith(SESSION_ID, 'refresh_reuse', NOW);
+      expect(ledger.revoke).toHaveBeenCalledWith(SESSION_ID, 'refresh_reuse', NOW);
     });
 
     it("revokes the session with reason 'refresh_reuse' in the database, then publishes it", async () => {
-      repository.rotateRefreshToken.mockResolvedValue(claimedBy(GRACE_MS + 1));
+      ledger.rotateRefreshToken.mockResolvedValue(claimedBy(GRACE_MS + 1));
 
       await rotatePresented();
 
-      expect(repository.revoke).toHaveBeenCalledTimes(1);
+      expect(ledger.revoke).toHaveBeenCalledTimes(1);
       expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
-      expect(repository.revoke.mock.invocationCallOrder[0]).toBeLessThan(
-        state.recordRevoked.mock.invocationCallOrder[0],
-      );
-      expect(repository.findById).not.toHaveBeenCalled();
+      expect(ledger.revoke.mock.invocationCallOrder[0]).toBeLessThan(state.recordRevoked.mock.invocationCallOrder[0]);
+      expect(ledger.findById).not.toHaveBeenCalled();
     });
 
     it('logs one audit line naming the presented generation and the one claimed after it, but not the token', async () => {
-      repository.rotateRefreshToken.mockResolvedValue(claimedBy(GRACE_MS + 1));
+      ledger.rotateRefreshToken.mockResolvedValue(claimedBy(GRACE_MS + 1));
       const presented = codec.encode(SESSION_ID, PRESENTED);
 
       await sut.rotate(presented, NOW);
@@ -151,7 +150,7 @@ describe(SessionsService.name, () => {
     });
 
     it('fails rather than answering when the revocation cannot be published', async () => {
-      repository.rotateRefreshToken.mockResolvedValue(claimedBy(GRACE_MS + 1));
+      ledger.rotateRefreshToken.mockResolvedValue(claimedBy(GRACE_MS + 1));
       state.recordRevoked.mockRejectedValue(new Error('Redis down'));
 
       await expect(rotatePresented()).rejects.toThrow('Redis down');

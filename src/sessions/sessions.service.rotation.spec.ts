@@ -11,7 +11,7 @@ import {
   sessionRecord,
   sessionsServiceHarness,
   USER_ID,
-  type SessionsRepositoryMock,
+  type SessionLedgerMock,
   type SessionsServiceHarness,
   type SessionStateMock,
 } from './testing/sessions.fixture';
@@ -20,12 +20,12 @@ import {
 const PRESENTED = 3;
 
 /**
- * rotate() when the repository answers 'stale' (the presented token is not the session's current
+ * rotate() when the ledger answers 'stale' (the presented token is not the session's current
  * one): the session as it is now decides between 'grace' (same successor again), 'reuse' (the
  * session is revoked) and 'invalid'. See sessions.service.rotation-claimed.spec.ts for 'claimed'.
  */
 describe(SessionsService.name, () => {
-  let repository: SessionsRepositoryMock;
+  let ledger: SessionLedgerMock;
   let state: SessionStateMock;
   let codec: RefreshTokenCodec;
   let warnings: jest.SpyInstance;
@@ -43,16 +43,16 @@ describe(SessionsService.name, () => {
   }
 
   beforeEach(() => {
-    ({ repository, state, codec, sut, createSut } = sessionsServiceHarness({ refreshReuseGraceMs: GRACE_MS }));
+    ({ ledger, state, codec, sut, createSut } = sessionsServiceHarness({ refreshReuseGraceMs: GRACE_MS }));
     warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    repository.rotateRefreshToken.mockResolvedValue({ status: 'stale' });
+    ledger.rotateRefreshToken.mockResolvedValue({ status: 'stale' });
   });
 
   afterEach(() => jest.restoreAllMocks());
 
   describe('grace', () => {
     it('gives the token rotated last, presented again within the grace period, the same successor', async () => {
-      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS / 2 }));
+      ledger.findById.mockResolvedValue(currentSession({ ago: GRACE_MS / 2 }));
 
       const result = await rotatePresented();
 
@@ -64,22 +64,22 @@ describe(SessionsService.name, () => {
           refreshToken: codec.encode(SESSION_ID, PRESENTED + 1),
         }),
       });
-      expect(repository.findById).toHaveBeenCalledWith(SESSION_ID);
+      expect(ledger.findById).toHaveBeenCalledWith(SESSION_ID);
     });
 
     it('neither revokes nor changes the session', async () => {
-      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS / 2 }));
+      ledger.findById.mockResolvedValue(currentSession({ ago: GRACE_MS / 2 }));
 
       await rotatePresented();
 
-      expect(repository.revoke).not.toHaveBeenCalled();
+      expect(ledger.revoke).not.toHaveBeenCalled();
       expect(state.recordRevoked).not.toHaveBeenCalled();
-      expect(repository.rotateRefreshToken).toHaveBeenCalledTimes(1);
+      expect(ledger.rotateRefreshToken).toHaveBeenCalledTimes(1);
     });
 
     it("reports the session's current end as the successor's expiry", async () => {
       const idle = at(HOUR);
-      repository.findById.mockResolvedValue(currentSession({ ago: 1_000, idleExpiresAt: idle }));
+      ledger.findById.mockResolvedValue(currentSession({ ago: 1_000, idleExpiresAt: idle }));
 
       const result = await rotatePresented();
 
@@ -87,13 +87,13 @@ describe(SessionsService.name, () => {
     });
 
     it('still applies exactly at the end of the grace period', async () => {
-      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS }));
+      ledger.findById.mockResolvedValue(currentSession({ ago: GRACE_MS }));
 
       await expect(rotatePresented()).resolves.toMatchObject({ outcome: 'grace' });
     });
 
     it('applies to a request that read its clock before the concurrent rotation was written', async () => {
-      repository.findById.mockResolvedValue(currentSession({ ago: -5 }));
+      ledger.findById.mockResolvedValue(currentSession({ ago: -5 }));
 
       await expect(rotatePresented()).resolves.toMatchObject({ outcome: 'grace' });
     });
@@ -101,13 +101,13 @@ describe(SessionsService.name, () => {
 
   describe('reuse', () => {
     it('is the token rotated last, presented one millisecond after the grace period', async () => {
-      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS + 1 }));
+      ledger.findById.mockResolvedValue(currentSession({ ago: GRACE_MS + 1 }));
 
       await expect(rotatePresented()).resolves.toEqual({ outcome: 'reuse', sessionId: SESSION_ID, userId: USER_ID });
     });
 
     it('is a token older than the one rotated last, even within the grace period', async () => {
-      repository.findById.mockResolvedValue(currentSession({ generation: PRESENTED + 2, ago: 0 }));
+      ledger.findById.mockResolvedValue(currentSession({ generation: PRESENTED + 2, ago: 0 }));
 
       await expect(rotatePresented()).resolves.toMatchObject({ outcome: 'reuse' });
     });
@@ -118,25 +118,23 @@ describe(SessionsService.name, () => {
       ['rotated just after this request read its clock', -1],
     ])('is any superseded token when the grace period is 0 (%s)', async (_label, ago) => {
       sut = createSut({ refreshReuseGraceMs: 0 });
-      repository.findById.mockResolvedValue(currentSession({ ago }));
+      ledger.findById.mockResolvedValue(currentSession({ ago }));
 
       await expect(rotatePresented()).resolves.toMatchObject({ outcome: 'reuse' });
     });
 
     it("revokes the session with reason 'refresh_reuse' in the database, then publishes it", async () => {
-      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS + 1 }));
+      ledger.findById.mockResolvedValue(currentSession({ ago: GRACE_MS + 1 }));
 
       await rotatePresented();
 
-      expect(repository.revoke).toHaveBeenCalledWith(SESSION_ID, 'refresh_reuse', NOW);
+      expect(ledger.revoke).toHaveBeenCalledWith(SESSION_ID, 'refresh_reuse', NOW);
       expect(state.recordRevoked).toHaveBeenCalledWith([SESSION_ID]);
-      expect(repository.revoke.mock.invocationCallOrder[0]).toBeLessThan(
-        state.recordRevoked.mock.invocationCallOrder[0],
-      );
+      expect(ledger.revoke.mock.invocationCallOrder[0]).toBeLessThan(state.recordRevoked.mock.invocationCallOrder[0]);
     });
 
     it('logs one audit line naming the session, the user and both generations, but not the token', async () => {
-      repository.findById.mockResolvedValue(currentSession({ generation: PRESENTED + 2 }));
+      ledger.findById.mockResolvedValue(currentSession({ generation: PRESENTED + 2 }));
       const presented = codec.encode(SESSION_ID, PRESENTED);
 
       await sut.rotate(presented, NOW);
@@ -154,7 +152,7 @@ describe(SessionsService.name, () => {
     });
 
     it('fails rather than answering when the revocation cannot be published', async () => {
-      repository.findById.mockResolvedValue(currentSession({ ago: GRACE_MS + 1 }));
+      ledger.findById.mockResolvedValue(currentSession({ ago: GRACE_MS + 1 }));
       state.recordRevoked.mockRejectedValue(new Error('Redis down'));
 
       await expect(rotatePresented()).rejects.toThrow('Redis down');
@@ -169,10 +167,10 @@ describe(SessionsService.name, () => {
       ['the session reached its maximum lifetime', currentSession({ ago: GRACE_MS + 1, absoluteExpiresAt: at(-1) })],
       ['the session ended, even within the grace period', currentSession({ ago: 1, revokedAt: at(-1) })],
     ])('is a superseded token when %s, and nothing is revoked again', async (_label, session) => {
-      repository.findById.mockResolvedValue(session);
+      ledger.findById.mockResolvedValue(session);
 
       await expect(rotatePresented()).resolves.toEqual({ outcome: 'invalid' });
-      expect(repository.revoke).not.toHaveBeenCalled();
+      expect(ledger.revoke).not.toHaveBeenCalled();
       expect(state.recordRevoked).not.toHaveBeenCalled();
       expect(warnings).not.toHaveBeenCalled();
     });
@@ -180,11 +178,11 @@ describe(SessionsService.name, () => {
     it.each([
       ['of the current generation', PRESENTED],
       ['of a generation the session never reached', PRESENTED - 1],
-    ])('is a genuine token %s that the repository found stale, without revoking', async (_label, generation) => {
-      repository.findById.mockResolvedValue(currentSession({ generation, ago: GRACE_MS + 1 }));
+    ])('is a genuine token %s that the ledger found stale, without revoking', async (_label, generation) => {
+      ledger.findById.mockResolvedValue(currentSession({ generation, ago: GRACE_MS + 1 }));
 
       await expect(rotatePresented()).resolves.toEqual({ outcome: 'invalid' });
-      expect(repository.revoke).not.toHaveBeenCalled();
+      expect(ledger.revoke).not.toHaveBeenCalled();
       expect(state.recordRevoked).not.toHaveBeenCalled();
     });
   });

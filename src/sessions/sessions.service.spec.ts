@@ -1,8 +1,8 @@
-import { Logger } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { TokenCrypto } from '../crypto/token-crypto.service';
 import { RefreshTokenCodec } from './refresh-token.codec';
-import type { NewSession, RotationAttempt, SessionRecord } from './sessions.repository';
+import type { RotationAttempt } from './session-ledger';
+import type { NewSession, SessionRecord } from './sessions.repository';
 import { SessionsService } from './sessions.service';
 import {
   at,
@@ -15,16 +15,16 @@ import {
   sessionsConfig as config,
   sessionsServiceHarness,
   USER_ID,
-  type SessionsRepositoryMock,
+  type SessionLedgerMock,
   type SessionsServiceHarness,
 } from './testing/sessions.fixture';
 
-/** The repository's answer when this request won the claim and rotated the session. */
+/** The ledger's answer when this request won the claim and rotated the session. */
 function rotated(session: SessionRecord): RotationAttempt {
   return { status: 'rotated', session };
 }
 
-/** What the repository would store for a new session. */
+/** What the ledger would store for a new session. */
 function recordFor(session: NewSession): SessionRecord {
   return sessionRecord({
     _id: session.id,
@@ -36,21 +36,21 @@ function recordFor(session: NewSession): SessionRecord {
 }
 
 describe(SessionsService.name, () => {
-  let repository: SessionsRepositoryMock;
+  let ledger: SessionLedgerMock;
   let codec: RefreshTokenCodec;
   let sut: SessionsService;
   let createSut: SessionsServiceHarness['createSut'];
 
   beforeEach(() => {
-    ({ repository, codec, sut, createSut } = sessionsServiceHarness());
-    repository.create.mockImplementation((session: NewSession) => Promise.resolve(recordFor(session)));
+    ({ ledger, codec, sut, createSut } = sessionsServiceHarness());
+    ledger.create.mockImplementation((session: NewSession) => Promise.resolve(recordFor(session)));
   });
 
   describe('start', () => {
     it('stores the hash of the refresh token it returns, never the token itself', async () => {
       const issued = await sut.start(USER_ID, CLIENT, CREDENTIALS_VERSION, NOW);
 
-      const stored = repository.create.mock.calls[0][0];
+      const stored = ledger.create.mock.calls[0][0];
       expect(stored.refreshTokenHash).toBe(codec.hash(issued.refreshToken));
       expect(JSON.stringify(stored)).not.toContain(issued.refreshToken);
       expect(JSON.stringify(stored)).not.toContain(issued.refreshToken.split('.')[2]);
@@ -59,7 +59,7 @@ describe(SessionsService.name, () => {
     it('returns a generation-0 token bound to the new session and its user', async () => {
       const issued = await sut.start(USER_ID, CLIENT, CREDENTIALS_VERSION, NOW);
 
-      const stored = repository.create.mock.calls[0][0];
+      const stored = ledger.create.mock.calls[0][0];
       expect(issued.sessionId).toBe(stored.id.toHexString());
       expect(issued.userId).toBe(USER_ID);
       expect(codec.decode(issued.refreshToken)).toEqual({ sessionId: stored.id.toHexString(), generation: 0 });
@@ -68,7 +68,7 @@ describe(SessionsService.name, () => {
     it('sets the idle expiry from REFRESH_TOKEN_EXPIRY and the absolute one from SESSION_MAX_LIFETIME', async () => {
       await sut.start(USER_ID, CLIENT, CREDENTIALS_VERSION, NOW);
 
-      expect(repository.create).toHaveBeenCalledWith(
+      expect(ledger.create).toHaveBeenCalledWith(
         expect.objectContaining({
           userId: USER_ID,
           now: NOW,
@@ -83,7 +83,7 @@ describe(SessionsService.name, () => {
     it("records the user's credentials version the password was checked against, and hands it back", async () => {
       const issued = await sut.start(USER_ID, CLIENT, 'credentials-v7', NOW);
 
-      expect(repository.create).toHaveBeenCalledWith(expect.objectContaining({ credentialsVersion: 'credentials-v7' }));
+      expect(ledger.create).toHaveBeenCalledWith(expect.objectContaining({ credentialsVersion: 'credentials-v7' }));
       expect(issued.credentialsVersion).toBe('credentials-v7');
     });
 
@@ -96,15 +96,15 @@ describe(SessionsService.name, () => {
     });
   });
 
-  describe('rotate, when the repository rotates the session', () => {
+  describe('rotate, when the ledger rotates the session', () => {
     it('asks to rotate the presented generation and hash to the successor hash', async () => {
       const presented = codec.encode(SESSION_ID, 4);
-      repository.rotateRefreshToken.mockResolvedValue(rotated(sessionRecord({ generation: 5 })));
+      ledger.rotateRefreshToken.mockResolvedValue(rotated(sessionRecord({ generation: 5 })));
 
       await sut.rotate(presented, NOW);
 
-      expect(repository.rotateRefreshToken).toHaveBeenCalledTimes(1);
-      expect(repository.rotateRefreshToken).toHaveBeenCalledWith({
+      expect(ledger.rotateRefreshToken).toHaveBeenCalledTimes(1);
+      expect(ledger.rotateRefreshToken).toHaveBeenCalledWith({
         sessionId: SESSION_ID,
         expectedGeneration: 4,
         expectedHash: codec.hash(presented),
@@ -115,7 +115,7 @@ describe(SessionsService.name, () => {
     });
 
     it("answers 'rotated' with the successor token, of generation + 1, for the same session", async () => {
-      repository.rotateRefreshToken.mockResolvedValue(
+      ledger.rotateRefreshToken.mockResolvedValue(
         rotated(sessionRecord({ generation: 5, credentialsVersion: 'credentials-v3' })),
       );
 
@@ -130,8 +130,8 @@ describe(SessionsService.name, () => {
           credentialsVersion: 'credentials-v3',
         }),
       });
-      expect(repository.findById).not.toHaveBeenCalled();
-      expect(repository.revoke).not.toHaveBeenCalled();
+      expect(ledger.findById).not.toHaveBeenCalled();
+      expect(ledger.revoke).not.toHaveBeenCalled();
     });
 
     it.each([
@@ -147,17 +147,17 @@ describe(SessionsService.name, () => {
       ['a garbage string', () => 'not-a-refresh-token'],
       ['an operator object', () => ({ $ne: null })],
       ['undefined', () => undefined],
-    ])("answers 'invalid' for %s without asking the repository", async (_label, presented) => {
+    ])("answers 'invalid' for %s without asking the ledger", async (_label, presented) => {
       await expect(sut.rotate(presented(), NOW)).resolves.toEqual({ outcome: 'invalid' });
-      expect(repository.rotateRefreshToken).not.toHaveBeenCalled();
-      expect(repository.findById).not.toHaveBeenCalled();
+      expect(ledger.rotateRefreshToken).not.toHaveBeenCalled();
+      expect(ledger.findById).not.toHaveBeenCalled();
     });
   });
 
   describe("the issued token's expiresAt", () => {
     it('is the idle expiry when that comes first', async () => {
       const idle = at(HOUR);
-      repository.rotateRefreshToken.mockResolvedValue(
+      ledger.rotateRefreshToken.mockResolvedValue(
         rotated(sessionRecord({ idleExpiresAt: idle, absoluteExpiresAt: at(5 * HOUR) })),
       );
 
@@ -168,7 +168,7 @@ describe(SessionsService.name, () => {
 
     it('is the absolute expiry when the session ends before the idle window does', async () => {
       const absolute = at(30 * 60_000);
-      repository.rotateRefreshToken.mockResolvedValue(
+      ledger.rotateRefreshToken.mockResolvedValue(
         rotated(sessionRecord({ idleExpiresAt: at(2 * HOUR), absoluteExpiresAt: absolute })),
       );
 
@@ -181,62 +181,6 @@ describe(SessionsService.name, () => {
       const issued = await createSut({ sessionMaxLifetimeMs: HOUR }).start(USER_ID, CLIENT, CREDENTIALS_VERSION, NOW);
 
       expect(issued.expiresAt).toEqual(at(HOUR));
-    });
-  });
-
-  describe('purge of ended sessions', () => {
-    const PURGE_INTERVAL_MS = 10 * 60_000;
-    const REVOKED_RETENTION_MS = 24 * HOUR;
-    let warnings: jest.SpyInstance;
-
-    beforeEach(() => {
-      jest.useFakeTimers({ now: NOW });
-      warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-      jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    });
-
-    afterEach(() => {
-      sut.onApplicationShutdown();
-      jest.useRealTimers();
-      jest.restoreAllMocks();
-    });
-
-    it('does not run before the module is initialised', async () => {
-      await jest.advanceTimersByTimeAsync(3 * PURGE_INTERVAL_MS);
-
-      expect(repository.deleteEnded).not.toHaveBeenCalled();
-    });
-
-    it('deletes expired sessions, and revoked ones past their retention, once per interval', async () => {
-      sut.onModuleInit();
-
-      await jest.advanceTimersByTimeAsync(PURGE_INTERVAL_MS);
-
-      expect(repository.deleteEnded).toHaveBeenCalledTimes(1);
-      expect(repository.deleteEnded).toHaveBeenCalledWith(
-        at(PURGE_INTERVAL_MS),
-        at(PURGE_INTERVAL_MS - REVOKED_RETENTION_MS),
-      );
-    });
-
-    it('stops on application shutdown', async () => {
-      sut.onModuleInit();
-      await jest.advanceTimersByTimeAsync(PURGE_INTERVAL_MS);
-
-      sut.onApplicationShutdown();
-      await jest.advanceTimersByTimeAsync(3 * PURGE_INTERVAL_MS);
-
-      expect(repository.deleteEnded).toHaveBeenCalledTimes(1);
-    });
-
-    it('survives a failing purge, logs it, and tries again at the next interval', async () => {
-      repository.deleteEnded.mockRejectedValueOnce(new Error('not primary'));
-      sut.onModuleInit();
-
-      await jest.advanceTimersByTimeAsync(2 * PURGE_INTERVAL_MS);
-
-      expect(warnings).toHaveBeenCalledWith(expect.stringContaining('not primary'));
-      expect(repository.deleteEnded).toHaveBeenCalledTimes(2);
     });
   });
 });

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { authConfig, type AuthConfig } from '../config';
 import { AuditLogger } from '../logging/audit-logger.service';
 import { RefreshTokenCodec } from './refresh-token.codec';
-import { SessionsRepository, type SessionRecord } from './sessions.repository';
+import { SessionLedger } from './session-ledger';
+import type { SessionRecord } from './sessions.repository';
 import { SessionStateStore } from './state/session-state.store';
 
 export interface ClientInfo {
@@ -41,31 +42,15 @@ export type RevocationReason =
   /** A login whose password was checked against credentials changed or deleted meanwhile. */
   | 'credentials_changed';
 
-/** How long revoked sessions are kept (for the audit trail) before the purge removes them. */
-const REVOKED_RETENTION_MS = 24 * 3_600_000;
-const PURGE_INTERVAL_MS = 10 * 60_000;
-
 @Injectable()
-export class SessionsService implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(SessionsService.name);
-  private purgeTimer?: NodeJS.Timeout;
-
+export class SessionsService {
   constructor(
-    private readonly sessionsRepository: SessionsRepository,
+    private readonly ledger: SessionLedger,
     private readonly refreshTokens: RefreshTokenCodec,
     private readonly state: SessionStateStore,
     private readonly audit: AuditLogger,
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
   ) {}
-
-  onModuleInit(): void {
-    this.purgeTimer = setInterval(() => void this.purgeEnded(), PURGE_INTERVAL_MS);
-    this.purgeTimer.unref();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.purgeTimer);
-  }
 
   async start(
     userId: string,
@@ -75,7 +60,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   ): Promise<IssuedRefreshToken> {
     const id = new Types.ObjectId();
     const refreshToken = this.refreshTokens.encode(id.toHexString(), 0);
-    const session = await this.sessionsRepository.create({
+    const session = await this.ledger.create({
       id,
       userId,
       refreshTokenHash: this.refreshTokens.hash(refreshToken),
@@ -91,7 +76,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Exchanges a refresh token for its successor. Exactly one request can rotate a generation (see
-   * SessionsRepository.rotateRefreshToken). Any other request with the same token finds it
+   * SessionLedger.rotateRefreshToken). Any other request with the same token finds it
    * superseded: the token rotated last, presented again within REFRESH_REUSE_GRACE (parallel tabs, a
    * lost response), gets the same successor again; any other genuine but superseded token is reuse,
    * and the whole session is revoked.
@@ -102,7 +87,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     const { sessionId, generation } = decoded;
     const nextToken = this.refreshTokens.encode(sessionId, generation + 1);
 
-    const attempt = await this.sessionsRepository.rotateRefreshToken({
+    const attempt = await this.ledger.rotateRefreshToken({
       sessionId,
       expectedGeneration: generation,
       expectedHash: this.refreshTokens.hash(presentedToken as string),
@@ -119,7 +104,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
       return this.reuseDetected(sessionId, attempt.session.userId.toHexString(), generation, generation + 1, now);
     }
 
-    const session = await this.sessionsRepository.findById(sessionId);
+    const session = await this.ledger.findById(sessionId);
     if (!session || !isLive(session, now)) return { outcome: 'invalid' };
     if (session.generation === generation + 1 && session.rotatedAt && this.withinGrace(session.rotatedAt, now)) {
       return { outcome: 'grace', issued: this.issued(session, nextToken) };
@@ -159,23 +144,23 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   listLive(userId: string, now = new Date()): Promise<SessionRecord[]> {
-    return this.sessionsRepository.listLiveOfUser(userId, now);
+    return this.ledger.listLiveOfUser(userId, now);
   }
 
   // Each revocation is written to the database first (the record), then to the store that every
   // instance reads per request; only then does the caller answer.
 
   async revoke(sessionId: string, reason: RevocationReason, now = new Date()): Promise<void> {
-    await this.sessionsRepository.revoke(sessionId, reason, now);
+    await this.ledger.revoke(sessionId, reason, now);
     // Published even if it was revoked already: an earlier publication may have failed.
     await this.state.recordRevoked([sessionId]);
   }
 
   /** False when the session is not the user's, or has already ended. */
   async revokeOwn(userId: string, sessionId: string, reason: RevocationReason, now = new Date()): Promise<boolean> {
-    const found = await this.sessionsRepository.revokeLiveOfUser(sessionId, userId, reason, now);
+    const found = await this.ledger.revokeLiveOfUser(sessionId, userId, reason, now);
     // Revoked already, perhaps by an attempt whose publication failed: publish it again all the same.
-    if (found || (await this.sessionsRepository.isRevokedOfUser(sessionId, userId))) {
+    if (found || (await this.ledger.isRevokedOfUser(sessionId, userId))) {
       await this.state.recordRevoked([sessionId]);
     }
     return found;
@@ -183,7 +168,7 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
 
   /** The session that changed the password keeps working under the new credentials. */
   updateCredentialsVersion(sessionId: string, credentialsVersion: string): Promise<void> {
-    return this.sessionsRepository.updateCredentialsVersion(sessionId, credentialsVersion);
+    return this.ledger.updateCredentialsVersion(sessionId, credentialsVersion);
   }
 
   async revokeAllOfUser(
@@ -192,23 +177,14 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     exceptSessionId?: string,
     now = new Date(),
   ): Promise<void> {
-    const revokedIds = await this.sessionsRepository.revokeAllOfUser(userId, reason, now, exceptSessionId);
+    const revokedIds = await this.ledger.revokeAllOfUser(userId, reason, now, exceptSessionId);
     await this.state.recordRevoked(revokedIds);
   }
 
   /** Revokes every session first (so no token of them is accepted anywhere), then forgets them. */
   async deleteAllOfUser(userId: string, now = new Date()): Promise<void> {
     await this.revokeAllOfUser(userId, 'user_deleted', undefined, now);
-    await this.sessionsRepository.deleteAllOfUser(userId);
-  }
-
-  private async purgeEnded(now = new Date()): Promise<void> {
-    try {
-      const removed = await this.sessionsRepository.deleteEnded(now, new Date(now.getTime() - REVOKED_RETENTION_MS));
-      if (removed > 0) this.logger.log(`Purged ${removed} ended sessions`);
-    } catch (error) {
-      this.logger.warn(`Session purge skipped: ${(error as Error).message}`);
-    }
+    await this.ledger.deleteAllOfUser(userId);
   }
 
   private issued(session: SessionRecord, refreshToken: string): IssuedRefreshToken {

@@ -2,10 +2,10 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Ip, Patch, Unautho
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponse, ApiJsonBodyErrorResponses } from '../common/http/api-error-response.decorator';
 import { ChangePasswordDto } from './dto/change-password.dto';
-import { ApiCrossSiteForbiddenResponse, Auth, CROSS_SITE_REFUSED } from '../auth/decorators/auth.decorator';
-import { CurrentUser } from '../auth/decorators/current-user.decorator';
-import { PASSWORD_CHANGE_BUDGET, RateLimitBudget } from '../auth/decorators/rate-limit-budget.decorator';
-import type { AuthenticatedUser } from '../auth/authenticated-user';
+import { ApiCrossSiteForbiddenResponse, Auth, CROSS_SITE_REFUSED } from '../access/auth.decorator';
+import { CurrentUser } from '../access/current-user.decorator';
+import { PASSWORD_CHANGE_BUDGET, RateLimitBudget } from '../access/rate-limit-budget.decorator';
+import type { AuthenticatedUser } from '../identity/authenticated-user';
 import { ROLE_ADMIN } from './schemas/user.schema';
 import { UsersService } from './users.service';
 import { toUserResponse, UserResponseDto } from './dto/user-response.dto';

@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { isValidObjectId, type Model } from 'mongoose';
+import { isDuplicateKey } from '../common/database/duplicate-key';
 import { User } from './schemas/user.schema';
 
 export type UserRecord = Pick<
@@ -11,8 +12,6 @@ export type UserRecord = Pick<
 export class DuplicateUsernameError extends Error {
   override name = 'DuplicateUsernameError';
 }
-
-const DUPLICATE_KEY = 11000;
 
 @Injectable()
 export class UsersRepository implements OnModuleInit {
@@ -30,7 +29,7 @@ export class UsersRepository implements OnModuleInit {
       const created = await this.userModel.create(user);
       return created.toObject();
     } catch (error) {
-      if ((error as { code?: number }).code === DUPLICATE_KEY) throw new DuplicateUsernameError(user.usernameKey);
+      if (isDuplicateKey(error)) throw new DuplicateUsernameError(user.usernameKey);
       throw error;
     }
   }

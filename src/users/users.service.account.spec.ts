@@ -43,7 +43,7 @@ describe(UsersService.name, () => {
       passwordThrottle.beginAttempt.mockRejectedValue(new TooManyRequestsException(60));
 
       await expect(changePassword()).rejects.toBeInstanceOf(TooManyRequestsException);
-      expect(passwordThrottle.beginAttempt).toHaveBeenCalledWith(ALICE.username, CLIENT_IP);
+      expect(passwordThrottle.beginAttempt).toHaveBeenCalledWith(ALICE.usernameKey, CLIENT_IP);
       expect(hasher.verify).not.toHaveBeenCalled();
       expect(repository.updatePassword).not.toHaveBeenCalled();
     });
@@ -53,7 +53,7 @@ describe(UsersService.name, () => {
       hasher.verify.mockResolvedValue(false);
 
       await expect(changePassword('wrong-password')).rejects.toBeInstanceOf(ForbiddenException);
-      expect(passwordThrottle.beginAttempt).toHaveBeenCalledWith(ALICE.username, CLIENT_IP);
+      expect(passwordThrottle.beginAttempt).toHaveBeenCalledWith(ALICE.usernameKey, CLIENT_IP);
       expect(passwordThrottle.recordSuccess).not.toHaveBeenCalled();
     });
 
@@ -63,7 +63,7 @@ describe(UsersService.name, () => {
 
       await changePassword();
 
-      expect(passwordThrottle.recordSuccess).toHaveBeenCalledWith(ALICE.username, CLIENT_IP);
+      expect(passwordThrottle.recordSuccess).toHaveBeenCalledWith(ALICE.usernameKey, CLIENT_IP);
       expect(hasher.verify.mock.invocationCallOrder[0]).toBeLessThan(
         passwordThrottle.recordSuccess.mock.invocationCallOrder[0],
       );

@@ -10,7 +10,7 @@ import {
 import { usersConfig, type UsersConfig } from '../config';
 import { PasswordHasher } from '../crypto/password-hasher.service';
 import { TokenCrypto } from '../crypto/token-crypto.service';
-import { LoginThrottleService, refundIfBusy } from '../auth/login-failures/login-throttle.service';
+import { LoginThrottleService, refundIfBusy } from '../login-throttle/login-throttle.service';
 import { AuditLogger } from '../logging/audit-logger.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { ROLE_ADMIN, ROLE_USER, toUsernameKey } from './schemas/user.schema';
@@ -104,12 +104,12 @@ export class UsersService implements OnApplicationBootstrap {
     const user = await this.usersRepository.findById(userId);
     if (!user) throw new UnauthorizedException();
     // A stolen access token must not become a way to guess the password: same brake as login.
-    const refund = await this.passwordThrottle.beginAttempt(user.username, clientIp);
+    const refund = await this.passwordThrottle.beginAttempt(user.usernameKey, clientIp);
     const verified = await this.passwordHasher.verify(user.passwordHash, currentPassword).catch(refundIfBusy(refund));
     if (!verified) {
       throw new ForbiddenException('Current password is incorrect');
     }
-    await this.passwordThrottle.recordSuccess(user.username, clientIp);
+    await this.passwordThrottle.recordSuccess(user.usernameKey, clientIp);
     const credentialsVersion = this.crypto.randomId();
     const passwordHash = await this.passwordHasher.hash(newPassword);
     if (!(await this.usersRepository.updatePassword(userId, passwordHash, credentialsVersion))) {

@@ -1,7 +1,7 @@
 import { mongo, Types } from 'mongoose';
 import { createTestApp, type TestApp } from '../support/test-app';
 import { jwtPayload, login, registerAndLogin, type LoggedIn } from '../support/auth-helpers';
-import { SessionsRepository } from '../../src/sessions/sessions.repository';
+import { SessionRevocationsRepository } from '../../src/sessions/session-revocations.repository';
 import { bearer } from '../support/contract-assertions';
 
 /**
@@ -185,7 +185,7 @@ describe('database queries of the access-token check, of a refresh and of the re
     expect(changed.status).toBe(204);
     expect((await t.http().post('/api/auth/logout-all').set('Authorization', auth(second))).status).toBe(200);
     // What every instance asks every few seconds with Redis: the revocations of the last minute.
-    const recent = await t.app.get(SessionsRepository).listIdsRevokedSince(new Date(Date.now() - 60_000));
+    const recent = await t.app.get(SessionRevocationsRepository).listIdsRevokedSince(new Date(Date.now() - 60_000));
     capturing = false;
 
     expect(recent).toEqual(expect.arrayContaining([jwtPayload(third.accessToken).sid]));

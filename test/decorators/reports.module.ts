@@ -1,5 +1,5 @@
 import { Controller, Get, Module } from '@nestjs/common';
-import { Auth, CurrentUser, Public, type AuthenticatedUser } from '../../src/auth';
+import { Auth, CurrentUser, Public, type AuthenticatedUser } from '../../src/access';
 
 /** What a team adopting the service writes for its own routes: the README shows this module. */
 @Controller('reports')

@@ -10,7 +10,7 @@ import {
   RATE_LIMIT_BUDGET_KEY,
   type RateLimitBudgetName,
   VERIFY_BUDGET,
-} from '../decorators/rate-limit-budget.decorator';
+} from '../../access/rate-limit-budget.decorator';
 
 /**
  * Requests a minute per client address to the routes of a @RateLimitBudget (the library's own tracker

@@ -5,10 +5,10 @@ import { setAuthenticatedUser, type HttpRequest } from '../../common/http/http-r
 import { ResponseWriter, type HttpResponse } from '../../common/http/response-writer';
 import { ACCESS_TOKEN_EXPIRED, InvalidTokenException } from '../../common/exceptions/invalid-token.exception';
 import { extractAccessToken } from '../access-token.extractor';
-import type { AuthenticatedUser } from '../authenticated-user';
+import type { AuthenticatedUser } from '../../identity/authenticated-user';
 import { CsrfPolicy } from '../csrf.policy';
-import { FORWARD_AUTH_KEY } from '../decorators/forward-auth.decorator';
-import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
+import { FORWARD_AUTH_KEY } from '../../access/forward-auth.decorator';
+import { IS_PUBLIC_KEY } from '../../access/public.decorator';
 import { JWT_STRATEGY, JwtStrategy } from '../strategies/jwt.strategy';
 
 /** On a forward-auth refusal (401): the error message, for proxies that do not pass the body on. */

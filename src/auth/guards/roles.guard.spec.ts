@@ -1,7 +1,7 @@
 import { ForbiddenException, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { AuthenticatedUser } from '../authenticated-user';
-import { Roles } from '../decorators/roles.decorator';
+import type { AuthenticatedUser } from '../../identity/authenticated-user';
+import { Roles } from '../../access/roles.decorator';
 import { RolesGuard } from './roles.guard';
 
 class FixtureController {

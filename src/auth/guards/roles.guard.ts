@@ -1,8 +1,8 @@
 import { ForbiddenException, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { HttpRequest } from '../../common/http/http-request';
-import type { AuthenticatedUser } from '../authenticated-user';
-import { ROLES_KEY } from '../decorators/roles.decorator';
+import type { AuthenticatedUser } from '../../identity/authenticated-user';
+import { ROLES_KEY } from '../../access/roles.decorator';
 
 /** Runs after JwtAuthGuard (registered after it); only routes with @Roles/@Auth(roles) are affected. */
 @Injectable()

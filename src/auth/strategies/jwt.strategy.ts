@@ -6,7 +6,7 @@ import { authConfig, type AuthConfig } from '../../config';
 import { TokenCrypto } from '../../crypto/token-crypto.service';
 import { extractAccessToken } from '../access-token.extractor';
 import { AuthService } from '../auth.service';
-import type { AuthenticatedUser } from '../authenticated-user';
+import type { AuthenticatedUser } from '../../identity/authenticated-user';
 
 export const JWT_STRATEGY = 'jwt';
 export const ACCESS_TOKEN_ALGORITHM = 'HS256';

@@ -5,8 +5,8 @@ import type { UserRecord } from '../../users/users.repository';
 import type { UsersService } from '../../users/users.service';
 import type { AccessTokenClaims, AccessTokenService, IssuedAccessToken } from '../access-token.service';
 import { AuthService } from '../auth.service';
-import type { AuthenticatedUser } from '../authenticated-user';
-import type { LoginThrottleService } from '../login-failures/login-throttle.service';
+import type { AuthenticatedUser } from '../../identity/authenticated-user';
+import type { LoginThrottleService } from '../../login-throttle/login-throttle.service';
 
 export const USER_ID = '6650f0c2a1b2c3d4e5f60718';
 export const SESSION_ID = '6650f0c2a1b2c3d4e5f60719';

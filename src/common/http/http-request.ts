@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { AuthenticatedUser } from '../../auth/authenticated-user';
+import type { AuthenticatedUser } from '../../identity/authenticated-user';
 
 /**
  * What the application reads from a request, on either HTTP adapter: Express's `Request` and

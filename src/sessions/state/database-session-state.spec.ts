@@ -1,36 +1,27 @@
-import type { SessionsRepository } from '../sessions.repository';
-import {
-  NOW,
-  SESSION_ID,
-  sessionsRepositoryMock,
-  USER_ID,
-  type SessionsRepositoryMock,
-} from '../testing/sessions.fixture';
+import type { SessionLedger } from '../session-ledger';
+import { NOW, SESSION_ID, sessionLedgerMock, USER_ID, type SessionLedgerMock } from '../testing/sessions.fixture';
 import { DatabaseSessionState } from './database-session-state';
 import type { SessionStateStore } from './session-state.store';
 
 describe(DatabaseSessionState.name, () => {
-  let repository: SessionsRepositoryMock;
+  let ledger: SessionLedgerMock;
   /** Used through the abstraction, as SessionsService does. */
   let sut: SessionStateStore;
 
   beforeEach(() => {
-    repository = sessionsRepositoryMock();
-    sut = new DatabaseSessionState(repository as unknown as SessionsRepository);
+    ledger = sessionLedgerMock();
+    sut = new DatabaseSessionState(ledger as unknown as SessionLedger);
   });
 
-  it.each([true, false])(
-    'answers isActive with the repository liveness of that session and user (%s)',
-    async (live) => {
-      repository.isLive.mockResolvedValue(live);
+  it.each([true, false])('answers isActive with the ledger liveness of that session and user (%s)', async (live) => {
+    ledger.isLive.mockResolvedValue(live);
 
-      await expect(sut.isActive(SESSION_ID, USER_ID, NOW)).resolves.toBe(live);
-      expect(repository.isLive).toHaveBeenCalledWith(SESSION_ID, USER_ID, NOW);
-    },
-  );
+    await expect(sut.isActive(SESSION_ID, USER_ID, NOW)).resolves.toBe(live);
+    expect(ledger.isLive).toHaveBeenCalledWith(SESSION_ID, USER_ID, NOW);
+  });
 
   it('propagates a database failure instead of answering isActive', async () => {
-    repository.isLive.mockRejectedValue(Object.assign(new Error('no primary'), { name: 'MongoServerSelectionError' }));
+    ledger.isLive.mockRejectedValue(Object.assign(new Error('no primary'), { name: 'MongoServerSelectionError' }));
 
     await expect(sut.isActive(SESSION_ID, USER_ID, NOW)).rejects.toThrow('no primary');
   });
@@ -39,6 +30,6 @@ describe(DatabaseSessionState.name, () => {
     await expect(sut.recordIssued(SESSION_ID, USER_ID, NOW)).resolves.toBeUndefined();
     await expect(sut.recordRevoked([SESSION_ID])).resolves.toBeUndefined();
 
-    for (const method of Object.values(repository)) expect(method).not.toHaveBeenCalled();
+    for (const method of Object.values(ledger)) expect(method).not.toHaveBeenCalled();
   });
 });

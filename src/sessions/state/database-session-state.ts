@@ -1,16 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { SessionsRepository } from '../sessions.repository';
+import { SessionLedger } from '../session-ledger';
 import { SessionStateStore } from './session-state.store';
 
-/** Without Redis: the sessions collection itself, one lookup by primary key per request. */
+/** Without Redis: the database itself, one lookup by primary key per request in each of two collections. */
 @Injectable()
 export class DatabaseSessionState extends SessionStateStore {
-  constructor(private readonly sessionsRepository: SessionsRepository) {
+  constructor(private readonly ledger: SessionLedger) {
     super();
   }
 
   isActive(sessionId: string, userId: string, now: Date): Promise<boolean> {
-    return this.sessionsRepository.isLive(sessionId, userId, now);
+    return this.ledger.isLive(sessionId, userId, now);
   }
 
   /** The session document already says everything. */

@@ -4,7 +4,8 @@ import type { AuthConfig } from '../../config';
 import { makeAuthConfig } from '../../config/testing/auth-config.fixture';
 import { TokenCrypto } from '../../crypto/token-crypto.service';
 import { RefreshTokenCodec } from '../refresh-token.codec';
-import type { RotationAttempt, SessionRecord, SessionsRepository } from '../sessions.repository';
+import type { RotationAttempt, SessionLedger } from '../session-ledger';
+import type { SessionRecord } from '../sessions.repository';
 import { SessionsService, type ClientInfo } from '../sessions.service';
 import type { SessionStateStore } from '../state/session-state.store';
 
@@ -29,7 +30,7 @@ export function at(offsetMs: number): Date {
   return new Date(NOW.getTime() + offsetMs);
 }
 
-/** A live session of USER_ID as the repository returns it; override what a spec is about. */
+/** A live session of USER_ID as the ledger returns it; override what a spec is about. */
 export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
   return {
     _id: new Types.ObjectId(SESSION_ID),
@@ -48,9 +49,9 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
   };
 }
 
-export type SessionsRepositoryMock = jest.Mocked<
+export type SessionLedgerMock = jest.Mocked<
   Pick<
-    SessionsRepository,
+    SessionLedger,
     | 'create'
     | 'isLive'
     | 'rotateRefreshToken'
@@ -62,15 +63,14 @@ export type SessionsRepositoryMock = jest.Mocked<
     | 'updateCredentialsVersion'
     | 'listLiveOfUser'
     | 'deleteAllOfUser'
-    | 'deleteEnded'
   >
 >;
 
-export function sessionsRepositoryMock(): SessionsRepositoryMock {
+export function sessionLedgerMock(): SessionLedgerMock {
   return {
     create: jest.fn(),
     isLive: jest.fn(),
-    // What the repository answers for a token that is not the session's current one.
+    // What the ledger answers for a token that is not the session's current one.
     rotateRefreshToken: jest.fn().mockResolvedValue({ status: 'stale' } satisfies RotationAttempt),
     findById: jest.fn().mockResolvedValue(null),
     revoke: jest.fn().mockResolvedValue(true),
@@ -80,7 +80,6 @@ export function sessionsRepositoryMock(): SessionsRepositoryMock {
     updateCredentialsVersion: jest.fn().mockResolvedValue(undefined),
     listLiveOfUser: jest.fn().mockResolvedValue([]),
     deleteAllOfUser: jest.fn().mockResolvedValue(undefined),
-    deleteEnded: jest.fn().mockResolvedValue(0),
   };
 }
 
@@ -95,7 +94,7 @@ export function sessionStateMock(): SessionStateMock {
 }
 
 export interface SessionsServiceHarness {
-  repository: SessionsRepositoryMock;
+  ledger: SessionLedgerMock;
   state: SessionStateMock;
   /** The real codec, keyed with sessionsConfig: encodes the tokens a spec presents. */
   codec: RefreshTokenCodec;
@@ -107,16 +106,16 @@ export interface SessionsServiceHarness {
 
 /** Fresh mocks, the real codec, and the service under test built from sessionsConfig and `overrides`; call it in beforeEach. */
 export function sessionsServiceHarness(overrides: Partial<AuthConfig> = {}): SessionsServiceHarness {
-  const repository = sessionsRepositoryMock();
+  const ledger = sessionLedgerMock();
   const state = sessionStateMock();
   const codec = new RefreshTokenCodec(new TokenCrypto(), sessionsConfig);
   const createSut = (configOverrides: Partial<AuthConfig> = {}): SessionsService =>
     new SessionsService(
-      repository as unknown as SessionsRepository,
+      ledger as unknown as SessionLedger,
       codec,
       state as unknown as SessionStateStore,
       new AuditLogger(),
       { ...sessionsConfig, ...configOverrides },
     );
-  return { repository, state, codec, sut: createSut(overrides), createSut };
+  return { ledger, state, codec, sut: createSut(overrides), createSut };
 }

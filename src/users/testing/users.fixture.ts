@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import type { UsersConfig } from '../../config';
 import type { PasswordHasher } from '../../crypto/password-hasher.service';
 import type { TokenCrypto } from '../../crypto/token-crypto.service';
-import type { LoginThrottleService } from '../../auth/login-failures/login-throttle.service';
+import type { LoginThrottleService } from '../../login-throttle/login-throttle.service';
 import type { SessionsService } from '../../sessions/sessions.service';
 import type { UserRecord, UsersRepository } from '../users.repository';
 import { UsersService } from '../users.service';

@@ -1,8 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth } from '@nestjs/swagger';
-import { ApiErrorResponse } from '../../common/http/api-error-response.decorator';
-import { ACCESS_TOKEN_EXPIRED } from '../../common/exceptions/invalid-token.exception';
-import { BEARER_SCHEME, COOKIE_SCHEME } from '../../common/http/openapi';
+import { ApiErrorResponse } from '../common/http/api-error-response.decorator';
+import { ACCESS_TOKEN_EXPIRED } from '../common/exceptions/invalid-token.exception';
+import { BEARER_SCHEME, COOKIE_SCHEME } from '../common/http/openapi';
 import { Roles } from './roles.decorator';
 
 /**

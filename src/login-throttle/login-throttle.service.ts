@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { authConfig, type AuthConfig } from '../../config';
-import { ServiceBusyException } from '../../common/exceptions/service-busy.exception';
-import { TooManyRequestsException } from '../../common/exceptions/too-many-requests.exception';
-import { clientAddressKey } from '../../common/http/client-address';
-import { toUsernameKey } from '../../users/schemas/user.schema';
+import { authConfig, type AuthConfig } from '../config';
+import { ServiceBusyException } from '../common/exceptions/service-busy.exception';
+import { TooManyRequestsException } from '../common/exceptions/too-many-requests.exception';
+import { clientAddressKey } from '../common/http/client-address';
 import { LoginFailureStore } from './login-failure.store';
 
 /**
@@ -27,10 +26,11 @@ export class LoginThrottleService {
 
   /**
    * Counts a password attempt, or throws 429 when the window is full. Call before checking the password;
-   * resolves with a function that takes the attempt back (see refundIfBusy).
+   * resolves with a function that takes the attempt back (see refundIfBusy). `usernameKey` is the
+   * account's normalised name (toUsernameKey), so that case variants of a name share one count.
    */
-  async beginAttempt(username: string, clientIp: string | null, now = new Date()): Promise<() => Promise<void>> {
-    const key = this.key(username, clientIp);
+  async beginAttempt(usernameKey: string, clientIp: string | null, now = new Date()): Promise<() => Promise<void>> {
+    const key = this.key(usernameKey, clientIp);
     const { loginFailureWindowMs: windowMs, loginMaxFailures: maxAttempts } = this.config;
     const counting = this.counting.get(key) ?? 0;
     if (counting >= maxAttempts) throw tooManyFailures(now.getTime() + windowMs, now);
@@ -49,12 +49,12 @@ export class LoginThrottleService {
   }
 
   /** The password was right: earlier failures from this address no longer count. */
-  recordSuccess(username: string, clientIp: string | null): Promise<void> {
-    return this.failures.clear(this.key(username, clientIp));
+  recordSuccess(usernameKey: string, clientIp: string | null): Promise<void> {
+    return this.failures.clear(this.key(usernameKey, clientIp));
   }
 
-  private key(username: string, clientIp: string | null): string {
-    return `${toUsernameKey(username)}|${clientAddressKey(clientIp)}`;
+  private key(usernameKey: string, clientIp: string | null): string {
+    return `${usernameKey}|${clientAddressKey(clientIp)}`;
   }
 }
 

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
+import { StateStoreUnavailableError } from '../common/exceptions/state-store-unavailable.error';
 import { RedisLoginFailureStore } from './redis-login-failure.store';
 
 const NOW = new Date('2030-01-01T12:00:00.000Z');

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { askRedis, StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
+import { askRedis, StateStoreUnavailableError } from '../common/exceptions/state-store-unavailable.error';
 import { LoginFailureStore, type AttemptReservation } from './login-failure.store';
 
 /** A DECR that never creates the key: a window that has closed meanwhile stays closed. */

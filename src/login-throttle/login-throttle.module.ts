@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
-import { REDIS_CLIENT, type RedisClient } from '../../redis/redis.module';
+import { REDIS_CLIENT, type RedisClient } from '../redis/redis.module';
 import { DatabaseLoginFailureStore } from './database-login-failure.store';
 import { LoginFailure, LoginFailureSchema } from './login-failure.schema';
 import { LoginFailureStore } from './login-failure.store';
@@ -22,4 +22,4 @@ import { RedisLoginFailureStore } from './redis-login-failure.store';
   ],
   exports: [LoginThrottleService],
 })
-export class LoginFailuresModule {}
+export class LoginThrottleModule {}

@@ -1,0 +1,6 @@
+/** What other modules, and teams protecting their own routes, use from AuthModule. */
+export { Auth } from './auth.decorator';
+export { CurrentUser } from './current-user.decorator';
+export { Public } from './public.decorator';
+export { Roles } from './roles.decorator';
+export type { AuthenticatedUser } from '../identity/authenticated-user';
