@@ -55,13 +55,6 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
     },
     {
-      displayName: 'integration',
-      rootDir: '.',
-      testEnvironment: 'node',
-      testMatch: ['<rootDir>/src/**/*.int-spec.ts'],
-      transform: { '^.+\\.ts$': tsJest },
-    },
-    {
       displayName: 'e2e',
       rootDir: '.',
       testEnvironment: 'node',
