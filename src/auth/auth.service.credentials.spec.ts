@@ -44,9 +44,8 @@ describe(AuthService.name, () => {
       );
     });
 
-    it('passes a user stored without a version on as null, on both sides of the comparison', async () => {
-      const { credentialsVersion: _omitted, ...stored } = USER;
-      usersService.verifyCredentials.mockResolvedValue(stored as typeof USER);
+    it('passes a user without a version on as null, on both sides of the comparison', async () => {
+      usersService.verifyCredentials.mockResolvedValue({ ...USER, credentialsVersion: null });
 
       await sut.login('alice', 'correct-password', CLIENT);
 
@@ -128,8 +127,7 @@ describe(AuthService.name, () => {
 
     it('refreshes a session created without a version for a user who still has none', async () => {
       sessionsService.rotate.mockResolvedValue({ outcome: 'grace', issued: { ...SESSION, credentialsVersion: null } });
-      const { credentialsVersion: _omitted, ...stored } = USER;
-      usersService.findById.mockResolvedValue(stored as typeof USER);
+      usersService.findById.mockResolvedValue({ ...USER, credentialsVersion: null });
 
       await expect(sut.refresh('valid-token')).resolves.toMatchObject({ refreshToken: SESSION.refreshToken });
       expect(sessionsService.revoke).not.toHaveBeenCalled();

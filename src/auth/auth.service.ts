@@ -2,7 +2,7 @@ import { Injectable, NotFoundException, UnauthorizedException } from '@nestjs/co
 import { InvalidTokenException } from '../common/exceptions/invalid-token.exception';
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../sessions/sessions.service';
 import type { SessionRecord } from '../sessions/sessions.repository';
-import type { UserRecord } from '../users/users.repository';
+import type { UserAccount } from '../users/user-account';
 import { toUsernameKey } from '../users/schemas/user.schema';
 import { UsersService } from '../users/users.service';
 import { AccessTokenService } from './access-token.service';
@@ -11,7 +11,7 @@ import { AuditLogger } from '../logging/audit-logger.service';
 import { LoginThrottleService, refundIfBusy } from '../login-throttle/login-throttle.service';
 
 export interface IssuedTokens {
-  user: UserRecord;
+  user: UserAccount;
   accessToken: string;
   /** Seconds. */
   expiresIn: number;
@@ -36,7 +36,7 @@ export class AuthService {
     private readonly audit: AuditLogger,
   ) {}
 
-  register(username: string, password: string): Promise<UserRecord> {
+  register(username: string, password: string): Promise<UserAccount> {
     return this.usersService.register(username, password);
   }
 
@@ -54,8 +54,7 @@ export class AuthService {
       });
       throw new UnauthorizedException(LOGIN_FAILED);
     }
-    const userId = user._id.toHexString();
-    const credentialsVersion = user.credentialsVersion ?? null;
+    const { id: userId, credentialsVersion } = user;
     const [, session] = await Promise.all([
       this.loginThrottle.recordSuccess(toUsernameKey(username), client.ip),
       this.sessionsService.start(userId, client, credentialsVersion),
@@ -82,7 +81,7 @@ export class AuthService {
     if (result.outcome === 'invalid' || result.outcome === 'reuse') throw new InvalidTokenException(true);
     const { issued } = result;
     const user = await this.usersService.findById(issued.userId);
-    if (!user || (user.credentialsVersion ?? null) !== issued.credentialsVersion) {
+    if (!user || user.credentialsVersion !== issued.credentialsVersion) {
       await this.sessionsService.revoke(issued.sessionId, user ? 'password_changed' : 'user_deleted');
       throw new InvalidTokenException(true);
     }
@@ -124,10 +123,9 @@ export class AuthService {
     return { userId: claims.sub, sessionId: claims.sid, roles: claims.roles };
   }
 
-  private async issueTokens(user: UserRecord, session: IssuedRefreshToken): Promise<IssuedTokens> {
-    const userId = user._id.toHexString();
-    const access = this.accessTokens.issue(userId, session.sessionId, user.roles, session.expiresAt);
-    await this.sessionsService.recordAccessTokenIssued(session.sessionId, userId, access.expiresAt);
+  private async issueTokens(user: UserAccount, session: IssuedRefreshToken): Promise<IssuedTokens> {
+    const access = this.accessTokens.issue(user.id, session.sessionId, user.roles, session.expiresAt);
+    await this.sessionsService.recordAccessTokenIssued(session.sessionId, user.id, access.expiresAt);
     return {
       user,
       accessToken: access.accessToken,

@@ -1,9 +1,11 @@
 import { ConflictException, HttpStatus, Logger } from '@nestjs/common';
+import { Types } from 'mongoose';
 import type { UsersConfig } from '../config';
 import { DuplicateUsernameError } from './users.repository';
 import { UsersService } from './users.service';
 import {
   ALICE,
+  ALICE_ACCOUNT,
   ALICE_ID,
   createUsersService,
   NEW_CREDENTIALS_VERSION,
@@ -13,7 +15,9 @@ import {
   type UsersServiceMocks,
 } from './testing/users.fixture';
 
-/** Registration, credentials and the first administrator. Password change and deletion: users.service.account.spec.ts. */
+const BOB_ID = '6650f0c2a1b2c3d4e5f6071b';
+
+/** Registration, credentials, the accounts handed out and the first administrator. Password change and deletion: users.service.account.spec.ts. */
 describe(UsersService.name, () => {
   let repository: UsersServiceMocks['repository'];
   let hasher: UsersServiceMocks['hasher'];
@@ -108,8 +112,52 @@ describe(UsersService.name, () => {
       hasher.verify.mockResolvedValue(true);
       const sut = createSut();
 
-      await expect(sut.verifyCredentials('alice', PASSWORD)).resolves.toBe(ALICE);
+      await expect(sut.verifyCredentials('alice', PASSWORD)).resolves.toEqual(ALICE_ACCOUNT);
       expect(hasher.verifyAgainstDummy).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('the accounts it hands out', () => {
+    it('never carry the password hash or the username key, and carry the id as a string', async () => {
+      repository.findById.mockResolvedValue(ALICE);
+      const sut = createSut();
+
+      const account = await sut.findById(ALICE_ID);
+
+      expect(account).toEqual(ALICE_ACCOUNT);
+      expect(Object.keys(account!).sort()).toEqual(['createdAt', 'credentialsVersion', 'id', 'roles', 'username']);
+    });
+
+    it('answers null for an unknown id', async () => {
+      repository.findById.mockResolvedValue(null);
+      const sut = createSut();
+
+      await expect(sut.findById(ALICE_ID)).resolves.toBeNull();
+    });
+
+    it('gives a user stored before credentials versions existed the version null', async () => {
+      const { credentialsVersion: _omitted, ...stored } = ALICE;
+      repository.findById.mockResolvedValue(stored as typeof ALICE);
+      const sut = createSut();
+
+      await expect(sut.findById(ALICE_ID)).resolves.toEqual({ ...ALICE_ACCOUNT, credentialsVersion: null });
+    });
+
+    it('returns the registered account with its first credentials version', async () => {
+      const sut = createSut();
+
+      await expect(sut.register('Alice', PASSWORD)).resolves.toEqual({
+        ...ALICE_ACCOUNT,
+        credentialsVersion: NEW_CREDENTIALS_VERSION,
+      });
+    });
+
+    it("lists every account in the repository's order", async () => {
+      const bob = { ...ALICE, _id: new Types.ObjectId(BOB_ID), username: 'Bob', usernameKey: 'bob' };
+      repository.listByCreation.mockResolvedValue([ALICE, bob]);
+      const sut = createSut();
+
+      await expect(sut.list()).resolves.toEqual([ALICE_ACCOUNT, { ...ALICE_ACCOUNT, id: BOB_ID, username: 'Bob' }]);
     });
   });
 

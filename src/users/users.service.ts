@@ -14,6 +14,7 @@ import { LoginThrottleService, refundIfBusy } from '../login-throttle/login-thro
 import { AuditLogger } from '../logging/audit-logger.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { ROLE_ADMIN, ROLE_USER, toUsernameKey } from './schemas/user.schema';
+import type { UserAccount } from './user-account';
 import { DuplicateUsernameError, UsersRepository, type UserRecord } from './users.repository';
 
 @Injectable()
@@ -51,9 +52,9 @@ export class UsersService implements OnApplicationBootstrap {
     }
   }
 
-  async register(username: string, password: string): Promise<UserRecord> {
+  async register(username: string, password: string): Promise<UserAccount> {
     try {
-      return await this.createUser(username, password, [ROLE_USER]);
+      return toUserAccount(await this.createUser(username, password, [ROLE_USER]));
     } catch (error) {
       if (error instanceof DuplicateUsernameError) throw new ConflictException('Username is already taken');
       throw error;
@@ -64,10 +65,10 @@ export class UsersService implements OnApplicationBootstrap {
    * The user when the password matches, otherwise null. An unknown username costs one argon2
    * verification too, so the answer's timing does not tell whether the account exists.
    */
-  async verifyCredentials(username: string, password: string): Promise<UserRecord | null> {
+  async verifyCredentials(username: string, password: string): Promise<UserAccount | null> {
     const user = await this.usersRepository.findByUsernameKey(toUsernameKey(username));
     if (!user) return this.passwordHasher.verifyAgainstDummy(password).then(() => null);
-    return (await this.passwordHasher.verify(user.passwordHash, password)) ? user : null;
+    return (await this.passwordHasher.verify(user.passwordHash, password)) ? toUserAccount(user) : null;
   }
 
   /** For audit lines: which account a name designates, without saying why a login failed. */
@@ -75,8 +76,9 @@ export class UsersService implements OnApplicationBootstrap {
     return (await this.usersRepository.findByUsernameKey(toUsernameKey(username)))?._id.toHexString() ?? null;
   }
 
-  findById(id: string): Promise<UserRecord | null> {
-    return this.usersRepository.findById(id);
+  async findById(id: string): Promise<UserAccount | null> {
+    const user = await this.usersRepository.findById(id);
+    return user ? toUserAccount(user) : null;
   }
 
   /**
@@ -131,8 +133,8 @@ export class UsersService implements OnApplicationBootstrap {
     await this.sessionsService.deleteAllOfUser(userId);
   }
 
-  list(): Promise<UserRecord[]> {
-    return this.usersRepository.listByCreation();
+  async list(): Promise<UserAccount[]> {
+    return (await this.usersRepository.listByCreation()).map(toUserAccount);
   }
 
   private async createUser(username: string, password: string, roles: string[]): Promise<UserRecord> {
@@ -145,4 +147,15 @@ export class UsersService implements OnApplicationBootstrap {
       credentialsVersion: this.crypto.randomId(),
     });
   }
+}
+
+function toUserAccount(user: UserRecord): UserAccount {
+  return {
+    id: user._id.toHexString(),
+    username: user.username,
+    roles: user.roles,
+    // Users stored before credentials versions existed have no field at all.
+    credentialsVersion: user.credentialsVersion ?? null,
+    createdAt: user.createdAt,
+  };
 }

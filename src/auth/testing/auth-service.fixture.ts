@@ -1,7 +1,6 @@
 import { AuditLogger } from '../../logging/audit-logger.service';
-import { Types } from 'mongoose';
 import type { ClientInfo, IssuedRefreshToken, SessionsService } from '../../sessions/sessions.service';
-import type { UserRecord } from '../../users/users.repository';
+import type { UserAccount } from '../../users/user-account';
 import type { UsersService } from '../../users/users.service';
 import type { AccessTokenClaims, AccessTokenService, IssuedAccessToken } from '../access-token.service';
 import { AuthService } from '../auth.service';
@@ -13,11 +12,9 @@ export const SESSION_ID = '6650f0c2a1b2c3d4e5f60719';
 export const OTHER_SESSION_ID = '6650f0c2a1b2c3d4e5f6071a';
 export const CLIENT: ClientInfo = { userAgent: 'curl/8.5.0', ip: '198.51.100.4' };
 
-export const USER: UserRecord = {
-  _id: new Types.ObjectId(USER_ID),
+export const USER: UserAccount = {
+  id: USER_ID,
   username: 'Alice',
-  usernameKey: 'alice',
-  passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
   roles: ['user'],
   credentialsVersion: 'credentials-v1',
   createdAt: new Date('2030-01-01T00:00:00.000Z'),

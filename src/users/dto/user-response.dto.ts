@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { UserRecord } from '../users.repository';
+import type { UserAccount } from '../user-account';
 
 export class UserResponseDto {
   @ApiProperty({ example: '6650f0c2a1b2c3d4e5f60718' })
@@ -20,9 +20,9 @@ export class UserResponseDto {
 }
 
 /** The only way a user leaves the API: never a hash, a token or a Mongoose document. */
-export function toUserResponse(user: UserRecord): UserResponseDto {
+export function toUserResponse(user: UserAccount): UserResponseDto {
   return {
-    id: user._id.toHexString(),
+    id: user.id,
     username: user.username,
     roles: [...user.roles],
     createdAt: user.createdAt.toISOString(),

@@ -5,6 +5,7 @@ import type { PasswordHasher } from '../../crypto/password-hasher.service';
 import type { TokenCrypto } from '../../crypto/token-crypto.service';
 import type { LoginThrottleService } from '../../login-throttle/login-throttle.service';
 import type { SessionsService } from '../../sessions/sessions.service';
+import type { UserAccount } from '../user-account';
 import type { UserRecord, UsersRepository } from '../users.repository';
 import { UsersService } from '../users.service';
 
@@ -18,6 +19,14 @@ export const ALICE: UserRecord = {
   username: 'Alice',
   usernameKey: 'alice',
   passwordHash: PASSWORD_HASH,
+  roles: ['user'],
+  credentialsVersion: 'credentials-v1',
+  createdAt: new Date('2030-01-01T00:00:00.000Z'),
+};
+/** ALICE as the service hands her out: no hash, no username key, the id as a string. */
+export const ALICE_ACCOUNT: UserAccount = {
+  id: ALICE_ID,
+  username: 'Alice',
   roles: ['user'],
   credentialsVersion: 'credentials-v1',
   createdAt: new Date('2030-01-01T00:00:00.000Z'),
