@@ -1,7 +1,6 @@
 import { HttpStatus, NotFoundException } from '@nestjs/common';
-import { Types } from 'mongoose';
 import { StateStoreUnavailableError } from '../common/exceptions/state-store-unavailable.error';
-import type { SessionRecord } from '../sessions/sessions.repository';
+import type { LiveSession } from '../sessions/live-session';
 import { AuthService } from './auth.service';
 import {
   authServiceMocks,
@@ -15,22 +14,9 @@ import {
   type AuthServiceMocks,
 } from './testing/auth-service.fixture';
 
-function session(id: string): SessionRecord {
+function session(id: string): LiveSession {
   const createdAt = new Date('2030-01-01T00:00:00.000Z');
-  return {
-    _id: new Types.ObjectId(id),
-    userId: new Types.ObjectId(USER_ID),
-    generation: 0,
-    lastUsedAt: createdAt,
-    rotatedAt: null,
-    idleExpiresAt: new Date('2030-01-08T00:00:00.000Z'),
-    absoluteExpiresAt: new Date('2030-01-31T00:00:00.000Z'),
-    revokedAt: null,
-    userAgent: null,
-    ip: null,
-    credentialsVersion: null,
-    createdAt,
-  };
+  return { id, createdAt, lastUsedAt: createdAt, userAgent: null, ip: null };
 }
 
 /** Logout, session management, and the per-request check of access tokens. */
@@ -80,7 +66,7 @@ describe(AuthService.name, () => {
       const views = await sut.listSessions(CALLER);
 
       expect(sessionsService.listLive).toHaveBeenCalledWith(USER_ID);
-      expect(views.map((view) => view.session._id.toHexString())).toEqual([OTHER_SESSION_ID, SESSION_ID]);
+      expect(views.map((view) => view.session.id)).toEqual([OTHER_SESSION_ID, SESSION_ID]);
     });
 
     it("flags exactly the caller's own session as current", async () => {

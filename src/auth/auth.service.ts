@@ -1,7 +1,7 @@
 import { Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import { InvalidTokenException } from '../common/exceptions/invalid-token.exception';
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../sessions/sessions.service';
-import type { SessionRecord } from '../sessions/sessions.repository';
+import type { LiveSession } from '../sessions/live-session';
 import type { UserAccount } from '../users/user-account';
 import { toUsernameKey } from '../users/schemas/user.schema';
 import { UsersService } from '../users/users.service';
@@ -20,7 +20,7 @@ export interface IssuedTokens {
 }
 
 export interface SessionView {
-  session: SessionRecord;
+  session: LiveSession;
   current: boolean;
 }
 
@@ -100,7 +100,7 @@ export class AuthService {
 
   async listSessions(caller: AuthenticatedUser): Promise<SessionView[]> {
     const sessions = await this.sessionsService.listLive(caller.userId);
-    return sessions.map((session) => ({ session, current: session._id.toHexString() === caller.sessionId }));
+    return sessions.map((session) => ({ session, current: session.id === caller.sessionId }));
   }
 
   /** 404 for a session that is not the caller's (or no longer live): its existence is not disclosed. */

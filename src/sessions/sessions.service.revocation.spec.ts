@@ -2,6 +2,8 @@ import { Types } from 'mongoose';
 import { SessionsService } from './sessions.service';
 import {
   at,
+  CLIENT,
+  HOUR,
   NOW,
   OTHER_USER_ID,
   SESSION_ID,
@@ -65,12 +67,27 @@ describe(SessionsService.name, () => {
   });
 
   describe('listLive', () => {
-    it("returns the user's live sessions as the ledger lists them at that moment", async () => {
-      const sessions = [sessionRecord(), sessionRecord({ _id: new Types.ObjectId(OTHER_SESSION_ID) })];
-      ledger.listLiveOfUser.mockResolvedValue(sessions);
+    it("returns the user's live sessions as the ledger lists them at that moment, in its order", async () => {
+      const later = at(HOUR);
+      ledger.listLiveOfUser.mockResolvedValue([
+        sessionRecord({ _id: new Types.ObjectId(OTHER_SESSION_ID), createdAt: later, lastUsedAt: later }),
+        sessionRecord(),
+      ]);
 
-      await expect(sut.listLive(USER_ID, NOW)).resolves.toBe(sessions);
+      await expect(sut.listLive(USER_ID, NOW)).resolves.toEqual([
+        { id: OTHER_SESSION_ID, createdAt: later, lastUsedAt: later, userAgent: CLIENT.userAgent, ip: CLIENT.ip },
+        { id: SESSION_ID, createdAt: NOW, lastUsedAt: NOW, userAgent: CLIENT.userAgent, ip: CLIENT.ip },
+      ]);
       expect(ledger.listLiveOfUser).toHaveBeenCalledWith(USER_ID, NOW);
+    });
+
+    it('hands out nothing of the refresh token, its generation or the expiries', async () => {
+      ledger.listLiveOfUser.mockResolvedValue([sessionRecord({ userAgent: null, ip: null })]);
+
+      const [session] = await sut.listLive(USER_ID, NOW);
+
+      expect(Object.keys(session).sort()).toEqual(['createdAt', 'id', 'ip', 'lastUsedAt', 'userAgent']);
+      expect(session).toMatchObject({ userAgent: null, ip: null });
     });
   });
 

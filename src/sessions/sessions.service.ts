@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { authConfig, type AuthConfig } from '../config';
 import { AuditLogger } from '../logging/audit-logger.service';
+import type { LiveSession } from './live-session';
 import { RefreshTokenCodec } from './refresh-token.codec';
 import { SessionLedger } from './session-ledger';
 import type { SessionRecord } from './sessions.repository';
@@ -143,8 +144,8 @@ export class SessionsService {
     return this.state.recordIssued(sessionId, userId, expiresAt);
   }
 
-  listLive(userId: string, now = new Date()): Promise<SessionRecord[]> {
-    return this.ledger.listLiveOfUser(userId, now);
+  async listLive(userId: string, now = new Date()): Promise<LiveSession[]> {
+    return (await this.ledger.listLiveOfUser(userId, now)).map(toLiveSession);
   }
 
   // Each revocation is written to the database first (the record), then to the store that every
@@ -202,4 +203,14 @@ export class SessionsService {
 
 function isLive(session: SessionRecord, now: Date): boolean {
   return session.revokedAt === null && session.idleExpiresAt > now && session.absoluteExpiresAt > now;
+}
+
+function toLiveSession(session: SessionRecord): LiveSession {
+  return {
+    id: session._id.toHexString(),
+    createdAt: session.createdAt,
+    lastUsedAt: session.lastUsedAt,
+    userAgent: session.userAgent,
+    ip: session.ip,
+  };
 }

@@ -33,7 +33,7 @@ export class SessionResponseDto {
 
 export function toSessionResponse({ session, current }: SessionView): SessionResponseDto {
   return {
-    id: session._id.toHexString(),
+    id: session.id,
     createdAt: session.createdAt.toISOString(),
     lastUsedAt: session.lastUsedAt.toISOString(),
     userAgent: session.userAgent,
