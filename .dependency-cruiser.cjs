@@ -20,6 +20,17 @@ module.exports = {
       from: { path: '^src/[^/]+$' },
       to: { circular: true },
     },
+    {
+      name: 'no-foreign-repository',
+      severity: 'error',
+      comment:
+        'A repository is private to its feature folder (the top-level folder of src/ it lives in): other ' +
+        "folders go through that folder's service and the plain types it returns, never its records.",
+      // $1 is the importing file's top-level folder (or file, for src/*.ts): only that folder's own
+      // repositories may be imported.
+      from: { path: '^src/([^/]+)' },
+      to: { path: '^src/[^/]+/.+[.]repository[.]ts$', pathNot: '^src/$1/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
