@@ -156,7 +156,7 @@ describe('security: token forgery (RFC 8725, OWASP JWT Cheat Sheet, ASVS 4.0 V3.
     });
   });
 
-  it('a freshly signed, valid token whose session was revoked: 401; the same user\'s other session is kept', async () => {
+  it("a freshly signed, valid token whose session was revoked: 401; the same user's other session is kept", async () => {
     const { t } = target;
     const first = await target.newCaller('dave');
     const again = await t
