@@ -1,6 +1,15 @@
 import { createTestApp, type TestApp } from './support/test-app';
-import { cookiesOf, jwtPayload, login, register, registerAndLogin, setCookieHeaders } from './support/auth-helpers';
-import { bearer, expectErrorBody, sleep } from './support/contract-assertions';
+import {
+  cookiesOf,
+  jwtPayload,
+  login,
+  register,
+  registerAndLogin,
+  setCookieHeaders,
+  bearer,
+  sleep,
+} from './support/http';
+import { expectErrorBody } from './support/contract-assertions';
 
 /**
  * docs/http-api.md, Tokens: rotation, the REFRESH_REUSE_GRACE window, reuse detection (the whole

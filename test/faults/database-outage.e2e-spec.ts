@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort } from '../../src/database/embedded/ferretdb-server';
-import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
+import { PASSWORD, uniqueUsername } from '../support/http';
 import { expectErrorBody } from '../support/contract-assertions';
 import { randomSecret, uniqueDbName } from '../support/test-app';
 import {

@@ -1,6 +1,6 @@
 import { Agent } from 'node:http';
 import { findFreePort } from '../../src/database/embedded/ferretdb-server';
-import { PASSWORD } from '../support/auth-helpers';
+import { PASSWORD } from '../support/http';
 import { randomSecret, uniqueDbName } from '../support/test-app';
 import { builtMainJs, startApp, type AppProcess } from './support-processes';
 import { login, register } from './support-sessions';

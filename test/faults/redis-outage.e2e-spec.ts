@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort } from '../../src/database/embedded/ferretdb-server';
-import { jwtPayload, PASSWORD, uniqueUsername } from '../support/auth-helpers';
+import { jwtPayload, PASSWORD, uniqueUsername, eventually } from '../support/http';
 import { expectErrorBody } from '../support/contract-assertions';
-import { eventually } from '../support/instance-client';
 import { randomSecret, uniqueDbName } from '../support/test-app';
 import { builtMainJs, startApp, startKillableRedis, type AppProcess, type KillableServer } from './support-processes';
 import {

@@ -1,7 +1,7 @@
 import { createTestApp, sharedInstanceEnv, testRedisUrl, type EnvOverrides, type TestApp } from '../support/test-app';
-import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
+import { PASSWORD, uniqueUsername, listenOnBothLoopbacks, send, type Reply } from '../support/http';
 import { startRedis, type RunningRedis } from '../support/redis-server';
-import { expectNoLeak, listenOnBothLoopbacks, send, type Reply } from './support/attack-kit';
+import { expectNoLeak } from './support/attack-kit';
 
 /**
  * Password guessing and credential stuffing. Sources: OWASP Authentication Cheat Sheet ("Protect

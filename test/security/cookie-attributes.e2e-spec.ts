@@ -1,7 +1,6 @@
 import { createTestApp, type TestApp } from '../support/test-app';
-import { registerAndLogin, setCookieHeaders, type LoggedIn } from '../support/auth-helpers';
+import { registerAndLogin, setCookieHeaders, type LoggedIn, bearer } from '../support/http';
 import {
-  bearer,
   expectClearedCookie,
   expectErrorBody,
   findSetCookie,

@@ -1,7 +1,7 @@
 import type { Test } from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { login, PASSWORD, registerAndLogin, setCookieHeaders, type LoggedIn } from '../support/auth-helpers';
-import { bearer, expectErrorBody } from '../support/contract-assertions';
+import { login, PASSWORD, registerAndLogin, setCookieHeaders, type LoggedIn, bearer } from '../support/http';
+import { expectErrorBody } from '../support/contract-assertions';
 
 /**
  * Cross-site request forgery and cross-origin reads. Sources: OWASP Cross-Site Request Forgery

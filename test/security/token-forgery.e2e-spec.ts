@@ -10,7 +10,7 @@ import {
   withTamperedPayload,
   type JwtPart,
 } from '../support/jwt-forge';
-import { jwtPayload } from '../support/auth-helpers';
+import { jwtPayload } from '../support/http';
 import { bearer, tokenTarget } from './support/token-target';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createTestApp, type TestApp } from '../../support/test-app';
-import { jwtPayload, registerAndLogin, type LoggedIn } from '../../support/auth-helpers';
+import { jwtPayload, registerAndLogin, type LoggedIn } from '../../support/http';
 import { accessClaims, HS256_HEADER, signJwt, type JwtPart } from '../../support/jwt-forge';
 import { expectNoLeak, UNAUTHORIZED } from './attack-kit';
 
