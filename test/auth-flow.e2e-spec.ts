@@ -11,8 +11,10 @@ import {
   setCookieHeaders,
   uniqueUsername,
   type LoggedIn,
-} from './support/auth-helpers';
-import { bearer, expectErrorBody, expectUserShape, sleep } from './support/contract-assertions';
+  bearer,
+  sleep,
+} from './support/http';
+import { expectErrorBody, expectUserShape } from './support/contract-assertions';
 
 const DEFAULT_ACCESS_LIFETIME_SECONDS = 900;
 

@@ -1,8 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Response } from 'supertest';
 import { createTestApp, randomSecret, type TestApp } from './support/test-app';
-import { PASSWORD, register, setCookieHeaders, uniqueUsername } from './support/auth-helpers';
-import { bearer, errorMessageText, expectErrorBody } from './support/contract-assertions';
+import { PASSWORD, register, setCookieHeaders, uniqueUsername, bearer } from './support/http';
+import { errorMessageText, expectErrorBody } from './support/contract-assertions';
 
 type Body = Record<string, unknown>;
 

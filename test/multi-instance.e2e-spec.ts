@@ -1,6 +1,5 @@
-import { jwtPayload, PASSWORD, uniqueUsername } from './support/auth-helpers';
+import { jwtPayload, PASSWORD, uniqueUsername, InstanceClient, listenOnLoopback, type Reply } from './support/http';
 import { createTestApp, sharedInstanceEnv, testRedisUrl, type EnvOverrides, type TestApp } from './support/test-app';
-import { InstanceClient, listenOnLoopback, type FetchResult } from './support/instance-client';
 import { startRedis, type RunningRedis } from './support/redis-server';
 
 /**
@@ -20,11 +19,11 @@ interface Session {
 
 const UNAUTHORIZED = { statusCode: 401, message: 'Unauthorized', error: 'Unauthorized' };
 
-function expect401(res: FetchResult, what: string): void {
+function expect401(res: Reply, what: string): void {
   expect({ what, status: res.status, body: res.body }).toEqual({ what, status: 401, body: UNAUTHORIZED });
 }
 
-function expectStatus(res: FetchResult, status: number, what: string): void {
+function expectStatus(res: Reply, status: number, what: string): void {
   expect({ what, status: res.status }).toEqual({ what, status });
 }
 
@@ -218,13 +217,13 @@ describe.each([
       dedicatedRedis = [];
     });
 
-    function expectTooManyRequests(res: FetchResult, on: string): void {
+    function expectTooManyRequests(res: Reply, on: string): void {
       expect({ on, status: res.status, body: res.body }).toEqual({
         on,
         status: 429,
         body: { statusCode: 429, message: expect.any(String), error: 'Too Many Requests' },
       });
-      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     }
 
     it('counts requests to A and to B against one budget: 3 + 3, then the 7th on either is 429', async () => {

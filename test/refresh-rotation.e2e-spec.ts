@@ -1,11 +1,20 @@
 import { createTestApp, type TestApp } from './support/test-app';
-import { cookiesOf, jwtPayload, login, register, registerAndLogin, setCookieHeaders } from './support/auth-helpers';
-import { bearer, expectErrorBody, sleep } from './support/contract-assertions';
+import {
+  cookiesOf,
+  jwtPayload,
+  login,
+  register,
+  registerAndLogin,
+  setCookieHeaders,
+  bearer,
+  sleep,
+} from './support/http';
+import { expectErrorBody } from './support/contract-assertions';
 
 /**
  * docs/http-api.md, Tokens: rotation, the REFRESH_REUSE_GRACE window, reuse detection (the whole
  * session is revoked), concurrent refreshes, and the two session lifetimes (REFRESH_TOKEN_EXPIRY,
- * SESSION_MAX_LIFETIME). Waiting in this file adds up to about 10 s.
+ * SESSION_MAX_LIFETIME). The waits for the lifetimes run concurrently: about 5 s in all.
  */
 
 jest.setTimeout(30_000);
@@ -156,23 +165,6 @@ describe('refresh token rotation with the default grace period (10 s)', () => {
   });
 });
 
-describe('REFRESH_REUSE_GRACE=1s', () => {
-  let t: TestApp;
-  let api: ReturnType<typeof client>;
-  beforeAll(async () => {
-    t = await createTestApp({ REFRESH_REUSE_GRACE: '1s' }, 'grace1s');
-    api = client(t);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
-  it('treats the last rotated token presented after the grace (~1.3 s) as reuse: 401, session revoked', async () => {
-    const user = await expectRotatedTokenReuseAfter(t, api, 1300);
-    expectErrorBody(await api.me(user.accessToken), 401);
-  });
-});
-
 describe('REFRESH_REUSE_GRACE=0', () => {
   let t: TestApp;
   let api: ReturnType<typeof client>;
@@ -227,66 +219,117 @@ describe('REFRESH_REUSE_GRACE=0', () => {
   });
 });
 
-describe('REFRESH_TOKEN_EXPIRY=2s (idle window, renewed by each refresh)', () => {
-  let t: TestApp;
-  let api: ReturnType<typeof client>;
-  beforeAll(async () => {
-    t = await createTestApp({ REFRESH_TOKEN_EXPIRY: '2s' }, 'idle');
-    api = client(t);
-  });
+/**
+ * The three lifetimes below are waited for at once: each scenario runs on an app of its own, all three
+ * are started in one beforeAll, and each test asserts what its scenario saw.
+ */
+describe('lifetimes (waited for concurrently)', () => {
+  const apps: Record<'grace' | 'idle' | 'maxLifetime', TestApp> = {} as never;
   afterAll(async () => {
-    await t?.close();
+    await Promise.all(Object.values(apps).map((t) => t.close()));
   });
 
-  it('keeps a session refreshed every ~1 s alive past 2 s, and ends one left idle for more than 2 s', async () => {
+  /** REFRESH_REUSE_GRACE=1s: the rotated token presented again after ~1.3 s. */
+  async function graceScenario() {
+    const t = apps.grace;
+    const api = client(t);
+    const user = await registerAndLogin(t);
+    const rotated = await api.refresh(user.refreshToken);
+    await sleep(1300);
+    return {
+      rotated: rotated.status,
+      again: await api.refresh(user.refreshToken),
+      successor: await api.refresh(rotated.body.refreshToken),
+      successorAccess: await api.me(rotated.body.accessToken),
+      firstAccess: await api.me(user.accessToken),
+    };
+  }
+
+  /** REFRESH_TOKEN_EXPIRY=2s: refreshed every ~1 s for 3 s, then left idle for 2.3 s. */
+  async function idleScenario() {
+    const t = apps.idle;
+    const api = client(t);
     const user = await registerAndLogin(t);
     const startedAt = Date.now();
     let current = { accessToken: user.accessToken, refreshToken: user.refreshToken };
+    const refreshes: number[] = [];
     for (let i = 0; i < 3; i++) {
       await sleep(1000);
       const res = await api.refresh(current.refreshToken);
-      expect(res.status).toBe(200);
-      current = res.body;
+      refreshes.push(res.status);
+      if (res.status === 200) current = res.body;
     }
-    expect(Date.now() - startedAt).toBeGreaterThan(2000);
-    expect((await api.me(current.accessToken)).status).toBe(200);
-
+    const keptFor = Date.now() - startedAt;
+    const meWhileRefreshed = (await api.me(current.accessToken)).status;
     await sleep(2300);
-    expectErrorBody(await api.refresh(current.refreshToken), 401);
-  });
-});
+    return { refreshes, keptFor, meWhileRefreshed, afterIdle: await api.refresh(current.refreshToken) };
+  }
 
-describe('SESSION_MAX_LIFETIME=3s (absolute end, however often refreshed)', () => {
-  let t: TestApp;
-  let api: ReturnType<typeof client>;
-  beforeAll(async () => {
-    t = await createTestApp({ SESSION_MAX_LIFETIME: '3s', REFRESH_TOKEN_EXPIRY: '1m' }, 'maxlife');
-    api = client(t);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
-  it('refuses the refresh token and the last access token once the session has ended', async () => {
+  /** SESSION_MAX_LIFETIME=3s: refreshed every ~1 s, then presented just after the session's end. */
+  async function maxLifetimeScenario() {
+    const t = apps.maxLifetime;
+    const api = client(t);
     const { username, password, id } = await register(t);
-    const loginStartedAt = Date.now();
     const user = await login(t, username, password, id);
-    const sessionEndLimit = Math.floor(loginStartedAt / 1000) + 3 + 1;
-    expect(jwtPayload(user.accessToken).exp as number).toBeLessThanOrEqual(sessionEndLimit);
-
+    // The session began before the login answered: it ends at most 3 s after this.
+    const loginAnsweredAt = Date.now();
+    const sessionEndLimit = Math.floor(loginAnsweredAt / 1000) + 3 + 1;
+    const exps = [jwtPayload(user.accessToken).exp as number];
     let current = { accessToken: user.accessToken, refreshToken: user.refreshToken };
+    const refreshes: number[] = [];
     for (let i = 0; i < 2; i++) {
       await sleep(1000);
       const res = await api.refresh(current.refreshToken);
-      expect(res.status).toBe(200);
+      refreshes.push(res.status);
+      if (res.status !== 200) break;
       current = res.body;
-      // Capped at the session's end, not ACCESS_TOKEN_EXPIRY (15 min) from now.
-      expect(jwtPayload(current.accessToken).exp as number).toBeLessThanOrEqual(sessionEndLimit);
+      exps.push(jwtPayload(current.accessToken).exp as number);
     }
-    expect((await api.me(current.accessToken)).status).toBe(200);
+    const meBeforeEnd = (await api.me(current.accessToken)).status;
+    await sleep(Math.max(0, loginAnsweredAt + 3200 - Date.now()));
+    return {
+      sessionEndLimit,
+      exps,
+      refreshes,
+      meBeforeEnd,
+      refreshAfterEnd: await api.refresh(current.refreshToken),
+      meAfterEnd: await api.me(current.accessToken),
+    };
+  }
 
-    await sleep(Math.max(0, loginStartedAt + 3200 - Date.now()));
-    expectErrorBody(await api.refresh(current.refreshToken), 401);
-    expectErrorBody(await api.me(current.accessToken), 401);
+  let grace: Awaited<ReturnType<typeof graceScenario>>;
+  let idle: Awaited<ReturnType<typeof idleScenario>>;
+  let maxLifetime: Awaited<ReturnType<typeof maxLifetimeScenario>>;
+  beforeAll(async () => {
+    // Booted first, one after the other: a boot holds the event loop, which would stretch the waits.
+    apps.grace = await createTestApp({ REFRESH_REUSE_GRACE: '1s' }, 'grace1s');
+    apps.idle = await createTestApp({ REFRESH_TOKEN_EXPIRY: '2s' }, 'idle');
+    apps.maxLifetime = await createTestApp({ SESSION_MAX_LIFETIME: '3s', REFRESH_TOKEN_EXPIRY: '1m' }, 'maxlife');
+    [grace, idle, maxLifetime] = await Promise.all([graceScenario(), idleScenario(), maxLifetimeScenario()]);
+  });
+
+  it('REFRESH_REUSE_GRACE=1s: the last rotated token presented after the grace (~1.3 s) is reuse: 401, session revoked', () => {
+    expect(grace.rotated).toBe(200);
+    expectErrorBody(grace.again, 401);
+    expectErrorBody(grace.successor, 401);
+    expectErrorBody(grace.successorAccess, 401);
+    expectErrorBody(grace.firstAccess, 401);
+  });
+
+  it('REFRESH_TOKEN_EXPIRY=2s: a session refreshed every ~1 s stays alive past 2 s; one left idle for more than 2 s ends', () => {
+    expect(idle.refreshes).toEqual([200, 200, 200]);
+    expect(idle.keptFor).toBeGreaterThan(2000);
+    expect(idle.meWhileRefreshed).toBe(200);
+    expectErrorBody(idle.afterIdle, 401);
+  });
+
+  it('SESSION_MAX_LIFETIME=3s: access tokens are capped at the end, and once it has passed the refresh and the last access token are refused', () => {
+    const { sessionEndLimit, exps } = maxLifetime;
+    expect(maxLifetime.refreshes).toEqual([200, 200]);
+    // Capped at the session's end, not ACCESS_TOKEN_EXPIRY (15 min) from now.
+    expect(exps.filter((exp) => exp > sessionEndLimit)).toEqual([]);
+    expect(maxLifetime.meBeforeEnd).toBe(200);
+    expectErrorBody(maxLifetime.refreshAfterEnd, 401);
+    expectErrorBody(maxLifetime.meAfterEnd, 401);
   });
 });

@@ -1,6 +1,5 @@
 import { Types } from 'mongoose';
-import { jwtPayload, PASSWORD, uniqueUsername } from './support/auth-helpers';
-import { InstanceClient, listenOnLoopback } from './support/instance-client';
+import { jwtPayload, PASSWORD, uniqueUsername, InstanceClient, listenOnLoopback } from './support/http';
 import { createTestApp, sharedInstanceEnv, testRedisUrl, type EnvOverrides, type TestApp } from './support/test-app';
 
 /**

@@ -8,8 +8,9 @@ import {
   registerAndLogin,
   setCookieHeaders,
   type LoggedIn,
-} from './support/auth-helpers';
-import { bearer, expectClearedCookie, expectErrorBody, findSetCookie } from './support/contract-assertions';
+  bearer,
+} from './support/http';
+import { expectClearedCookie, expectErrorBody, findSetCookie } from './support/contract-assertions';
 
 /**
  * docs/http-api.md: GET/DELETE /api/auth/sessions, logout-all, password change and account deletion,

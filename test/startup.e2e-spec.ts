@@ -25,7 +25,7 @@ describe('start-up (node main.js)', () => {
     ...overrides,
   });
 
-  it.each([
+  const badConfigurations: Array<[string, Record<string, string | undefined>, RegExp]> = [
     ['ACCESS_TOKEN_SECRET', { ACCESS_TOKEN_SECRET: undefined }, /ACCESS_TOKEN_SECRET is required/],
     ['REFRESH_TOKEN_SECRET', { REFRESH_TOKEN_SECRET: undefined }, /REFRESH_TOKEN_SECRET is required/],
     ['ACCESS_TOKEN_SECRET', { ACCESS_TOKEN_SECRET: 'too-short' }, /ACCESS_TOKEN_SECRET must be at least 32 characters/],
@@ -47,15 +47,31 @@ describe('start-up (node main.js)', () => {
     ['TRUST_PROXY', { TRUST_PROXY: '100' }, /TRUST_PROXY must be at most 10 proxy hops/],
     // A stolen, already rotated refresh token would be replayable for that long.
     ['REFRESH_REUSE_GRACE', { REFRESH_REUSE_GRACE: '5m' }, /REFRESH_REUSE_GRACE must be at most 60s/],
-  ])('production with a bad %s exits non-zero before listening, naming it', async (_name, overrides, message) => {
-    const server = runServer(mainJs, production(overrides));
-    const code = await server.exited;
-    expect(code).not.toBe(0);
-    expect(server.output()).toMatch(message);
-    expect(server.output()).not.toMatch(/Listening on/);
-    // The message is for an operator, not a stack trace.
-    expect(server.output()).not.toMatch(/\n\s+at \S+ \(/);
+  ];
+
+  /** Every bad configuration's process, started at once (each exits during start-up): output and exit code. */
+  const outcomes = new Map<number, Promise<{ code: number | null; output: string }>>();
+  beforeAll(() => {
+    badConfigurations.forEach(([, overrides], index) => {
+      const server = runServer(mainJs, production(overrides));
+      outcomes.set(
+        index,
+        server.exited.then((code) => ({ code, output: server.output() })),
+      );
+    });
   });
+
+  it.each(badConfigurations.map((row, index) => [...row, index] as const))(
+    'production with a bad %s exits non-zero before listening, naming it',
+    async (_name, _overrides, message, index) => {
+      const { code, output } = await outcomes.get(index)!;
+      expect(code).not.toBe(0);
+      expect(output).toMatch(message);
+      expect(output).not.toMatch(/Listening on/);
+      // The message is for an operator, not a stack trace.
+      expect(output).not.toMatch(/\n\s+at \S+ \(/);
+    },
+  );
 
   it('production with valid configuration serves, then exits 0 on SIGTERM', async () => {
     const port = await findFreePort();

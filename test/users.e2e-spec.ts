@@ -1,6 +1,6 @@
 import { createTestApp, type TestApp } from './support/test-app';
-import { login, PASSWORD, registerAndLogin, uniqueUsername, type LoggedIn } from './support/auth-helpers';
-import { bearer, expectErrorBody, expectUserShape } from './support/contract-assertions';
+import { login, PASSWORD, registerAndLogin, uniqueUsername, type LoggedIn, bearer } from './support/http';
+import { expectErrorBody, expectUserShape } from './support/contract-assertions';
 
 const ADMIN_USERNAME = 'Root_Admin';
 const ADMIN_PASSWORD = 'admin password from the environment';

@@ -1,8 +1,7 @@
 import { mongo, Types } from 'mongoose';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { jwtPayload, login, registerAndLogin, type LoggedIn } from '../support/auth-helpers';
+import { jwtPayload, login, registerAndLogin, type LoggedIn, bearer } from '../support/http';
 import { SessionRevocationsRepository } from '../../src/sessions/session-revocations.repository';
-import { bearer } from '../support/contract-assertions';
 
 /**
  * Every query that the access-token check (database mode) and a refresh send is served by an index:

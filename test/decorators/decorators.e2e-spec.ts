@@ -1,5 +1,5 @@
 import { createTestApp, type TestApp } from '../support/test-app';
-import { login, registerAndLogin, type LoggedIn } from '../support/auth-helpers';
+import { login, registerAndLogin, type LoggedIn } from '../support/http';
 import { ReportsModule } from './reports.module';
 
 /** A module of the adopting team's own, protected only by the decorators (README "Protecting your own routes"). */

@@ -3,7 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { listenOnLoopback } from '../support/instance-client';
+import { listenOnLoopback } from '../support/http';
 import { captureConsole, launchChromium, SwaggerExplorer } from './swagger-ui-driver';
 
 /**

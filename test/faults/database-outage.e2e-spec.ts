@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort } from '../../src/database/embedded/ferretdb-server';
-import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
+import { PASSWORD, uniqueUsername } from '../support/http';
 import { expectErrorBody } from '../support/contract-assertions';
 import { randomSecret, uniqueDbName } from '../support/test-app';
 import {
@@ -40,9 +40,9 @@ import {
 } from './support-traffic';
 
 /**
- * Issue 6, point 5: "the database is killed during steady traffic: requests that need it get 503 (no
- * 500, no crash, no token accepted that should not be), the service recovers by itself within 5 s of
- * the database returning, and no session or user written before the fault is lost".
+ * The database killed during steady traffic: requests that need it get 503 (no 500, no crash, no
+ * token accepted that should not be), the service recovers by itself within 5 s of the database
+ * returning, and no session or user written before the fault is lost.
  *
  * The real `node main.js` in database mode (no REDIS_URL: every protected request asks the database)
  * runs on a FerretDB of this suite's own; the run's shared one is never touched. Loops, each on its

@@ -1,13 +1,13 @@
 import { Agent } from 'node:http';
 import { findFreePort } from '../../src/database/embedded/ferretdb-server';
-import { PASSWORD } from '../support/auth-helpers';
+import { PASSWORD } from '../support/http';
 import { randomSecret, uniqueDbName } from '../support/test-app';
 import { builtMainJs, startApp, type AppProcess } from './support-processes';
 import { login, register } from './support-sessions';
 import { now, send, sleep, waitFor, type Reply } from './support-traffic';
 
 /**
- * Issue 6, point 5: "SIGTERM under load: every request in flight gets a response".
+ * SIGTERM under load: every request in flight gets a response.
  *
  * The real `node main.js` gets SIGTERM while it holds a mixed load: slow logins (an argon2
  * verification each, on their own connections, all written to their sockets) and fast requests

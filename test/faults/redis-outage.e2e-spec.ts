@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort } from '../../src/database/embedded/ferretdb-server';
-import { jwtPayload, PASSWORD, uniqueUsername } from '../support/auth-helpers';
+import { jwtPayload, PASSWORD, uniqueUsername, eventually } from '../support/http';
 import { expectErrorBody } from '../support/contract-assertions';
-import { eventually } from '../support/instance-client';
 import { randomSecret, uniqueDbName } from '../support/test-app';
 import { builtMainJs, startApp, startKillableRedis, type AppProcess, type KillableServer } from './support-processes';
 import {
@@ -35,10 +34,10 @@ import {
 } from './support-traffic';
 
 /**
- * Issue 6, point 5: "Redis is killed: protected routes fail closed (503) or fall back to the
- * database while still enforcing revocation (document which), and recover when Redis returns".
+ * Redis killed: protected routes fail closed (503) rather than fall back to the database, still
+ * enforce revocation, and recover when Redis returns.
  *
- * Which: they FAIL CLOSED. With REDIS_URL set, the per-request session check is a Redis lookup and
+ * They FAIL CLOSED. With REDIS_URL set, the per-request session check is a Redis lookup and
  * there is no fallback to the database: while Redis is unreachable every route that needs it (all
  * protected routes, login, refresh) answers 503, never a 200 for a token it cannot check nor a 401
  * for a valid one. Routes that need only the database (register, readiness) keep working.

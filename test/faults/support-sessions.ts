@@ -1,4 +1,4 @@
-import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
+import { PASSWORD, uniqueUsername } from '../support/http';
 import { now, send, type Reply, type Traffic } from './support-traffic';
 
 /** Sessions and the traffic loops shared by the database and Redis fault suites. */

@@ -7,7 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { AppModule } from '../../src/app.module';
 import { useApiPrefix } from '../../src/app.setup';
 import { API_VERSION, createOpenApiDocument } from '../../src/openapi/openapi-document';
-import { uniqueUsername, PASSWORD } from '../support/auth-helpers';
+import { uniqueUsername, PASSWORD } from '../support/http';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const ROOT = resolve(__dirname, '..', '..');

@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
+import { PASSWORD, uniqueUsername } from '../support/http';
 import { launchChromium } from '../explorer/swagger-ui-driver';
 import { findFreePort } from '../../src/database/embedded/ferretdb-server';
 import { startProxiedDeployment, type ProxiedDeployment } from './support/proxied-deployment';

@@ -1,7 +1,7 @@
 import { createTestApp, sharedInstanceEnv, testRedisUrl, type EnvOverrides, type TestApp } from '../support/test-app';
-import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
+import { PASSWORD, uniqueUsername, listenOnBothLoopbacks, send, type Reply } from '../support/http';
 import { startRedis, type RunningRedis } from '../support/redis-server';
-import { expectNoLeak, listenOnBothLoopbacks, send, type Reply } from './support/attack-kit';
+import { expectNoLeak } from './support/attack-kit';
 
 /**
  * Password guessing and credential stuffing. Sources: OWASP Authentication Cheat Sheet ("Protect
@@ -9,8 +9,9 @@ import { expectNoLeak, listenOnBothLoopbacks, send, type Reply } from './support
  * (anti-automation: no more than 100 failed attempts per hour on a single account).
  * Properties: LOGIN_MAX_FAILURES failures per username and address within LOGIN_FAILURE_WINDOW give
  * 429 + Retry-After, counted across instances (Redis or the database); AUTH_RATE_LIMIT requests a
- * minute per address to /api/auth/* give 429 + Retry-After; neither locks the user out from another
- * address. Apps listen on "::": 127.0.0.1 (the attacker) and ::1 (the user) are two client addresses.
+ * minute per address to /api/auth/* (protected ones included, forward-auth's verify and routes
+ * outside /api/auth excluded) give 429 + Retry-After; neither locks the user out from another
+ * address, nor another username out from the blocked address. Apps listen on "::": 127.0.0.1 (the attacker) and ::1 (the user) are two client addresses.
  */
 
 jest.setTimeout(60_000);
@@ -68,6 +69,10 @@ describe('security: brute force on one account (OWASP Authentication Cheat Sheet
       'wrong password',
     );
     expectTooManyRequests(await loginAt(base.v4, username, PASSWORD), Math.ceil(WINDOW_MS / 1000), 'right password');
+    // The count is per username: another account logs in from the blocked address.
+    const other = uniqueUsername('other');
+    expect((await registerAt(base.v4, other)).status).toBe(201);
+    expect((await loginAt(base.v4, other, PASSWORD)).status).toBe(200);
   });
 
   it('the blocked attacker cannot lock the user out: the same account logs in from another address (no account lockout DoS)', async () => {
@@ -167,8 +172,13 @@ describe('security: AUTH_RATE_LIMIT per address on /api/auth/* (OWASP Credential
       60,
       'refresh',
     );
+    // Protected auth routes are counted too, before authentication.
+    expectTooManyRequests(await send(base.v4, 'GET', '/api/auth/sessions'), 60, 'sessions');
     // Forward-auth is not counted, nor refused: a proxy asks it for every request it passes on.
     expect((await send(base.v4, 'GET', '/api/auth/verify')).status).toBe(401);
+    // Routes outside /api/auth are not limited.
+    expect((await send(base.v4, 'GET', '/health/live')).status).toBe(200);
+    expect((await send(base.v4, 'GET', '/api/users/me')).status).toBe(401);
   });
 
   it('the limited address does not lock anyone out: a user registers and logs in from another address', async () => {

@@ -1,9 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import type { Response, Test } from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { PASSWORD, registerAndLogin, setCookieHeaders, type LoggedIn } from '../support/auth-helpers';
-import { bearer, expectErrorBody } from '../support/contract-assertions';
-import { expectNoLeak, expectNoTokenIssued, listenOnV4, UNAUTHORIZED, UUID } from './support/attack-kit';
+import { PASSWORD, registerAndLogin, setCookieHeaders, type LoggedIn, bearer, listenOnV4 } from '../support/http';
+import { expectErrorBody } from '../support/contract-assertions';
+import { expectNoLeak, expectNoTokenIssued, UNAUTHORIZED, UUID } from './support/attack-kit';
 import { headerOf, rawRequest, type RawReply } from './support/raw-http';
 
 /**

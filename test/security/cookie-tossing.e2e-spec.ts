@@ -1,8 +1,8 @@
 import type { Response } from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { bearer, expectErrorBody } from '../support/contract-assertions';
-import { registerAndLogin, setCookieHeaders, type LoggedIn } from '../support/auth-helpers';
-import { countOf, expectNoLeak, expectNoTokenIssued, listenOnV4, UNAUTHORIZED } from './support/attack-kit';
+import { bearer, registerAndLogin, setCookieHeaders, type LoggedIn, listenOnV4 } from '../support/http';
+import { expectErrorBody } from '../support/contract-assertions';
+import { countOf, expectNoLeak, expectNoTokenIssued, UNAUTHORIZED } from './support/attack-kit';
 import { headerOf, rawRequest } from './support/raw-http';
 
 /**

@@ -1,6 +1,6 @@
 import { createTestApp, type TestApp } from '../support/test-app';
-import { login, PASSWORD, register, registerAndLogin, uniqueUsername } from '../support/auth-helpers';
-import { bearer, expectErrorBody } from '../support/contract-assertions';
+import { login, PASSWORD, register, registerAndLogin, uniqueUsername, bearer } from '../support/http';
+import { expectErrorBody } from '../support/contract-assertions';
 import { countOf, expectNoLeak, expectNoTokenIssued } from './support/attack-kit';
 
 /**

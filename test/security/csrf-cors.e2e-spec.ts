@@ -1,7 +1,7 @@
 import type { Test } from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { login, PASSWORD, registerAndLogin, setCookieHeaders, type LoggedIn } from '../support/auth-helpers';
-import { bearer, expectErrorBody } from '../support/contract-assertions';
+import { login, PASSWORD, registerAndLogin, setCookieHeaders, type LoggedIn, bearer } from '../support/http';
+import { expectErrorBody } from '../support/contract-assertions';
 
 /**
  * Cross-site request forgery and cross-origin reads. Sources: OWASP Cross-Site Request Forgery
@@ -144,6 +144,10 @@ describe('security: CSRF on cookie-authenticated state changes (OWASP CSRF Preve
   it.each([
     ['the allowed Origin', { Origin: ALLOWED_ORIGIN }],
     ["the server's own Origin", { Host: 'auth.internal.test', Origin: 'http://auth.internal.test' }],
+    [
+      "the server's own Origin with a port",
+      { Host: 'auth.internal.test:8443', Origin: 'http://auth.internal.test:8443' },
+    ],
     ['Sec-Fetch-Site: same-origin', { 'Sec-Fetch-Site': 'same-origin' }],
     ['no Origin and no Sec-Fetch-Site (a non-browser client)', {}],
   ])('control: a cookie-authenticated logout with %s succeeds (200)', async (_name, headers) => {
@@ -155,6 +159,11 @@ describe('security: CSRF on cookie-authenticated state changes (OWASP CSRF Preve
       .set(headers);
     expect(res.status).toBe(200);
     expect(await alive(victim.user.accessToken)).toBe(false);
+    if ('Origin' in headers && headers.Origin === ALLOWED_ORIGIN) {
+      // A listed origin gets the CORS headers that let its page read the answer.
+      expect(res.headers['access-control-allow-origin']).toBe(ALLOWED_ORIGIN);
+      expect(res.headers['access-control-allow-credentials']).toBe('true');
+    }
   });
 
   it('a cross-site GET with the cookie is answered, but without Access-Control-Allow-Origin the attacker page cannot read it', async () => {
@@ -195,15 +204,21 @@ describe('security: CORS only for CORS_ORIGINS, never "*" with credentials (OWAS
     'https://app.example.evil.test',
     'http://app.example',
     'https://app.example:8443',
-  ])('a preflight from the unlisted origin %s gets no Access-Control-Allow-Origin', async (origin) => {
-    for (const path of ['/api/auth/logout', '/api/auth/refresh', '/api/users/me/password']) {
-      const res = await preflight(listed, origin, path);
-      expect({ path, acao: res.headers['access-control-allow-origin'] }).toEqual({ path, acao: undefined });
-    }
-  });
+  ])(
+    'a preflight from the unlisted origin %s, or a plain request, gets no Access-Control-Allow-Origin',
+    async (origin) => {
+      for (const path of ['/api/auth/logout', '/api/auth/refresh', '/api/users/me/password']) {
+        const res = await preflight(listed, origin, path);
+        expect({ path, acao: res.headers['access-control-allow-origin'] }).toEqual({ path, acao: undefined });
+      }
+      const res = await listed.http().get('/health/live').set('Origin', origin);
+      expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    },
+  );
 
   it('a preflight from the listed origin gets exactly that origin with credentials, and Vary: Origin', async () => {
     const res = await preflight(listed, ALLOWED_ORIGIN);
+    expect(res.status).toBeLessThan(300);
     expect(res.headers['access-control-allow-origin']).toBe(ALLOWED_ORIGIN);
     expect(res.headers['access-control-allow-credentials']).toBe('true');
     expect(String(res.headers.vary)).toMatch(/\bOrigin\b/i);
@@ -230,9 +245,26 @@ describe('security: CORS only for CORS_ORIGINS, never "*" with credentials (OWAS
     for (const origin of [ALLOWED_ORIGIN, 'https://evil.example', 'null']) {
       expect((await preflight(unlisted, origin)).headers['access-control-allow-origin']).toBeUndefined();
       expect(
+        (await preflight(unlisted, origin, '/api/auth/login')).headers['access-control-allow-origin'],
+      ).toBeUndefined();
+      expect(
         (await unlisted.http().get('/health/live').set('Origin', origin)).headers['access-control-allow-origin'],
       ).toBeUndefined();
     }
+  });
+
+  it('without CORS_ORIGINS, a cookie-authenticated logout from a foreign Origin is still refused (403), the session alive', async () => {
+    const user = await registerAndLogin(unlisted);
+    const res = await unlisted
+      .http()
+      .post('/api/auth/logout')
+      .set('Cookie', `accessToken=${user.accessToken}`)
+      .set('Origin', 'https://evil.example');
+    expectErrorBody(res, 403);
+    expect(setCookieHeaders(res)).toEqual([]);
+    expect((await unlisted.http().get('/api/users/me').set('Authorization', bearer(user.accessToken))).status).toBe(
+      200,
+    );
   });
 });
 

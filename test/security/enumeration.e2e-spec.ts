@@ -1,6 +1,6 @@
 import { createTestApp, type TestApp } from '../support/test-app';
-import { PASSWORD, register, uniqueUsername } from '../support/auth-helpers';
-import { listenOnBothLoopbacks, median, send, timed } from './support/attack-kit';
+import { PASSWORD, register, uniqueUsername, listenOnBothLoopbacks, send } from '../support/http';
+import { median, timed } from './support/attack-kit';
 
 /**
  * Account enumeration. Sources: OWASP Authentication Cheat Sheet ("Authentication and error messages":

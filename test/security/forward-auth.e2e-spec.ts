@@ -1,7 +1,7 @@
 import { createTestApp, type TestApp } from '../support/test-app';
-import { jwtPayload, registerAndLogin, type LoggedIn } from '../support/auth-helpers';
+import { jwtPayload, registerAndLogin, type LoggedIn, bearer } from '../support/http';
 import { HS256_HEADER, nowSeconds, signJwt } from '../support/jwt-forge';
-import { bearer, expectErrorBody } from '../support/contract-assertions';
+import { expectErrorBody } from '../support/contract-assertions';
 
 /**
  * Forward-auth (GET /api/auth/verify) as an attacker reaches it through a proxy. Sources: OWASP

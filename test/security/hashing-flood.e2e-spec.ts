@@ -1,14 +1,5 @@
-import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
-import {
-  appOpener,
-  expectNoLeak,
-  listenOnBothLoopbacks,
-  listenOnV4,
-  median,
-  send,
-  timed,
-  type Reply,
-} from './support/attack-kit';
+import { PASSWORD, uniqueUsername, listenOnBothLoopbacks, listenOnV4, send, type Reply } from '../support/http';
+import { appOpener, expectNoLeak, median, timed } from './support/attack-kit';
 
 /**
  * Password hashing as a denial-of-service lever: every check costs argon2id's memory and time on a small

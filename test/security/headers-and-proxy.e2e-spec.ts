@@ -9,8 +9,9 @@ import {
   setCookieHeaders,
   uniqueUsername,
   type LoggedIn,
-} from '../support/auth-helpers';
-import { bearer, expectClearedCookie, findSetCookie, parseSetCookie } from '../support/contract-assertions';
+  bearer,
+} from '../support/http';
+import { expectClearedCookie, findSetCookie, parseSetCookie } from '../support/contract-assertions';
 import { UUID } from './support/attack-kit';
 
 /**

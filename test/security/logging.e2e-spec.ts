@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { cookiesOf, jwtPayload, setCookieHeaders, uniqueUsername } from '../support/auth-helpers';
-import { bearer } from '../support/contract-assertions';
+import { cookiesOf, jwtPayload, setCookieHeaders, uniqueUsername, bearer } from '../support/http';
 import { accessClaims, HS256_HEADER, signJwt } from '../support/jwt-forge';
 
 /**

@@ -1,7 +1,7 @@
 import type { Test } from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { PASSWORD, registerAndLogin, type LoggedIn } from '../support/auth-helpers';
-import { bearer, expectErrorBody } from '../support/contract-assertions';
+import { PASSWORD, registerAndLogin, type LoggedIn, bearer } from '../support/http';
+import { expectErrorBody } from '../support/contract-assertions';
 import { countOf, expectNoLeak } from './support/attack-kit';
 
 /**

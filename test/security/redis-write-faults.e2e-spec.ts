@@ -1,7 +1,6 @@
 import Redis from 'ioredis';
 import { findFreePort } from '../../src/database/embedded/ferretdb-server';
-import { jwtPayload, PASSWORD, uniqueUsername } from '../support/auth-helpers';
-import { InstanceClient, listenOnLoopback, type FetchResult } from '../support/instance-client';
+import { jwtPayload, PASSWORD, uniqueUsername, InstanceClient, listenOnLoopback, type Reply } from '../support/http';
 import { startRedis, type RunningRedis } from '../support/redis-server';
 import { createTestApp, sharedInstanceEnv, type TestApp } from '../support/test-app';
 
@@ -59,9 +58,9 @@ interface Tokens {
 
 interface Revocation {
   name: string;
-  send(): Promise<FetchResult>;
+  send(): Promise<Reply>;
   /** What a client does after a 503: the same request again (see the password change). */
-  retry(): Promise<FetchResult>;
+  retry(): Promise<Reply>;
   /** Answers a retry may get: success, or already revoked (the first attempt had reached the database). */
   retryOk: number[];
   victims: Array<[string, Tokens]>;
@@ -70,7 +69,7 @@ interface Revocation {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Repeats `call` while it answers 503, for at most RECOVERY_BOUND_MS; the last answer. */
-async function untilServed(call: () => Promise<FetchResult>): Promise<FetchResult> {
+async function untilServed(call: () => Promise<Reply>): Promise<Reply> {
   const deadline = performance.now() + RECOVERY_BOUND_MS;
   for (;;) {
     const res = await call();
@@ -205,7 +204,7 @@ describe.each(FAULTS)('security: Redis refusing writes while connected, %s', (_f
 
     // A burst of revocations with the fault fired in its middle: one answered before it, two racing
     // it, the rest sent once Redis refuses writes.
-    const answers = new Map<Revocation, Promise<FetchResult>>();
+    const answers = new Map<Revocation, Promise<Reply>>();
     const doneBeforeFault = (await done.send()).status;
     for (const revocation of racing) {
       answers.set(revocation, revocation.send());

@@ -2,9 +2,9 @@ import { execSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { PASSWORD, registerAndLogin } from '../support/auth-helpers';
+import { PASSWORD, registerAndLogin, listenOnV4, send, type Reply } from '../support/http';
 import { expectErrorBody } from '../support/contract-assertions';
-import { expectNoLeak, listenOnV4, probeLiveness, send, timed, type Reply } from './support/attack-kit';
+import { expectNoLeak, probeLiveness, timed } from './support/attack-kit';
 
 /**
  * Resource exhaustion. Sources: OWASP Denial of Service Cheat Sheet, OWASP REST Security Cheat Sheet

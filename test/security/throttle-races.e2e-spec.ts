@@ -1,6 +1,6 @@
 import { testRedisUrl } from '../support/test-app';
-import { PASSWORD, uniqueUsername } from '../support/auth-helpers';
-import { appOpener, expectNoLeak, listenOnBothLoopbacks, listenOnV4, send, type Reply } from './support/attack-kit';
+import { PASSWORD, uniqueUsername, listenOnBothLoopbacks, listenOnV4, send, type Reply } from '../support/http';
+import { appOpener, expectNoLeak } from './support/attack-kit';
 
 /**
  * Getting around the guessing brakes: concurrency and address rotation. Sources: OWASP Authentication

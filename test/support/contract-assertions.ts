@@ -86,11 +86,3 @@ export function expectClearedCookie(cookie: ParsedSetCookie): void {
   const expiredByMaxAge = typeof maxAge === 'string' && Number(maxAge) <= 0;
   expect(expiredByDate || expiredByMaxAge).toBe(true);
 }
-
-export function bearer(token: string): string {
-  return `Bearer ${token}`;
-}
-
-export function sleep(milliseconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, milliseconds));
-}

@@ -1,4 +1,4 @@
-import { eventually, type FetchResult } from '../../support/instance-client';
+import { eventually, type Reply } from '../../support/http';
 import { HS256_HEADER, accessClaims, nowSeconds, signJwt } from '../../support/jwt-forge';
 import type { ReceivedRequest } from './echo-upstream';
 import {
@@ -42,10 +42,10 @@ export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
     }
 
     it('no token: 401 with the JSON error and WWW-Authenticate: Bearer; nothing reaches the upstream', async () => {
-      let res!: FetchResult;
+      let res!: Reply;
       const reached = await upstreamDuring(async () => (res = await d.through.request('GET', '/app/private')));
       expect({ status: res.status, body: res.body }).toEqual({ status: 401, body: UNAUTHORIZED });
-      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(res.headers['www-authenticate']).toBe('Bearer');
       expect(reached).toEqual([]);
     });
 
@@ -58,12 +58,12 @@ export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
       const res = await d.through.request('GET', '/app/private', { token: expired });
       expect({ status: res.status, body: res.body }).toEqual({ status: 401, body: direct.body });
       expect(res.body.message).toBe('Access token expired');
-      expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+      expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
     });
 
     it('a Bearer token: the upstream answers, and sees the caller as X-User-Id, X-User-Roles, X-Session-Id', async () => {
       const session = await signIn(d.through);
-      let res!: FetchResult;
+      let res!: Reply;
       const reached = await upstreamDuring(
         async () => (res = await d.through.request('GET', '/app/orders/7?page=2', { token: session.accessToken })),
       );
@@ -84,7 +84,7 @@ export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
       async (_label, cookieOf) => {
         const session = await signIn(d.through);
         const cookie = cookieOf(session.accessToken);
-        let res!: FetchResult;
+        let res!: Reply;
         const reached = await upstreamDuring(async () => (res = await d.through.request('GET', '/app/', { cookie })));
         expect(res.status).toBe(200);
         expectIdentityOnly(reached[0], session);
@@ -113,9 +113,9 @@ export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
     it('a POST with the cookie: cross-site 403 JSON, upstream untouched; same-origin, or with a Bearer header, passes', async () => {
       const session = await signIn(d.through);
       const crossSite = { Origin: 'https://evil.example' };
-      let withCookie!: FetchResult;
-      let withBearer!: FetchResult;
-      let sameOrigin!: FetchResult;
+      let withCookie!: Reply;
+      let withBearer!: Reply;
+      let sameOrigin!: Reply;
       const reached = await upstreamDuring(async () => {
         // What a browser sends from a page of the proxy's own origin: the port is part of it.
         sameOrigin = await d.through.request('POST', '/app/transfer', {
@@ -237,7 +237,7 @@ export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
       expect((await probe()).status).toBe(200);
 
       const refusals = await refuseRedisCommands(d.redisUrl);
-      let answers: FetchResult[] = [];
+      let answers: Reply[] = [];
       try {
         const reached = await upstreamDuring(async () => {
           answers = await Promise.all(Array.from({ length: 10 }, probe));
@@ -295,7 +295,7 @@ export function describeForwardAuthThroughProxy(kind: ProxyKind): void {
       const limited = await d.through.request('GET', '/app/', { token: session.accessToken });
       expectJsonError(limited, limitedVerifyStatus);
       // Verify's own Retry-After (the rest of its one-minute window), not a proxy's default.
-      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(5);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(5);
       expect(d.upstream.received.length).toBe(before);
 
       // The verify budget is its own: the auth routes are not affected.

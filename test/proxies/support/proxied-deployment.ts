@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startRedis, type RunningRedis } from '../../support/redis-server';
-import { InstanceClient, listenOnLoopback } from '../../support/instance-client';
+import { InstanceClient, listenOnLoopback } from '../../support/http';
 import { createTestApp, sharedInstanceEnv, type EnvOverrides, type TestApp } from '../../support/test-app';
 import { startEchoUpstream, type EchoUpstream } from './echo-upstream';
 import { startProxy, type ProxyKind, type RunningProxy } from './proxy-servers';

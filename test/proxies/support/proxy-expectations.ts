@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { jwtPayload, PASSWORD, uniqueUsername } from '../../support/auth-helpers';
-import type { FetchResult, InstanceClient } from '../../support/instance-client';
+import { jwtPayload, PASSWORD, uniqueUsername } from '../../support/http';
+import type { Reply, InstanceClient } from '../../support/http';
 import type { ReceivedRequest } from './echo-upstream';
 
 /** What the proxy suites check, and the faults they inject. */
@@ -46,16 +46,16 @@ export async function signIn(through: InstanceClient): Promise<Session> {
   return { userId: registered.body.id, sessionId: String(jwtPayload(accessToken).sid), accessToken, refreshToken };
 }
 
-export function expectJsonError(res: FetchResult, status: number): void {
-  expect({ status: res.status, type: res.headers.get('content-type') }).toEqual({
+export function expectJsonError(res: Reply, status: number): void {
+  expect({ status: res.status, type: res.headers['content-type'] }).toEqual({
     status,
     type: expect.stringMatching(/^application\/json/),
   });
   expect(res.body).toEqual({ statusCode: status, message: expect.any(String), error: expect.any(String) });
 }
 
-export function expectRetryAfter(res: FetchResult): void {
-  expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+export function expectRetryAfter(res: Reply): void {
+  expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
 }
 
 /** The identity headers the upstream saw, and proof that no token came along. */
