@@ -19,6 +19,7 @@ const adapterSuites = [
   'security/csrf-cors',
   'security/cookie-attributes',
   'security/cookie-tossing',
+  'security/token-presentation',
   'security/malformed-requests',
   'security/resource-limits',
   'security/headers-and-proxy',
