@@ -46,7 +46,15 @@ const REDACTED_PATHS = [
             redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
             mixin: requestLogFields,
           },
-          config.file ? pino.destination({ dest: config.file, sync: true }) : undefined,
+          config.file
+            ? pino.destination({ dest: config.file, sync: true })
+            : config.pretty
+              ? // Loaded only then: a worker thread turns each line into text (pino-pretty is a transport).
+                pino.transport({
+                  target: 'pino-pretty',
+                  options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true },
+                })
+              : undefined,
         );
         // nestjs-pino 4 sets PinoLogger.root only when its middleware is configured (app.init()), but
         // configureApp hands it to installRequestLogging before that: it is set here, when the module is
