@@ -41,7 +41,7 @@ module.exports = {
       displayName: 'unit',
       rootDir: '.',
       testEnvironment: 'node',
-      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/dev/**/*.spec.ts'],
       testPathIgnorePatterns: ['/node_modules/', '\\.int-spec\\.ts$'],
       transform: { '^.+\\.ts$': tsJest },
     },

@@ -96,7 +96,7 @@ function ensureVenv() {
 }
 
 async function startDatabase() {
-  const { ensureFerretDbBinary, startFerretDb } = require(join(ROOT, 'dist/database/embedded/ferretdb-server.js'));
+  const { ensureFerretDbBinary, startFerretDb } = require(join(ROOT, 'dev/embedded-database/ferretdb-server.js'));
   const cacheDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'secure-logout-jwt');
   const binary = await ensureFerretDbBinary(cacheDir, log);
   const dataDir = await mkdtemp(join(tmpdir(), 'fuzz-db-'));
@@ -107,7 +107,7 @@ async function startDatabase() {
 }
 
 async function startApp(mongodbUri, admin) {
-  const { findFreePort } = require(join(ROOT, 'dist/database/embedded/ferretdb-server.js'));
+  const { findFreePort } = require(join(ROOT, 'dev/embedded-database/ferretdb-server.js'));
   const port = await findFreePort();
   const base = `http://127.0.0.1:${port}`;
   const appLog = createWriteStream(join(OUT, 'app.log'));

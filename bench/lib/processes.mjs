@@ -10,12 +10,12 @@ import { delimiter, join, resolve } from 'node:path';
 export const ROOT = resolve(new URL('.', import.meta.url).pathname, '..', '..');
 const projectRequire = createRequire(join(ROOT, 'package.json'));
 
-/** The project's own FerretDB helpers, from the build `npm run bench` has just made. */
+/** The project's own FerretDB helpers (development tooling, dev/embedded-database/). */
 export function ferretDbHelpers() {
   try {
-    return projectRequire(join(ROOT, 'dist/database/embedded/ferretdb-server.js'));
+    return projectRequire(join(ROOT, 'dev/embedded-database/ferretdb-server.js'));
   } catch (error) {
-    throw new Error(`dist/ is missing or stale: run \`npm run build\` first (${error.message})`, { cause: error });
+    throw new Error(`dev/embedded-database/ferretdb-server.js cannot be loaded (${error.message})`, { cause: error });
   }
 }
 

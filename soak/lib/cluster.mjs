@@ -45,11 +45,11 @@ function track(child) {
 
 function loadFerretDbHelpers() {
   const require = createRequire(import.meta.url);
-  const compiled = join(ROOT, 'dist/database/embedded/ferretdb-server.js');
+  const compiled = join(ROOT, 'dev/embedded-database/ferretdb-server.js');
   try {
     accessSync(compiled, constants.R_OK);
   } catch {
-    throw new Error(`${compiled} is missing: run \`npm run build\` first (\`npm run soak\` does).`);
+    throw new Error(`${compiled} is missing`);
   }
   return require(compiled);
 }

@@ -47,6 +47,8 @@ export interface Environment {
   httpAdapter: HttpAdapterName;
   logLevel: LogLevel;
   logFile: string | undefined;
+  /** LOG_FORMAT: json, pretty, or auto (pretty on a terminal outside production; see logging.config.ts). */
+  logFormat: LogFormat;
 }
 
 export const HTTP_ADAPTERS = ['express', 'fastify'] as const;
@@ -54,6 +56,9 @@ export type HttpAdapterName = (typeof HTTP_ADAPTERS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export class EnvironmentValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -266,6 +271,7 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
     httpAdapter: env.oneOf('HTTP_ADAPTER', HTTP_ADAPTERS, 'express'),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logFile: env.optional('LOG_FILE'),
+    logFormat: env.oneOf('LOG_FORMAT', LOG_FORMATS, 'auto'),
   };
 
   if (environment.refreshReuseGraceMs > MAX_REFRESH_REUSE_GRACE_MS) {

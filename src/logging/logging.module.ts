@@ -1,8 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
+import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loggingConfig, type LoggingConfig } from '../config';
 import { AuditLogger } from './audit-logger.service';
 import { requestLogFields } from './request-logging';
@@ -38,18 +38,34 @@ const REDACTED_PATHS = [
       inject: [loggingConfig.KEY],
       useFactory: (config: LoggingConfig) => {
         if (config.file) mkdirSync(dirname(config.file), { recursive: true });
-        return {
-          // The options of the one pino logger; requests are logged by installRequestLogging (see
-          // request-logging.ts), not by a middleware: no route gets pino-http's per-request child logger.
-          pinoHttp: {
+        // The one pino logger. Requests are logged by installRequestLogging (see request-logging.ts), not
+        // by a middleware: no route gets pino-http's per-request child logger.
+        const root = pino(
+          {
             level: config.level,
-            // `req` and `res` are logged as request-logging.ts describes them: pino-http's serializers
-            // would read them as Node.js objects (a plain { statusCode } has no headersSent: null).
-            wrapSerializers: false,
             redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
             mixin: requestLogFields,
-            stream: config.file ? pino.destination({ dest: config.file, sync: true }) : undefined,
           },
+          config.file
+            ? pino.destination({ dest: config.file, sync: true })
+            : config.pretty
+              ? // Loaded only then: a worker thread turns each line into text (pino-pretty is a transport).
+                pino.transport({
+                  target: 'pino-pretty',
+                  options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true },
+                })
+              : undefined,
+        );
+        // nestjs-pino 4 sets PinoLogger.root only when its middleware is configured (app.init()), but
+        // configureApp hands it to installRequestLogging before that: it is set here, when the module is
+        // created (nestjs-pino 5 does so itself, but requires Node.js 22).
+        (PinoLogger as unknown as { root: Logger }).root = root;
+        return {
+          // pino-http wraps this logger (a child with the same options and destination) instead of
+          // creating a second one. `req` and `res` are logged as request-logging.ts describes them:
+          // pino-http's serializers would read them as Node.js objects (a plain { statusCode } has no
+          // headersSent: null).
+          pinoHttp: { logger: root, wrapSerializers: false },
           forRoutes: [],
         };
       },

@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toolCacheDirFor } from '../../src/config/environment';
-import { ensureFerretDbBinary, startFerretDb } from '../../src/database/embedded/ferretdb-server';
+import { ensureFerretDbBinary, startFerretDb } from '../../dev/embedded-database/ferretdb-server';
 import { TEST_ENV } from './test-env';
 
 export const setupLog = (message: string) => process.stderr.write(`\n[test setup] ${message}\n`);

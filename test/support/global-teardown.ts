@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import type { RunningFerretDb } from '../../src/database/embedded/ferretdb-server';
+import type { RunningFerretDb } from '../../dev/embedded-database/ferretdb-server';
 import type { RunningRedis } from './redis-server';
 import { TEST_ENV } from './test-env';
 

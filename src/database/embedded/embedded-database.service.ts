@@ -1,19 +1,40 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { databaseConfig, type DatabaseConfig } from '../../config';
-import {
-  EmbeddedDatabaseUnavailableError,
-  ensureFerretDbBinary,
-  isGoAvailable,
-  startFerretDb,
-  type RunningFerretDb,
-} from './ferretdb-server';
 
 const EMBEDDED_DATABASE_NAME = 'secure_logout_jwt';
 
+/** Where the development database tooling lives in a checkout (it is not part of dist/). */
+const TOOLING = join('dev', 'embedded-database', 'index.js');
+
+/** What dev/embedded-database/index.js exports. */
+interface DevelopmentDatabaseTooling {
+  startDevelopmentDatabase(options: {
+    cacheDir: string;
+    dataDir: string;
+    database: string;
+    log: (line: string) => void;
+  }): Promise<{ uri: string; summary: string; stop(): Promise<void> }>;
+}
+
+export class EmbeddedDatabaseUnavailableError extends Error {
+  override name = 'EmbeddedDatabaseUnavailableError';
+}
+
+/** The tooling of the checkout this build was made in: the nearest folder above it with a package.json and the tooling. */
+export function findDevelopmentDatabaseTooling(from: string = __dirname): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, TOOLING))) return join(dir, TOOLING);
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 /**
  * Starts a local MongoDB-wire server when no MONGODB_URI is configured outside production, so that
- * `npm ci && npm start` works with nothing else installed. Order of choice (see README):
- * MONGODB_URI, then FerretDB built with Go, then mongodb-memory-server if it is installed.
+ * `npm ci && npm start` works with nothing else installed. What it starts, and how (FerretDB built
+ * with Go on first use, see README), is development tooling loaded from the checkout
+ * (dev/embedded-database/): the build holds none of it, and production requires MONGODB_URI.
  */
 @Injectable()
 export class EmbeddedDatabaseService implements OnApplicationShutdown {
@@ -23,37 +44,25 @@ export class EmbeddedDatabaseService implements OnApplicationShutdown {
   constructor(@Inject(databaseConfig.KEY) private readonly config: DatabaseConfig) {}
 
   async start(): Promise<string> {
-    if (await isGoAvailable()) {
-      const binary = await ensureFerretDbBinary(this.config.toolCacheDir, (m) => this.logger.log(m));
-      const server: RunningFerretDb = await startFerretDb({
-        binary,
-        dataDir: this.config.embeddedDataDir,
-        database: EMBEDDED_DATABASE_NAME,
-      });
-      this.stopServer = () => server.stop();
-      this.logger.log(`No MONGODB_URI set: started embedded FerretDB at ${server.uri} (data in ${server.dataDir})`);
-      return server.uri;
-    }
-    return this.startMongoMemoryServer();
-  }
-
-  private async startMongoMemoryServer(): Promise<string> {
-    let memoryServerModule: {
-      MongoMemoryServer: { create(): Promise<{ getUri(db?: string): string; stop(): Promise<unknown> }> };
-    };
-    try {
-      memoryServerModule = await import('mongodb-memory-server' as string);
-    } catch {
+    const toolingPath = findDevelopmentDatabaseTooling();
+    if (!toolingPath) {
       throw new EmbeddedDatabaseUnavailableError(
-        'No MONGODB_URI is set, Go is not installed to build FerretDB, and mongodb-memory-server is not installed. ' +
-          'Set MONGODB_URI, install Go, or run `npm install --no-save mongodb-memory-server`.',
+        `No MONGODB_URI is set, and this build is not inside a source checkout with ${TOOLING} (the embedded ` +
+          'development database is not shipped): set MONGODB_URI.',
       );
     }
-    const server = await memoryServerModule.MongoMemoryServer.create();
-    this.stopServer = async () => void (await server.stop());
-    const uri = server.getUri(EMBEDDED_DATABASE_NAME);
-    this.logger.log(`No MONGODB_URI set: started mongodb-memory-server at ${uri} (in-memory, data is not kept)`);
-    return uri;
+    const tooling = (await import(toolingPath)) as DevelopmentDatabaseTooling;
+    const database = await tooling.startDevelopmentDatabase({
+      cacheDir: this.config.toolCacheDir,
+      dataDir: this.config.embeddedDataDir,
+      database: EMBEDDED_DATABASE_NAME,
+      // Straight to standard error: the application's own log lines are held back until its logger is
+      // ready, and a first-run build takes minutes.
+      log: (line) => process.stderr.write(`[embedded database] ${line}\n`),
+    });
+    this.stopServer = database.stop;
+    this.logger.log(`No MONGODB_URI set: ${database.summary}`);
+    return database.uri;
   }
 
   async onApplicationShutdown(): Promise<void> {

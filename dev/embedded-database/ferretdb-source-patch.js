@@ -1,5 +1,9 @@
-import { access, chmod, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// @ts-check
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS: the compiled app require()s this folder at run time */
+'use strict';
+
+const { access, chmod, readFile, writeFile } = require('node:fs/promises');
+const { join } = require('node:path');
 
 /**
  * A small change to FerretDB v1.24.2's SQLite backend so that lookups use the collection's indexes
@@ -24,18 +28,18 @@ import { join } from 'node:path';
  *
  * Bump the level whenever the edits change: the built binary is cached under a name that includes it.
  */
-export const FERRETDB_PATCH_LEVEL = 5;
+const FERRETDB_PATCH_LEVEL = 5;
 
-export interface SourceEdit {
-  /** Path inside the module source, with forward slashes. */
-  readonly file: string;
-  /** Text that must occur exactly once in the file. */
-  readonly original: string;
-  readonly replacement: string;
-}
+/**
+ * @typedef {object} SourceEdit
+ * @property {string} file Path inside the module source, with forward slashes.
+ * @property {string} original Text that must occur exactly once in the file.
+ * @property {string} replacement
+ */
 
-export class FerretDbSourcePatchError extends Error {
-  override name = 'FerretDbSourcePatchError';
+class FerretDbSourcePatchError extends Error {
+  /** @override */
+  name = 'FerretDbSourcePatchError';
 }
 
 const INDEXED_EQUALITY_GO = `package sqlite
@@ -130,13 +134,19 @@ func keyValues(v any) []any {
 }
 `;
 
-/** Files the patch adds; each must not exist in the source. */
-export const FERRETDB_SOURCE_FILES: Readonly<Record<string, string>> = {
+/**
+ * Files the patch adds; each must not exist in the source.
+ * @type {Readonly<Record<string, string>>}
+ */
+const FERRETDB_SOURCE_FILES = {
   'internal/backends/sqlite/indexed_equality.go': INDEXED_EQUALITY_GO,
 };
 
-/** The edits, each an exact replacement. */
-export const FERRETDB_SOURCE_EDITS: readonly SourceEdit[] = [
+/**
+ * The edits, each an exact replacement.
+ * @type {readonly SourceEdit[]}
+ */
+const FERRETDB_SOURCE_EDITS = [
   {
     file: 'internal/backends/sqlite/metadata/metadata.go',
     original: `IDColumn = DefaultColumn + "->'$._id'"`,
@@ -176,12 +186,12 @@ export const FERRETDB_SOURCE_EDITS: readonly SourceEdit[] = [
  * Applies the edits to a copy of the FerretDB module source. Throws, naming the file, when an
  * original text is not found exactly once: another FerretDB version must fail the build loudly
  * rather than yield an unpatched binary.
+ * @param {string} sourceDir
+ * @param {readonly SourceEdit[]} [edits]
+ * @param {Readonly<Record<string, string>>} [added]
+ * @returns {Promise<void>}
  */
-export async function applyFerretDbSourcePatch(
-  sourceDir: string,
-  edits: readonly SourceEdit[] = FERRETDB_SOURCE_EDITS,
-  added: Readonly<Record<string, string>> = FERRETDB_SOURCE_FILES,
-): Promise<void> {
+async function applyFerretDbSourcePatch(sourceDir, edits = FERRETDB_SOURCE_EDITS, added = FERRETDB_SOURCE_FILES) {
   for (const file of Object.keys(added)) {
     if (await exists(join(sourceDir, ...file.split('/')))) {
       throw new FerretDbSourcePatchError(
@@ -189,7 +199,8 @@ export async function applyFerretDbSourcePatch(
       );
     }
   }
-  const files = new Map<string, string>();
+  /** @type {Map<string, string>} */
+  const files = new Map();
   for (const edit of edits) {
     const path = join(sourceDir, ...edit.file.split('/'));
     const text = files.get(path) ?? (await readFile(path, 'utf8'));
@@ -213,9 +224,18 @@ export async function applyFerretDbSourcePatch(
   for (const [file, text] of Object.entries(added)) await writeFile(join(sourceDir, ...file.split('/')), text);
 }
 
-async function exists(path: string): Promise<boolean> {
+/** @param {string} path */
+async function exists(path) {
   return access(path).then(
     () => true,
     () => false,
   );
 }
+
+module.exports = {
+  FERRETDB_PATCH_LEVEL,
+  FERRETDB_SOURCE_EDITS,
+  FERRETDB_SOURCE_FILES,
+  FerretDbSourcePatchError,
+  applyFerretDbSourcePatch,
+};
