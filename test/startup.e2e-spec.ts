@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canConnect, findFreePort } from '../src/database/embedded/ferretdb-server';
 import { builtMainJs, runServer } from './support/built-server';
+import { send } from './support/http';
 import { randomSecret, uniqueDbName } from './support/test-app';
 
 /** The real `node main.js` process: configuration errors stop it, a valid one serves. */
@@ -78,12 +79,10 @@ describe('start-up (node main.js)', () => {
     const server = runServer(mainJs, production({ PORT: String(port) }));
     try {
       await server.waitForOutput(/Listening on http:\/\/127\.0\.0\.1:\d+/);
-      const health = await fetch(`http://127.0.0.1:${port}/health`);
-      expect(health.status).toBe(200);
-      const register = await fetch(`http://127.0.0.1:${port}/api/auth/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'prod_user', password: 'password-123' }),
+      const base = `http://127.0.0.1:${port}`;
+      expect((await send(base, 'GET', '/health')).status).toBe(200);
+      const register = await send(base, 'POST', '/api/auth/register', {
+        json: { username: 'prod_user', password: 'password-123' },
       });
       expect(register.status).toBe(201);
       expect(server.output()).not.toMatch(/random secrets/);
@@ -99,10 +98,8 @@ describe('start-up (node main.js)', () => {
     const first = runServer(mainJs, { ...env, PORT: String(firstPort) });
     try {
       await first.waitForOutput(/Listening on/);
-      const register = await fetch(`http://127.0.0.1:${firstPort}/api/auth/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'plain_user', password: 'password-123' }),
+      const register = await send(`http://127.0.0.1:${firstPort}`, 'POST', '/api/auth/register', {
+        json: { username: 'plain_user', password: 'password-123' },
       });
       expect(register.status).toBe(201);
     } finally {
@@ -124,21 +121,15 @@ describe('start-up (node main.js)', () => {
         second.output().match(/ADMIN_USERNAME \\?"plain_user\\?" names an existing user who is not an administrator/g),
       ).toHaveLength(1);
       // Nothing was granted: the existing user is still a plain user, and the configured password is not hers.
-      const asAdmin = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'plain_user', password: 'another-password-1' }),
+      const base = `http://127.0.0.1:${port}`;
+      const asAdmin = await send(base, 'POST', '/api/auth/login', {
+        json: { username: 'plain_user', password: 'another-password-1' },
       });
       expect(asAdmin.status).toBe(401);
-      const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'plain_user', password: 'password-123' }),
+      const login = await send(base, 'POST', '/api/auth/login', {
+        json: { username: 'plain_user', password: 'password-123' },
       });
-      const { accessToken } = (await login.json()) as { accessToken: string };
-      const users = await fetch(`http://127.0.0.1:${port}/api/users`, {
-        headers: { authorization: `Bearer ${accessToken}` },
-      });
+      const users = await send(base, 'GET', '/api/users', { token: login.body.accessToken });
       expect(users.status).toBe(403);
     } finally {
       second.child.kill('SIGTERM');
@@ -164,12 +155,10 @@ describe('start-up (node main.js)', () => {
       const output = server.output();
       expect(output.match(/started embedded FerretDB at mongodb:\/\/127\.0\.0\.1:(\d+)/g)).toHaveLength(1);
       expect(output.match(/random secrets/g)).toHaveLength(1);
-      const login = await fetch(`http://127.0.0.1:${port}/api/auth/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'dev_user', password: 'password-123' }),
+      const register = await send(`http://127.0.0.1:${port}`, 'POST', '/api/auth/register', {
+        json: { username: 'dev_user', password: 'password-123' },
       });
-      expect(login.status).toBe(201);
+      expect(register.status).toBe(201);
     } finally {
       server.child.kill('SIGTERM');
     }

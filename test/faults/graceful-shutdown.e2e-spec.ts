@@ -1,10 +1,6 @@
-import { Agent } from 'node:http';
-import { findFreePort } from '../../src/database/embedded/ferretdb-server';
-import { PASSWORD } from '../support/http';
+import { PASSWORD, sleep } from '../support/http';
 import { randomSecret, uniqueDbName } from '../support/test-app';
-import { builtMainJs, startApp, type AppProcess } from './support-processes';
-import { login, register } from './support-sessions';
-import { now, send, sleep, waitFor, type Reply } from './support-traffic';
+import { login, now, register, show, startApp, Traffic, waitFor, type AppProcess } from './support/outage-harness';
 
 /**
  * SIGTERM under load: every request in flight gets a response.
@@ -22,104 +18,88 @@ const EXIT_DEADLINE_MS = 15_000;
 const FAST_CONNECTIONS = 6;
 const SLOW_LOGINS = 16;
 
-interface Outcome {
-  route: string;
-  expected: number;
-  sentAt: number;
-  answeredAt?: number;
-  status?: number;
-  error?: string;
-}
-
 describe('SIGTERM under load (node main.js)', () => {
   let app: AppProcess | undefined;
+  let traffic: Traffic | undefined;
 
   afterAll(async () => {
+    await traffic?.stop();
     await app?.kill();
   });
 
   it('answers every request started before the signal completely, exits 0, then refuses connections', async () => {
-    app = await startApp(await builtMainJs(), await findFreePort(), {
+    app = await startApp({
       MONGODB_URI: process.env.MONGODB_URI,
       MONGODB_DB_NAME: uniqueDbName('sigterm'),
       ACCESS_TOKEN_SECRET: randomSecret(),
       REFRESH_TOKEN_SECRET: randomSecret(),
     });
-    const { port } = app;
-    const username = await register(port);
-    const sessions = [await login(port, username), await login(port, username)];
-
-    const outcomes: Outcome[] = [];
-    const record = (route: string, expected: number, reply: Promise<Reply>): Promise<void> => {
-      const outcome: Outcome = { route, expected, sentAt: now() };
-      outcomes.push(outcome);
-      return reply.then(
-        (res) => void Object.assign(outcome, { status: res.status, answeredAt: now() }),
-        (error: Error) => void Object.assign(outcome, { error: error.message, answeredAt: now() }),
-      );
-    };
+    const username = await register(app.client);
+    const sessions = await Promise.all([login(app.client, username), login(app.client, username)]);
 
     // Fast requests, one at a time on each keep-alive connection, until the signal is sent.
-    const signal: { at?: number } = {};
+    const load = new Traffic(app.baseUrl);
+    traffic = load;
     const fastRounds = Array<number>(FAST_CONNECTIONS).fill(0);
-    const fastLoops = fastRounds.map(async (_, index) => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    fastRounds.forEach((_, index) => {
       const token = sessions[index % sessions.length].accessToken;
-      const requests: Array<[string, number, () => Promise<Reply>]> = [
-        ['verify', 204, () => send(port, 'GET', '/api/auth/verify', { agent, token })],
-        ['me', 200, () => send(port, 'GET', '/api/users/me', { agent, token })],
-        ['live', 200, () => send(port, 'GET', '/health/live', { agent })],
-        ['ready', 200, () => send(port, 'GET', '/health', { agent })],
+      const requests: Array<[string, number, string, string?]> = [
+        ['verify', 204, '/api/auth/verify', token],
+        ['me', 200, '/api/users/me', token],
+        ['live', 200, '/health/live'],
+        ['ready', 200, '/health'],
       ];
-      try {
-        for (let round = index; signal.at === undefined; round += 1) {
-          const [route, expected, request] = requests[round % requests.length];
-          await record(route, expected, request());
-          fastRounds[index] += 1;
-        }
-      } finally {
-        agent.destroy();
-      }
+      load.loop(`fast-${index}`, 0, async (c, round) => {
+        const [route, expected, path, bearer] = requests[(index + round) % requests.length];
+        await c.call(route, 'GET', path, { good: [expected], tolerated: [], token: bearer });
+        fastRounds[index] += 1;
+      });
     });
     await waitFor(() => fastRounds.every((n) => n >= 4), 0, 20_000, 'every keep-alive connection to be reused');
 
-    // Slow requests: each login is written to its socket before the signal.
+    // Slow requests, each on its own connection: each login is written to its socket before the signal.
     let loginsSent = 0;
     const body = { username, password: PASSWORD };
-    const logins = Array.from({ length: SLOW_LOGINS }, () =>
-      record('login', 200, send(port, 'POST', '/api/auth/login', { body, onSent: () => (loginsSent += 1) })),
+    const logins = Array.from({ length: SLOW_LOGINS }, (_, index) =>
+      load
+        .client(`login-${index}`, { onSent: () => (loginsSent += 1) })
+        .call('login', 'POST', '/api/auth/login', { good: [200], tolerated: [], body }),
     );
     await waitFor(() => loginsSent === SLOW_LOGINS, 0, 10_000, 'every login to be written');
 
-    signal.at = now();
-    const signalledAt = signal.at;
+    // No request is started after the signal: the loops end with the one they are waiting on.
+    load.halt();
+    const signalledAt = now();
     app.child.kill('SIGTERM');
     // A new connection while the server drains: answered completely, or refused; never reset.
-    const duringDrain = send(port, 'GET', '/health/live').then(
+    const duringDrain = app.client.request('GET', '/health/live').then(
       (res) => `answered ${res.status}`,
       (error: Error) => error.message,
     );
 
-    await Promise.all([...fastLoops, ...logins]);
+    await Promise.all([load.stop(), ...logins]);
     const exitCode = await Promise.race([app.exited, sleep(EXIT_DEADLINE_MS).then(() => 'still running')]);
 
-    const failures = outcomes
-      .filter((o) => o.status !== o.expected)
-      .map((o) => `${o.route}: ${o.error ?? o.status} (sent ${Math.round(o.sentAt - signalledAt)} ms from the signal)`);
-    expect(failures).toEqual([]);
+    const { samples } = load;
+    expect(
+      show(
+        samples.filter((s) => !s.good),
+        signalledAt,
+      ),
+    ).toBe('');
     // The signal did arrive under load: requests were still being answered after it.
-    const answeredAfter = outcomes.filter((o) => o.answeredAt! > signalledAt);
-    expect(answeredAfter.filter((o) => o.route === 'login').length).toBeGreaterThan(0);
+    const answeredAfter = samples.filter((s) => s.answeredAt > signalledAt);
+    expect(answeredAfter.filter((s) => s.route === 'login').length).toBeGreaterThan(0);
     expect(answeredAfter.length).toBeGreaterThan(FAST_CONNECTIONS / 2);
 
     process.stdout.write(
-      `SIGTERM under load: ${outcomes.length} requests started before the signal ` +
+      `SIGTERM under load: ${samples.length} requests started before the signal ` +
         `(${SLOW_LOGINS} logins), ${answeredAfter.length} answered after it; exit code ${String(exitCode)}; ` +
         `a new connection while draining: ${await duringDrain}\n`,
     );
     expect(exitCode).toBe(0);
     expect(await duringDrain).toMatch(/^(answered 200|ECONNREFUSED)$/);
-    await expect(send(port, 'GET', '/health/live')).rejects.toThrow(/ECONNREFUSED/);
+    await expect(app.client.request('GET', '/health/live')).rejects.toThrow(/ECONNREFUSED/);
     expect(app.output()).not.toMatch(/-> 500|unhandled|uncaught/i);
   }, 120_000);
 });

@@ -1,6 +1,15 @@
 import Redis from 'ioredis';
 import { findFreePort } from '../../src/database/embedded/ferretdb-server';
-import { jwtPayload, PASSWORD, uniqueUsername, InstanceClient, listenOnLoopback, type Reply } from '../support/http';
+import {
+  jwtPayload,
+  PASSWORD,
+  sleep,
+  uniqueUsername,
+  InstanceClient,
+  listenOnLoopback,
+  type Reply,
+} from '../support/http';
+import { pollWhile } from '../faults/support/outage-harness';
 import { startRedis, type RunningRedis } from '../support/redis-server';
 import { createTestApp, sharedInstanceEnv, type TestApp } from '../support/test-app';
 
@@ -66,17 +75,8 @@ interface Revocation {
   victims: Array<[string, Tokens]>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Repeats `call` while it answers 503, for at most RECOVERY_BOUND_MS; the last answer. */
-async function untilServed(call: () => Promise<Reply>): Promise<Reply> {
-  const deadline = performance.now() + RECOVERY_BOUND_MS;
-  for (;;) {
-    const res = await call();
-    if (res.status !== 503 || performance.now() > deadline) return res;
-    await sleep(100);
-  }
-}
+const untilServed = (call: () => Promise<Reply>): Promise<Reply> => pollWhile(call, RECOVERY_BOUND_MS);
 
 describe.each(FAULTS)('security: Redis refusing writes while connected, %s', (_fault, fault) => {
   let redis: RunningRedis;
@@ -231,12 +231,9 @@ describe.each(FAULTS)('security: Redis refusing writes while connected, %s', (_f
     const bystanderDuringFault = (await onA.verify(bystander.accessToken)).status;
     // B answered none of those revocations: it learns from its catch-up (every 2 s) that Redis lacks
     // them, fails to publish them too, and fails closed in turn.
-    const bDeadline = Date.now() + 8_000;
-    let bystanderOnBDuringFault = (await onB.verify(bystander.accessToken)).status;
-    while (bystanderOnBDuringFault !== 503 && Date.now() < bDeadline) {
-      await sleep(200);
-      bystanderOnBDuringFault = (await onB.verify(bystander.accessToken)).status;
-    }
+    const bystanderOnBDuringFault = (
+      await pollWhile(() => onB.verify(bystander.accessToken), 8_000, { again: (res) => res.status !== 503 })
+    ).status;
     const victimsOnBOnceClosed: Record<string, number> = {};
     for (const [name, tokens] of victims) victimsOnBOnceClosed[name] = (await onB.verify(tokens.accessToken)).status;
 

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { canConnect } from '../../src/database/embedded/ferretdb-server';
 import { testHttpAdapter } from './http-adapter';
 
 const execFileAsync = promisify(execFile);
@@ -91,8 +92,40 @@ export interface ServerProcess {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
+  /** Whether the process is still running (it has neither exited nor been killed by a signal). */
+  alive: () => boolean;
+  /** Sends `signal` (SIGKILL by default) unless the process has ended; resolves once it has exited. */
+  kill: (signal?: NodeJS.Signals) => Promise<void>;
   /** Resolves when the output matches, rejects when the process exits first or time runs out. */
   waitForOutput: (pattern: RegExp, timeoutMs?: number) => Promise<void>;
+  /** Resolves when 127.0.0.1:port accepts connections, rejects when the process exits first or time runs out. */
+  waitForPort: (port: number, timeoutMs?: number) => Promise<void>;
+}
+
+/**
+ * A child is SIGKILLed when the Jest worker exits, whatever happened to the test: a failed or
+ * timed-out one leaves no process behind.
+ */
+export function killOnExit(child: ChildProcess): void {
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.removeListener('exit', kill));
+}
+
+/** Polls `ready` every `intervalMs` until it holds; rejects with `failure()` once `gone()` or the deadline. */
+async function until(
+  ready: () => boolean | Promise<boolean>,
+  gone: () => boolean,
+  failure: (why: string) => Error,
+  timeoutMs: number,
+  intervalMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ready())) {
+    if (gone()) throw failure('process exited before');
+    if (Date.now() > deadline) throw failure('timed out before');
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }
 
 export function runServer(mainJs: string, env: Record<string, string | undefined>): ServerProcess {
@@ -106,24 +139,39 @@ export function runServer(mainJs: string, env: Record<string, string | undefined
     if (value !== undefined) childEnv[name] = value;
   }
   const child = spawn(process.execPath, [mainJs], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  killOnExit(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   let hasExited = false;
   void exited.then(() => (hasExited = true));
+  const alive = () => child.exitCode === null && child.signalCode === null;
 
   return {
     child,
     output: () => output,
     exited,
-    async waitForOutput(pattern, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(output)) {
-        if (hasExited) throw new Error(`process exited before printing ${pattern}:\n${output}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${output}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    alive,
+    async kill(signal = 'SIGKILL') {
+      if (alive()) child.kill(signal);
+      await exited;
     },
+    waitForOutput: (pattern, timeoutMs = 30_000) =>
+      until(
+        () => pattern.test(output),
+        () => hasExited,
+        (why) => new Error(`${why} printing ${pattern}:\n${output}`),
+        timeoutMs,
+        100,
+      ),
+    waitForPort: (port, timeoutMs = 60_000) =>
+      until(
+        () => canConnect('127.0.0.1', port),
+        () => hasExited,
+        (why) => new Error(`${why} listening on 127.0.0.1:${port}:\n${output}`),
+        timeoutMs,
+        50,
+      ),
   };
 }

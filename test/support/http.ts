@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestApp } from './test-app';
 
@@ -23,15 +24,18 @@ export function headersOf(headers: Headers): Record<string, string | string[]> {
   return record;
 }
 
+/** The body as JSON when it is JSON ({} when empty), else the text itself. */
+function bodyOf(text: string): unknown {
+  try {
+    return text === '' ? {} : JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 export async function replyOf(res: Response): Promise<Reply> {
   const text = await res.text();
-  let body: unknown;
-  try {
-    body = text === '' ? {} : JSON.parse(text);
-  } catch {
-    body = text;
-  }
-  return { status: res.status, headers: headersOf(res.headers), text, body };
+  return { status: res.status, headers: headersOf(res.headers), text, body: bodyOf(text) };
 }
 
 export interface SendOptions {
@@ -48,8 +52,8 @@ export interface SendOptions {
   redirect?: 'manual' | 'follow';
 }
 
-/** One request over a real socket, with a bounded wait. */
-export async function send(base: string, method: string, path: string, options: SendOptions = {}): Promise<Reply> {
+/** The headers and body that `options` describe. */
+function outgoing(options: SendOptions): { headers: Record<string, string>; body: string | undefined } {
   const headers: Record<string, string> = {};
   if (options.token !== undefined) headers.authorization = bearer(options.token);
   if (options.cookie !== undefined) headers.cookie = options.cookie;
@@ -59,6 +63,15 @@ export async function send(base: string, method: string, path: string, options: 
     headers['content-type'] = 'application/json';
   }
   Object.assign(headers, options.headers);
+  return { headers, body };
+}
+
+/** How a client sends one request: `send` (fetch) or `overSocket` (node:http, connections of its own). */
+export type Transport = (base: string, method: string, path: string, options?: SendOptions) => Promise<Reply>;
+
+/** One request over a real socket, with a bounded wait. */
+export async function send(base: string, method: string, path: string, options: SendOptions = {}): Promise<Reply> {
+  const { headers, body } = outgoing(options);
   const res = await fetch(`${base}${path}`, {
     method,
     headers,
@@ -67,6 +80,73 @@ export async function send(base: string, method: string, path: string, options: 
     signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
   });
   return replyOf(res);
+}
+
+export interface SocketOptions {
+  /**
+   * The connection to use: a keep-alive Agent (maxSockets 1: one socket, reused), or false (the
+   * default) for a connection of the request's own, never one left open by an earlier request.
+   */
+  agent?: Agent | false;
+  /** Called once the whole request has been handed to the socket. */
+  onSent?: () => void;
+}
+
+/** A copy as a plain record, read like fetch's headers (lower-case names, Set-Cookie a list). */
+function recordOf(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const record: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) record[name] = value;
+  return record;
+}
+
+/**
+ * One request with node:http rather than fetch, for what fetch hides: which connection carries it
+ * (see SocketOptions) and why no answer came. Resolves only with a complete response (the whole
+ * body as announced); rejects with the socket error's code as message (ECONNREFUSED, ECONNRESET...),
+ * ABORTED for a response cut short, or TIMEOUT. Redirects are answers (`redirect` is not read).
+ */
+export function sendOverSocket(
+  base: string,
+  method: string,
+  path: string,
+  options: SendOptions & SocketOptions = {},
+): Promise<Reply> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const { headers, body } = outgoing(options);
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  return new Promise((resolveReply, reject) => {
+    let settled = false;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      reject(error);
+    };
+    const req = httpRequest(`${base}${path}`, { method, headers, agent: options.agent ?? false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('aborted', () => fail(new Error('ABORTED: response cut short')));
+      res.on('error', (error: NodeJS.ErrnoException) => fail(new Error(error.code ?? error.message)));
+      res.on('end', () => {
+        if (!res.complete) return fail(new Error('ABORTED: response cut short'));
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolveReply({ status: res.statusCode ?? 0, headers: recordOf(res.headers), text, body: bodyOf(text) });
+      });
+    });
+    const timer = setTimeout(() => fail(new Error(`TIMEOUT: no complete response within ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (error: NodeJS.ErrnoException) => fail(new Error(error.code ?? error.message)));
+    req.on('finish', () => options.onSent?.());
+    req.end(body);
+  });
+}
+
+/** sendOverSocket as a Transport, every request on `socket`'s connection(s). */
+export function overSocket(socket: SocketOptions = {}): Transport {
+  return (base, method, path, options = {}) => sendOverSocket(base, method, path, { ...options, ...socket });
 }
 
 /** Listens on an ephemeral port on 127.0.0.1 and returns its base URL. */
@@ -94,6 +174,8 @@ export class InstanceClient {
   constructor(
     readonly baseUrl: string,
     readonly name = baseUrl,
+    /** fetch by default (redirects followed); overSocket(...) to choose the connections. */
+    private readonly transport: Transport = send,
   ) {}
 
   request(
@@ -102,7 +184,7 @@ export class InstanceClient {
     options: { token?: string; body?: unknown; cookie?: string; headers?: Record<string, string> } = {},
   ): Promise<Reply> {
     const { body, ...rest } = options;
-    return send(this.baseUrl, method, path, { ...rest, json: body, redirect: 'follow' });
+    return this.transport(this.baseUrl, method, path, { ...rest, json: body, redirect: 'follow' });
   }
 
   me(token: string) {

@@ -1,7 +1,7 @@
-import { PASSWORD, uniqueUsername } from '../support/http';
-import { now, send, type Reply, type Traffic } from './support-traffic';
+import { PASSWORD, uniqueUsername, type InstanceClient, type Reply } from '../../support/http';
+import { now, type Traffic } from './traffic';
 
-/** Sessions and the traffic loops shared by the database and Redis fault suites. */
+/** Sessions, and the traffic loops shared by the database and Redis fault suites. */
 
 export interface Session {
   username: string;
@@ -17,29 +17,55 @@ export async function expectStatus(reply: Promise<Reply>, status: number, what: 
   return res;
 }
 
-export async function register(port: number, username = uniqueUsername()): Promise<string> {
-  const body = { username, password: PASSWORD };
-  await expectStatus(send(port, 'POST', '/api/auth/register', { body }), 201, `register ${username}`);
+export async function register(app: InstanceClient, username = uniqueUsername()): Promise<string> {
+  await expectStatus(app.register(username, PASSWORD), 201, `register ${username}`);
   return username;
 }
 
-export async function login(port: number, username: string): Promise<Session> {
+export async function login(app: InstanceClient, username: string): Promise<Session> {
   const issuedAt = now();
-  const body = { username, password: PASSWORD };
-  const res = await expectStatus(send(port, 'POST', '/api/auth/login', { body }), 200, `login ${username}`);
-  return { username, accessToken: res.body.accessToken, refreshToken: res.body.refreshToken, issuedAt };
+  const res = await expectStatus(app.login(username, PASSWORD), 200, `login ${username}`);
+  return { username, ...tokensOf(res), issuedAt };
 }
 
-export async function refresh(port: number, session: Session, what = `refresh ${session.username}`): Promise<Session> {
+export async function refresh(app: InstanceClient, session: Session): Promise<Session> {
   const issuedAt = now();
-  const body = { refreshToken: session.refreshToken };
-  const res = await expectStatus(send(port, 'POST', '/api/auth/refresh', { body }), 200, what);
-  return { ...session, accessToken: res.body.accessToken, refreshToken: res.body.refreshToken, issuedAt };
+  const res = await expectStatus(app.refresh(session.refreshToken), 200, `refresh ${session.username}`);
+  return { ...session, ...tokensOf(res), issuedAt };
 }
 
-export async function logout(port: number, session: Session): Promise<void> {
-  const token = session.accessToken;
-  await expectStatus(send(port, 'POST', '/api/auth/logout', { token }), 200, `logout ${session.username}`);
+export function logoutRequest(app: InstanceClient, session: Session): Promise<Reply> {
+  return app.request('POST', '/api/auth/logout', { token: session.accessToken });
+}
+
+export async function logout(app: InstanceClient, session: Session): Promise<void> {
+  await expectStatus(logoutRequest(app, session), 200, `logout ${session.username}`);
+}
+
+/**
+ * One request of each kind, in parallel, as a fault begins: `dormant`'s token is checked, `probe`'s
+ * refresh and logout are sent (to be answered 503), `revoked`'s token replayed and a forged one presented.
+ */
+export async function probeEveryRoute(
+  app: InstanceClient,
+  sessions: { dormant: Session; probe: Session; revoked: Session },
+): Promise<Record<string, Reply>> {
+  const { dormant, probe, revoked } = sessions;
+  const requests: Record<string, Promise<Reply>> = {
+    verify: app.verify(dormant.accessToken),
+    me: app.me(dormant.accessToken),
+    sessions: app.request('GET', '/api/auth/sessions', { token: dormant.accessToken }),
+    refresh: app.refresh(probe.refreshToken),
+    logout: logoutRequest(app, probe),
+    login: app.login(probe.username, PASSWORD),
+    register: app.register(uniqueUsername('o'), PASSWORD),
+    'revoked verify': app.verify(revoked.accessToken),
+    'forged verify': app.verify(`${dormant.accessToken.slice(0, -6)}AAAAAA`),
+    ready: app.request('GET', '/health'),
+    live: app.request('GET', '/health/live'),
+  };
+  const replies = await Promise.all(Object.values(requests));
+  return Object.fromEntries(Object.keys(requests).map((name, index) => [name, replies[index]]));
 }
 
 /** What the writer loop had acknowledged (201 or 200), with when the acknowledgement arrived. */
@@ -54,9 +80,10 @@ export interface Written {
  * A client using its session: verify (the forward-auth check), users/me, and a refresh every third
  * round. A refresh answered 503 may have rotated in the database all the same: the client keeps its
  * token and gets the same successor when it tries again (the suites set the longest
- * REFRESH_REUSE_GRACE allowed, a minute, and retry within seconds of the recovery). `tolerated401`: the client may be refused (a Redis that lost its data); it then
- * refreshes, as a real client does. Each token is tagged with when the request that issued it was
- * sent, so a suite can tell a 401 for a token issued before a fault from one after it.
+ * REFRESH_REUSE_GRACE allowed, a minute, and retry within seconds of the recovery). `tolerated401`:
+ * the client may be refused (a Redis that lost its data); it then refreshes, as a real client does.
+ * Each token is tagged with when the request that issued it was sent, so a suite can tell a 401 for
+ * a token issued before a fault from one after it.
  */
 export function clientLoop(traffic: Traffic, name: string, session: Session, tolerated401 = false): void {
   const tolerated = tolerated401 ? [503, 401] : [503];
@@ -76,9 +103,7 @@ export function clientLoop(traffic: Traffic, name: string, session: Session, tol
         good: [200],
         body: { refreshToken: session.refreshToken },
       });
-      if (res?.status === 200) {
-        Object.assign(session, { accessToken: res.body.accessToken, refreshToken: res.body.refreshToken, issuedAt });
-      }
+      if (res?.status === 200) Object.assign(session, { ...tokensOf(res), issuedAt });
     }
   });
 }

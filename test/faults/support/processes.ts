@@ -1,9 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { canConnect } from '../../src/database/embedded/ferretdb-server';
-import { runServer, type ServerProcess } from '../support/built-server';
-
-export { builtMainJs } from '../support/built-server';
-import { TEST_ENV } from '../support/test-env';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canConnect, findFreePort } from '../../../src/database/embedded/ferretdb-server';
+import { builtMainJs, killOnExit, runServer, type ServerProcess } from '../../support/built-server';
+import { InstanceClient, overSocket, sleep } from '../../support/http';
+import { TEST_ENV } from '../../support/test-env';
+import { now } from './traffic';
 
 /**
  * The real processes of the fault suites: the built `node main.js`, a FerretDB and a Redis that a
@@ -11,24 +14,16 @@ import { TEST_ENV } from '../support/test-env';
  * Every child is SIGKILLed when the Jest worker exits, whatever happened to the test.
  */
 
-const sleep = (ms: number) => new Promise<void>((resolveSleep) => setTimeout(resolveSleep, ms));
-
-/** SIGKILLs the child if the worker exits first (a failed or timed-out test leaves no process behind). */
-function killOnExit(child: ChildProcess): void {
-  const kill = () => child.kill('SIGKILL');
-  process.once('exit', kill);
-  child.once('exit', () => process.removeListener('exit', kill));
-}
-
 export interface AppProcess extends ServerProcess {
   port: number;
-  /** Whether the process is still running (it has neither exited nor been killed by a signal). */
-  alive: () => boolean;
-  kill: () => Promise<void>;
+  baseUrl: string;
+  /** Requests to the app, each on a connection of its own (never one the server may be closing). */
+  client: InstanceClient;
 }
 
-/** Starts `node main.js` on loopback and waits until it listens. */
-export async function startApp(mainJs: string, port: number, env: Record<string, string | undefined>) {
+/** Starts `node main.js` (built from the current src/) on a free loopback port and waits until it listens. */
+export async function startApp(env: Record<string, string | undefined>): Promise<AppProcess> {
+  const [mainJs, port] = await Promise.all([builtMainJs(), findFreePort()]);
   const server = runServer(mainJs, {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
@@ -39,27 +34,13 @@ export async function startApp(mainJs: string, port: number, env: Record<string,
     LOG_LEVEL: 'warn',
     ...env,
   });
-  killOnExit(server.child);
-  const app: AppProcess = {
-    ...server,
-    port,
-    alive: () => server.child.exitCode === null && server.child.signalCode === null,
-    async kill() {
-      if (!app.alive()) return;
-      server.child.kill('SIGKILL');
-      await server.exited;
-    },
-  };
   // Ready when the port accepts connections (the start-up log line is below LOG_LEVEL=warn).
-  const deadline = Date.now() + 60_000;
-  while (!(await canConnect('127.0.0.1', port))) {
-    if (!app.alive() || Date.now() > deadline) {
-      await app.kill();
-      throw new Error(`node main.js did not listen on 127.0.0.1:${port}:\n${server.output()}`);
-    }
-    await sleep(50);
-  }
-  return app;
+  await server.waitForPort(port).catch(async (error: unknown) => {
+    await server.kill();
+    throw error;
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return { ...server, port, baseUrl, client: new InstanceClient(baseUrl, 'app', overSocket()) };
 }
 
 export interface KillableServer {
@@ -143,4 +124,69 @@ export function startKillableRedis(dir: string, port: number, persistent: boolea
     port,
     'redis-server',
   );
+}
+
+/**
+ * A dependency the suite takes down and brings back, with when: `down()` SIGKILLs it, `up()` starts
+ * it again (`start` decides on which folder, with or without its data). `stop()` for afterAll.
+ */
+export class Dependency {
+  private server: KillableServer | undefined;
+
+  constructor(private readonly start: () => Promise<KillableServer>) {}
+
+  /** Starts it; resolves with when it was started and when its port was seen accepting (a little later). */
+  async up(start = this.start): Promise<{ restartAt: number; upAt: number }> {
+    const restartAt = now();
+    this.server = await start();
+    return { restartAt, upAt: now() };
+  }
+
+  /** SIGKILLs it; resolves with when the kill began. */
+  async down(): Promise<number> {
+    const at = now();
+    await this.server?.kill();
+    this.server = undefined;
+    return at;
+  }
+
+  async stop(): Promise<void> {
+    await this.down();
+  }
+}
+
+/**
+ * A Redis of the suite's own on a free port, to take down and bring back (`dependency`): with its
+ * data (its first folder again) by default, or empty (`start(false)`: a new folder). remove() for afterAll.
+ */
+export class OwnRedis {
+  readonly dirs: string[] = [];
+  readonly url: string;
+  readonly dependency: Dependency;
+
+  private constructor(readonly port: number) {
+    this.url = `redis://127.0.0.1:${port}`;
+    this.dependency = new Dependency(() => this.start(true));
+  }
+
+  static async create(): Promise<OwnRedis> {
+    const redis = new OwnRedis(await findFreePort());
+    await redis.dependency.up();
+    return redis;
+  }
+
+  /** Persistent: the first folder again (its data); otherwise a new, empty one. */
+  start(persistent: boolean): Promise<KillableServer> {
+    return this.folder(persistent).then((dir) => startKillableRedis(dir, this.port, persistent));
+  }
+
+  private async folder(persistent: boolean): Promise<string> {
+    if (!persistent || this.dirs.length === 0) this.dirs.push(await mkdtemp(join(tmpdir(), 'slj-fault-redis-')));
+    return persistent ? this.dirs[0] : this.dirs[this.dirs.length - 1];
+  }
+
+  async remove(): Promise<void> {
+    await this.dependency.stop();
+    for (const dir of this.dirs) await rm(dir, { recursive: true, force: true });
+  }
 }

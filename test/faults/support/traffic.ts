@@ -1,5 +1,6 @@
-import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { InstanceClient, overSocket, sleep, type Reply, type SocketOptions } from '../../support/http';
 
 /**
  * Steady HTTP traffic against an app on a loopback port, recorded request by request, for the fault
@@ -8,77 +9,6 @@ import { performance } from 'node:perf_hooks';
  */
 
 export const now = (): number => performance.now();
-export const sleep = (ms: number) => new Promise<void>((resolveSleep) => setTimeout(resolveSleep, ms));
-
-export interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  body: any;
-}
-
-export interface SendOptions {
-  token?: string;
-  body?: unknown;
-  /** A keep-alive agent to reuse a connection; by default each request opens its own. */
-  agent?: Agent;
-  timeoutMs?: number;
-  /** Called once the whole request has been handed to the socket. */
-  onSent?: () => void;
-}
-
-/**
- * One HTTP exchange with 127.0.0.1. Resolves only with a complete response (the whole body as
- * announced); rejects with the socket error's code (ECONNRESET, ECONNREFUSED...), ABORTED for a
- * response cut short, or TIMEOUT.
- */
-export function send(port: number, method: string, path: string, options: SendOptions = {}): Promise<Reply> {
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const headers: Record<string, string | number> = {};
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  if (payload !== undefined) {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = Buffer.byteLength(payload);
-  }
-  return new Promise((resolveReply, reject) => {
-    let settled = false;
-    const fail = (error: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      req.destroy();
-      reject(error);
-    };
-    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: options.agent ?? false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('aborted', () => fail(new Error('ABORTED: response cut short')));
-      res.on('error', (error: NodeJS.ErrnoException) => fail(new Error(error.code ?? error.message)));
-      res.on('end', () => {
-        if (!res.complete) return fail(new Error('ABORTED: response cut short'));
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolveReply({ status: res.statusCode ?? 0, headers: res.headers, text, body: parseJson(text) });
-      });
-    });
-    const timer = setTimeout(() => fail(new Error(`TIMEOUT: no complete response within ${timeoutMs} ms`)), timeoutMs);
-    req.on('error', (error: NodeJS.ErrnoException) => fail(new Error(error.code ?? error.message)));
-    req.on('finish', () => options.onSent?.());
-    req.end(payload);
-  });
-}
-
-function parseJson(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
 
 export interface Expectation {
   /** The statuses that mean the request was served as it would be without any fault. */
@@ -97,7 +27,7 @@ export interface Sample {
   sentAt: number;
   answeredAt: number;
   status?: number;
-  /** Set when no complete response arrived. */
+  /** Set when no complete response arrived: ECONNRESET, ECONNREFUSED, ABORTED, TIMEOUT... */
   error?: string;
   good: boolean;
   /** Good or tolerated: anything else (a 500, a 2xx for a revoked token, a reset) is a failure. */
@@ -106,30 +36,28 @@ export interface Sample {
   text?: string;
 }
 
-/** One loop's own keep-alive connection (one socket), and the calls that record samples. */
-export class LoopClient {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
+/** Sends requests over its own connection(s) and records each exchange as a Sample. */
+export class RecordingClient {
+  private readonly client: InstanceClient;
 
   constructor(
-    private readonly traffic: Traffic,
+    private readonly samples: Sample[],
+    baseUrl: string,
     readonly name: string,
-  ) {}
+    socket: SocketOptions = {},
+  ) {
+    this.client = new InstanceClient(baseUrl, name, overSocket(socket));
+  }
 
   async call(route: string, method: string, path: string, expectation: Expectation): Promise<Reply | undefined> {
     const sentAt = now();
     const tolerated = expectation.tolerated ?? [503];
+    const record = (outcome: Partial<Sample>) =>
+      this.samples.push({ loop: this.name, route, sentAt, answeredAt: now(), good: false, allowed: false, ...outcome });
     try {
-      const reply = await send(this.traffic.port, method, path, {
-        agent: this.agent,
-        token: expectation.token,
-        body: expectation.body,
-      });
+      const reply = await this.client.request(method, path, { token: expectation.token, body: expectation.body });
       const good = expectation.good.includes(reply.status);
-      this.traffic.samples.push({
-        loop: this.name,
-        route,
-        sentAt,
-        answeredAt: now(),
+      record({
         status: reply.status,
         good,
         allowed: good || tolerated.includes(reply.status),
@@ -138,26 +66,16 @@ export class LoopClient {
       });
       return reply;
     } catch (error) {
-      const message = (error as Error).message;
-      this.traffic.samples.push({
-        loop: this.name,
-        route,
-        sentAt,
-        answeredAt: now(),
-        error: message,
-        good: false,
-        allowed: false,
-      });
+      record({ error: (error as Error).message });
       return undefined;
     }
   }
-
-  close(): void {
-    this.agent.destroy();
-  }
 }
 
-/** Loops that each repeat an iteration on their own connection until stop(). */
+/**
+ * Loops that each repeat an iteration on their own keep-alive connection (one socket) until stop(),
+ * and single requests on connections of their own; every exchange lands in `samples`.
+ */
 export class Traffic {
   readonly samples: Sample[] = [];
   /** Exceptions thrown by the suite's own loop code (not HTTP failures, which are samples). */
@@ -165,29 +83,40 @@ export class Traffic {
   private running = true;
   private readonly loops: Promise<void>[] = [];
 
-  constructor(readonly port: number) {}
+  constructor(readonly baseUrl: string) {}
 
-  loop(name: string, pauseMs: number, iteration: (client: LoopClient, round: number) => Promise<void>): void {
-    const client = new LoopClient(this, name);
+  /** A client whose every request opens a connection of its own (`socket.onSent` to learn when it is written). */
+  client(name: string, socket: SocketOptions = {}): RecordingClient {
+    return new RecordingClient(this.samples, this.baseUrl, name, socket);
+  }
+
+  loop(name: string, pauseMs: number, iteration: (client: RecordingClient, round: number) => Promise<void>): void {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const client = this.client(name, { agent });
     this.loops.push(
       (async () => {
         try {
           for (let round = 0; this.running; round += 1) {
             await iteration(client, round);
-            await sleep(pauseMs);
+            if (pauseMs > 0 && this.running) await sleep(pauseMs);
           }
         } catch (error) {
           this.loopErrors.push(`${name}: ${(error as Error).stack ?? String(error)}`);
         } finally {
-          client.close();
+          agent.destroy();
         }
       })(),
     );
   }
 
+  /** Starts no further iteration: each loop ends after its current one. */
+  halt(): void {
+    this.running = false;
+  }
+
   /** Ends every loop after its current iteration (each request is bounded by its timeout). */
   async stop(): Promise<void> {
-    this.running = false;
+    this.halt();
     await Promise.all(this.loops);
   }
 }
@@ -196,6 +125,14 @@ export function describeSample(sample: Sample, origin: number): string {
   const at = (t: number) => `${Math.round(t - origin)} ms`;
   const outcome = sample.error ?? `${sample.status}${sample.text ? ` ${sample.text}` : ''}`;
   return `${sample.loop} ${sample.route}: ${outcome} (sent at ${at(sample.sentAt)}, answered at ${at(sample.answeredAt)})`;
+}
+
+/** The first 15 samples of `list`, one a line, times from `origin`: '' when there are none. */
+export function show(list: Sample[], origin: number): string {
+  return list
+    .slice(0, 15)
+    .map((s) => describeSample(s, origin))
+    .join('\n');
 }
 
 /**
@@ -236,11 +173,29 @@ export async function waitFor(condition: () => boolean, until: number, maxMs: nu
   const deadline = now() + maxMs;
   while (now() < until || !condition()) {
     if (now() > deadline) throw new Error(`timed out after ${maxMs} ms waiting for ${what}`);
-    await sleep(25);
+    const left = until - now();
+    await sleep(left > 0 ? Math.min(25, left) : 25);
   }
 }
 
 /** Whether every route has a good answer among the samples `since` selects. */
 export function everyRouteServed(samples: Sample[], routes: string[], since: (s: Sample) => boolean): boolean {
   return routes.every((route) => samples.some((s) => s.route === route && s.good && since(s)));
+}
+
+/**
+ * Repeats `call` every `intervalMs` while `again` holds of its answer (a 503 by default), for at
+ * most `timeoutMs`: the first other answer, or the last one at the deadline (for the caller to assert on).
+ */
+export async function pollWhile(
+  call: () => Promise<Reply>,
+  timeoutMs: number,
+  { again = (res: Reply) => res.status === 503, intervalMs = 50 } = {},
+): Promise<Reply> {
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    const res = await call();
+    if (!again(res) || now() + intervalMs > deadline) return res;
+    await sleep(intervalMs);
+  }
 }
