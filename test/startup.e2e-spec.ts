@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canConnect, findFreePort } from '../src/database/embedded/ferretdb-server';
+import { canConnect, findFreePort } from '../dev/embedded-database/ferretdb-server';
 import { builtMainJs, runServer } from './support/built-server';
 import { send } from './support/http';
 import { randomSecret, uniqueDbName } from './support/test-app';

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { findFreePort } from '../../src/database/embedded/ferretdb-server';
+import { findFreePort } from '../../dev/embedded-database/ferretdb-server';
 import {
   jwtPayload,
   PASSWORD,

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { canConnect } from '../../src/database/embedded/ferretdb-server';
+import { canConnect } from '../../dev/embedded-database/ferretdb-server';
 import { testHttpAdapter } from './http-adapter';
 
 const execFileAsync = promisify(execFile);

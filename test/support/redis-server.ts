@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canConnect, findFreePort } from '../../src/database/embedded/ferretdb-server';
+import { canConnect, findFreePort } from '../../dev/embedded-database/ferretdb-server';
 import { ensureDebianPackage } from './debian-package';
 
 export interface RunningRedis {

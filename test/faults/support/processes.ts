@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canConnect, findFreePort } from '../../../src/database/embedded/ferretdb-server';
+import { canConnect, findFreePort } from '../../../dev/embedded-database/ferretdb-server';
 import { builtMainJs, killOnExit, runServer, type ServerProcess } from '../../support/built-server';
 import { InstanceClient, overSocket, sleep } from '../../support/http';
 import { TEST_ENV } from '../../support/test-env';
@@ -75,7 +75,7 @@ async function spawnListening(command: string, args: string[], port: number, wha
 /**
  * A FerretDB of the suite's own (never the run's shared one), storing in `dataDir`: started again
  * with the same port and folder, it serves the same data. Resolves once the port accepts connections.
- * The flags are those of startFerretDb (src/database/embedded/ferretdb-server.ts), which cannot be
+ * The flags are those of startFerretDb (dev/embedded-database/ferretdb-server.ts), which cannot be
  * SIGKILLed from outside.
  */
 export function startKillableFerretDb(dataDir: string, port: number): Promise<KillableServer> {
