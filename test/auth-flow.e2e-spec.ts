@@ -12,9 +12,9 @@ import {
   uniqueUsername,
   type LoggedIn,
   bearer,
-  sleep,
 } from './support/http';
 import { expectErrorBody, expectUserShape } from './support/contract-assertions';
+import { testClock } from './support/test-clock';
 
 const DEFAULT_ACCESS_LIFETIME_SECONDS = 900;
 
@@ -298,23 +298,33 @@ describe('authentication flow', () => {
     });
   });
 
-  describe('with ACCESS_TOKEN_EXPIRY=1s', () => {
+  describe('with ACCESS_TOKEN_EXPIRY=1m, counted on the Clock', () => {
     let shortLived: TestApp;
     beforeAll(async () => {
-      shortLived = await createTestApp({ AUTH_RATE_LIMIT: '0', ACCESS_TOKEN_EXPIRY: '1s' }, 'expiry');
+      shortLived = await createTestApp({ AUTH_RATE_LIMIT: '0', ACCESS_TOKEN_EXPIRY: '1m' }, 'expiry');
     });
     afterAll(async () => {
       await shortLived.close();
     });
 
-    it('refuses an expired access token with "Access token expired" and error="invalid_token"', async () => {
+    const presented = (accessToken: string) =>
+      ['/api/users/me', '/api/auth/verify'].map((path) =>
+        shortLived.http().get(path).set('Authorization', bearer(accessToken)),
+      );
+
+    it('accepts the access token until the second of its exp, then refuses it with "Access token expired" and error="invalid_token"', async () => {
       const user = await registerAndLogin(shortLived);
       const payload = jwtPayload(user.accessToken);
-      expect(payload.exp).toBe((payload.iat as number) + 1);
-      await sleep(2200);
+      const exp = payload.exp as number;
+      expect(exp).toBe((payload.iat as number) + 60);
 
-      for (const path of ['/api/users/me', '/api/auth/verify']) {
-        const res = await shortLived.http().get(path).set('Authorization', bearer(user.accessToken));
+      // Just before exp (with room for the requests themselves): still accepted on both routes.
+      testClock.advanceTo(exp * 1000 - 2_000);
+      expect((await Promise.all(presented(user.accessToken))).map((res) => res.status)).toEqual([200, 204]);
+
+      // From the second of exp on, by the app's Clock: refused on both.
+      testClock.advanceTo(exp * 1000);
+      for (const res of await Promise.all(presented(user.accessToken))) {
         expectErrorBody(res, 401);
         expect(res.body.message).toBe('Access token expired');
         expect(res.headers['www-authenticate']).toMatch(/^Bearer\b/);

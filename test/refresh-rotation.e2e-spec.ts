@@ -1,23 +1,14 @@
 import { createTestApp, type TestApp } from './support/test-app';
-import {
-  cookiesOf,
-  jwtPayload,
-  login,
-  register,
-  registerAndLogin,
-  setCookieHeaders,
-  bearer,
-  sleep,
-} from './support/http';
+import { cookiesOf, jwtPayload, login, register, registerAndLogin, setCookieHeaders, bearer } from './support/http';
 import { expectErrorBody } from './support/contract-assertions';
+import { testClock } from './support/test-clock';
 
 /**
  * docs/http-api.md, Tokens: rotation, the REFRESH_REUSE_GRACE window, reuse detection (the whole
  * session is revoked), concurrent refreshes, and the two session lifetimes (REFRESH_TOKEN_EXPIRY,
- * SESSION_MAX_LIFETIME). The waits for the lifetimes run concurrently: about 5 s in all.
+ * SESSION_MAX_LIFETIME). The lifetimes pass on the apps' Clock (testClock.advance), not by waiting:
+ * each is checked just before its end (still accepted) and just after (refused).
  */
-
-jest.setTimeout(30_000);
 
 const CONCURRENT_REFRESHES = 8;
 const RACE_ROUNDS = 10;
@@ -32,15 +23,13 @@ function client(t: TestApp) {
 }
 
 /**
- * Rotates a new session's refresh token once, waits `waitMs`, then presents the rotated token again,
- * which must now be reuse: 401, and the successor and its access token fail too. Returns the
- * session's first tokens.
+ * Rotates a new session's refresh token once, then presents the rotated token again, which must be
+ * reuse: 401, and the successor and its access token fail too. Returns the session's first tokens.
  */
-async function expectRotatedTokenReuseAfter(t: TestApp, api: ReturnType<typeof client>, waitMs: number) {
+async function expectRotatedTokenReuse(t: TestApp, api: ReturnType<typeof client>) {
   const user = await registerAndLogin(t);
   const rotated = await api.refresh(user.refreshToken);
   expect(rotated.status).toBe(200);
-  if (waitMs > 0) await sleep(waitMs);
 
   expectErrorBody(await api.refresh(user.refreshToken), 401);
   expectErrorBody(await api.refresh(rotated.body.refreshToken), 401);
@@ -177,7 +166,7 @@ describe('REFRESH_REUSE_GRACE=0', () => {
   });
 
   it('treats presenting a rotated token again as reuse: 401, and the successor and access tokens fail', async () => {
-    await expectRotatedTokenReuseAfter(t, api, 0);
+    await expectRotatedTokenReuse(t, api);
   });
 
   it(`lets exactly one of ${CONCURRENT_REFRESHES} concurrent refreshes win; the others are reuse and revoke the session`, async () => {
@@ -220,116 +209,128 @@ describe('REFRESH_REUSE_GRACE=0', () => {
 });
 
 /**
- * The three lifetimes below are waited for at once: each scenario runs on an app of its own, all three
- * are started in one beforeAll, and each test asserts what its scenario saw.
+ * How far before a lifetime's end "just before" is checked: more than a request takes to reach the
+ * app (the Clock runs on in real time meanwhile) plus the up to 2 s an access token's exp, in whole
+ * seconds, may fall short of its session's end; far less than any lifetime below.
  */
-describe('lifetimes (waited for concurrently)', () => {
-  const apps: Record<'grace' | 'idle' | 'maxLifetime', TestApp> = {} as never;
+const MARGIN_MS = 5_000;
+const SECOND = 1_000;
+const MINUTE = 60_000;
+
+describe('REFRESH_REUSE_GRACE=10s, counted on the Clock', () => {
+  const GRACE_MS = 10 * SECOND;
+  let t: TestApp;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    t = await createTestApp({ REFRESH_REUSE_GRACE: '10s' }, 'grace10s');
+    api = client(t);
+  });
   afterAll(async () => {
-    await Promise.all(Object.values(apps).map((t) => t.close()));
+    await t?.close();
   });
 
-  /** REFRESH_REUSE_GRACE=1s: the rotated token presented again after ~1.3 s. */
-  async function graceScenario() {
-    const t = apps.grace;
-    const api = client(t);
+  it('answers the rotated token with its successor until the grace has passed; after it, it is reuse: 401, session revoked', async () => {
     const user = await registerAndLogin(t);
+    // The rotation happens, on the app's Clock, between these two readings.
+    const rotatingFrom = testClock.now();
     const rotated = await api.refresh(user.refreshToken);
-    await sleep(1300);
-    return {
-      rotated: rotated.status,
-      again: await api.refresh(user.refreshToken),
-      successor: await api.refresh(rotated.body.refreshToken),
-      successorAccess: await api.me(rotated.body.accessToken),
-      firstAccess: await api.me(user.accessToken),
-    };
-  }
+    const rotatedBy = testClock.now();
+    expect(rotated.status).toBe(200);
 
-  /** REFRESH_TOKEN_EXPIRY=2s: refreshed every ~1 s for 3 s, then left idle for 2.3 s. */
-  async function idleScenario() {
-    const t = apps.idle;
-    const api = client(t);
+    testClock.advanceTo(rotatingFrom + GRACE_MS - MARGIN_MS);
+    const withinGrace = await api.refresh(user.refreshToken);
+    expect(withinGrace.status).toBe(200);
+    expect(withinGrace.body.refreshToken).toBe(rotated.body.refreshToken);
+
+    testClock.advanceTo(rotatedBy + GRACE_MS + 1);
+    expectErrorBody(await api.refresh(user.refreshToken), 401);
+    expectErrorBody(await api.refresh(rotated.body.refreshToken), 401);
+    expectErrorBody(await api.me(rotated.body.accessToken), 401);
+    expectErrorBody(await api.me(withinGrace.body.accessToken), 401);
+    expectErrorBody(await api.me(user.accessToken), 401);
+  });
+});
+
+describe('REFRESH_TOKEN_EXPIRY=2m (idle expiry), counted on the Clock', () => {
+  const IDLE_MS = 2 * MINUTE;
+  let t: TestApp;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    t = await createTestApp({ REFRESH_TOKEN_EXPIRY: '2m' }, 'idle');
+    api = client(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a session refreshed just before each idle expiry stays alive past it; one left idle past it ends', async () => {
+    const startedFrom = testClock.now();
     const user = await registerAndLogin(t);
-    const startedAt = Date.now();
     let current = { accessToken: user.accessToken, refreshToken: user.refreshToken };
+    // The idle window runs from the last rotation (or the login), somewhere after `from`.
+    let from = startedFrom;
+    let by = testClock.now();
     const refreshes: number[] = [];
     for (let i = 0; i < 3; i++) {
-      await sleep(1000);
+      testClock.advanceTo(from + IDLE_MS - MARGIN_MS);
+      from = testClock.now();
       const res = await api.refresh(current.refreshToken);
+      by = testClock.now();
       refreshes.push(res.status);
       if (res.status === 200) current = res.body;
     }
-    const keptFor = Date.now() - startedAt;
-    const meWhileRefreshed = (await api.me(current.accessToken)).status;
-    await sleep(2300);
-    return { refreshes, keptFor, meWhileRefreshed, afterIdle: await api.refresh(current.refreshToken) };
-  }
+    expect(refreshes).toEqual([200, 200, 200]);
+    // Kept alive for more than one idle window in all.
+    expect(from - startedFrom).toBeGreaterThan(IDLE_MS);
 
-  /** SESSION_MAX_LIFETIME=3s: refreshed every ~1 s, then presented just after the session's end. */
-  async function maxLifetimeScenario() {
-    const t = apps.maxLifetime;
-    const api = client(t);
+    testClock.advanceTo(from + IDLE_MS - MARGIN_MS);
+    expect((await api.me(current.accessToken)).status).toBe(200);
+
+    testClock.advanceTo(by + IDLE_MS + 1);
+    expectErrorBody(await api.me(current.accessToken), 401);
+    expectErrorBody(await api.refresh(current.refreshToken), 401);
+  });
+});
+
+describe('SESSION_MAX_LIFETIME=10m (absolute expiry), counted on the Clock', () => {
+  const MAX_LIFETIME_MS = 10 * MINUTE;
+  let t: TestApp;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    // The idle window (4 min) is refreshed well within; ACCESS_TOKEN_EXPIRY (15 min) outlasts the session.
+    t = await createTestApp({ SESSION_MAX_LIFETIME: '10m', REFRESH_TOKEN_EXPIRY: '4m' }, 'maxlife');
+    api = client(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('caps access tokens at the end; just before it the session works and refreshes, just after it the refresh and the access tokens are refused', async () => {
     const { username, password, id } = await register(t);
+    // The session begins, on the app's Clock, between these two readings.
+    const loginFrom = testClock.now();
     const user = await login(t, username, password, id);
-    // The session began before the login answered: it ends at most 3 s after this.
-    const loginAnsweredAt = Date.now();
-    const sessionEndLimit = Math.floor(loginAnsweredAt / 1000) + 3 + 1;
+    const loginBy = testClock.now();
+    const sessionEndLimit = Math.floor((loginBy + MAX_LIFETIME_MS) / 1000);
+
     const exps = [jwtPayload(user.accessToken).exp as number];
     let current = { accessToken: user.accessToken, refreshToken: user.refreshToken };
     const refreshes: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      await sleep(1000);
+    for (const at of [3 * MINUTE, 6 * MINUTE, 9 * MINUTE, MAX_LIFETIME_MS - MARGIN_MS]) {
+      testClock.advanceTo(loginFrom + at);
       const res = await api.refresh(current.refreshToken);
       refreshes.push(res.status);
       if (res.status !== 200) break;
       current = res.body;
       exps.push(jwtPayload(current.accessToken).exp as number);
     }
-    const meBeforeEnd = (await api.me(current.accessToken)).status;
-    await sleep(Math.max(0, loginAnsweredAt + 3200 - Date.now()));
-    return {
-      sessionEndLimit,
-      exps,
-      refreshes,
-      meBeforeEnd,
-      refreshAfterEnd: await api.refresh(current.refreshToken),
-      meAfterEnd: await api.me(current.accessToken),
-    };
-  }
-
-  let grace: Awaited<ReturnType<typeof graceScenario>>;
-  let idle: Awaited<ReturnType<typeof idleScenario>>;
-  let maxLifetime: Awaited<ReturnType<typeof maxLifetimeScenario>>;
-  beforeAll(async () => {
-    // Booted first, one after the other: a boot holds the event loop, which would stretch the waits.
-    apps.grace = await createTestApp({ REFRESH_REUSE_GRACE: '1s' }, 'grace1s');
-    apps.idle = await createTestApp({ REFRESH_TOKEN_EXPIRY: '2s' }, 'idle');
-    apps.maxLifetime = await createTestApp({ SESSION_MAX_LIFETIME: '3s', REFRESH_TOKEN_EXPIRY: '1m' }, 'maxlife');
-    [grace, idle, maxLifetime] = await Promise.all([graceScenario(), idleScenario(), maxLifetimeScenario()]);
-  });
-
-  it('REFRESH_REUSE_GRACE=1s: the last rotated token presented after the grace (~1.3 s) is reuse: 401, session revoked', () => {
-    expect(grace.rotated).toBe(200);
-    expectErrorBody(grace.again, 401);
-    expectErrorBody(grace.successor, 401);
-    expectErrorBody(grace.successorAccess, 401);
-    expectErrorBody(grace.firstAccess, 401);
-  });
-
-  it('REFRESH_TOKEN_EXPIRY=2s: a session refreshed every ~1 s stays alive past 2 s; one left idle for more than 2 s ends', () => {
-    expect(idle.refreshes).toEqual([200, 200, 200]);
-    expect(idle.keptFor).toBeGreaterThan(2000);
-    expect(idle.meWhileRefreshed).toBe(200);
-    expectErrorBody(idle.afterIdle, 401);
-  });
-
-  it('SESSION_MAX_LIFETIME=3s: access tokens are capped at the end, and once it has passed the refresh and the last access token are refused', () => {
-    const { sessionEndLimit, exps } = maxLifetime;
-    expect(maxLifetime.refreshes).toEqual([200, 200]);
-    // Capped at the session's end, not ACCESS_TOKEN_EXPIRY (15 min) from now.
+    expect(refreshes).toEqual([200, 200, 200, 200]);
+    // Capped at the session's end, not ACCESS_TOKEN_EXPIRY (15 min) from the refresh.
     expect(exps.filter((exp) => exp > sessionEndLimit)).toEqual([]);
-    expect(maxLifetime.meBeforeEnd).toBe(200);
-    expectErrorBody(maxLifetime.refreshAfterEnd, 401);
-    expectErrorBody(maxLifetime.meAfterEnd, 401);
+    expect((await api.me(current.accessToken)).status).toBe(200);
+
+    testClock.advanceTo(loginBy + MAX_LIFETIME_MS + 1);
+    expectErrorBody(await api.refresh(current.refreshToken), 401);
+    expectErrorBody(await api.me(current.accessToken), 401);
   });
 });

@@ -11,6 +11,7 @@ import {
   bearer,
 } from './support/http';
 import { expectClearedCookie, expectErrorBody, findSetCookie } from './support/contract-assertions';
+import { testClock } from './support/test-clock';
 
 /**
  * docs/http-api.md: GET/DELETE /api/auth/sessions, logout-all, password change and account deletion,
@@ -84,7 +85,8 @@ describe('session management', () => {
   describe('GET /api/auth/sessions', () => {
     it("lists exactly the caller's live sessions as {id, createdAt, lastUsedAt, userAgent, ip, current}", async () => {
       const { username } = await register(t);
-      const before = Date.now();
+      // The app dates sessions on its Clock (testClock), ahead of the machine's time.
+      const before = testClock.now();
       const desktop = await loginWithAgent(username, 'Desktop-Agent/1.0');
       const phone = await loginWithAgent(username, 'Phone-Agent/2.0');
       const headless = await login(t, username); // supertest sends no User-Agent
@@ -102,7 +104,7 @@ describe('session management', () => {
           expect(typeof date).toBe('string');
           expect(new Date(date).toISOString()).toBe(date);
           expect(new Date(date).getTime()).toBeGreaterThanOrEqual(before - 5000);
-          expect(new Date(date).getTime()).toBeLessThanOrEqual(Date.now() + 5000);
+          expect(new Date(date).getTime()).toBeLessThanOrEqual(testClock.now() + 5000);
         }
         expect(session.ip === null || typeof session.ip === 'string').toBe(true);
         expect(session.current).toBe(session.id === sid(desktop));

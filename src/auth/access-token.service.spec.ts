@@ -7,6 +7,9 @@ const ACCESS_SECRET = 'access-Secret-0123456789-abcdefghijklmnopqrstuv';
 const config = makeAuthConfig({ accessTokenSecret: ACCESS_SECRET });
 
 const NOW = 1_900_000_000;
+/** The Clock's time in these specs: milliseconds, deliberately not on a second boundary. */
+const NOW_MS = NOW * 1000 + 700;
+const clock = { now: () => NOW_MS };
 const USER_ID = '6650f0c2a1b2c3d4e5f60718';
 const SESSION_ID = '6650f0c2a1b2c3d4e5f60719';
 const VALID: AccessTokenClaims = {
@@ -35,20 +38,45 @@ describe(AccessTokenService.name, () => {
 
   beforeEach(() => {
     jwtService = jwtServiceFor(ACCESS_SECRET);
-    sut = new AccessTokenService(jwtService, new TokenCrypto(), config);
+    sut = new AccessTokenService(jwtService, new TokenCrypto(), config, clock);
+  });
+
+  describe('hasExpired', () => {
+    it('is false until the second before exp, by the Clock', () => {
+      expect(sut.hasExpired({ ...VALID, exp: NOW + 1 })).toBe(false);
+    });
+
+    it("is true from the second of exp on, by the Clock (jsonwebtoken's rule)", () => {
+      expect(sut.hasExpired({ ...VALID, exp: NOW })).toBe(true);
+      expect(sut.hasExpired({ ...VALID, exp: NOW - 1 })).toBe(true);
+    });
+
+    it('reads the time it is given instead of the Clock', () => {
+      expect(sut.hasExpired(VALID, (VALID.exp - 1) * 1000 + 999)).toBe(false);
+      expect(sut.hasExpired(VALID, VALID.exp * 1000)).toBe(true);
+    });
+
+    it.each([
+      ['no exp', without(VALID, 'exp')],
+      ['a string exp', { ...VALID, exp: String(NOW - 1) }],
+      ['null', null],
+      ['a string', 'payload'],
+    ])('leaves a payload with %s to parseClaims (not expired)', (_label, payload) => {
+      expect(sut.hasExpired(payload)).toBe(false);
+    });
   });
 
   describe('parseClaims', () => {
     it('accepts well-formed claims and returns exactly them', () => {
-      expect(sut.parseClaims({ ...VALID }, NOW)).toEqual(VALID);
+      expect(sut.parseClaims({ ...VALID })).toEqual(VALID);
     });
 
     it('accepts an iat up to 60 seconds ahead of this clock, and empty roles', () => {
-      expect(sut.parseClaims({ ...VALID, iat: NOW + 60, exp: NOW + 960, roles: [] }, NOW)).not.toBeNull();
+      expect(sut.parseClaims({ ...VALID, iat: NOW + 60, exp: NOW + 960, roles: [] })).not.toBeNull();
     });
 
     it('drops claims it does not know instead of passing them on', () => {
-      expect(sut.parseClaims({ ...VALID, isAdmin: true }, NOW)).not.toHaveProperty('isAdmin');
+      expect(sut.parseClaims({ ...VALID, isAdmin: true })).not.toHaveProperty('isAdmin');
     });
 
     it.each([
@@ -74,7 +102,7 @@ describe(AccessTokenService.name, () => {
       ['roles holding a non-string', { ...VALID, roles: ['user', 1] }],
       ['roles an object', { ...VALID, roles: { 0: 'admin', length: 1 } }],
     ])('rejects claims with %s', (_label, claims) => {
-      expect(sut.parseClaims(claims, NOW)).toBeNull();
+      expect(sut.parseClaims(claims)).toBeNull();
     });
 
     it.each([
@@ -84,17 +112,15 @@ describe(AccessTokenService.name, () => {
       ['a number', 42],
       ['an array', [VALID]],
     ])('rejects a payload that is %s', (_label, payload) => {
-      expect(sut.parseClaims(payload, NOW)).toBeNull();
+      expect(sut.parseClaims(payload)).toBeNull();
     });
   });
 
   describe('issue', () => {
-    /** Milliseconds, deliberately not on a second boundary. */
-    const NOW_MS = NOW * 1000 + 700;
     const LONG_AFTER = new Date(NOW_MS + 7 * 86_400_000);
 
     function issueAt(notAfter = LONG_AFTER, roles = ['user'], service = sut) {
-      return service.issue(USER_ID, SESSION_ID, roles, notAfter, NOW_MS);
+      return service.issue(USER_ID, SESSION_ID, roles, notAfter);
     }
 
     /** Verified against the issuing clock, so that the spec does not depend on today's date. */
@@ -139,7 +165,12 @@ describe(AccessTokenService.name, () => {
     });
 
     it('follows another configured lifetime', () => {
-      const shortLived = new AccessTokenService(jwtService, new TokenCrypto(), { ...config, accessTokenTtlMs: 90_000 });
+      const shortLived = new AccessTokenService(
+        jwtService,
+        new TokenCrypto(),
+        { ...config, accessTokenTtlMs: 90_000 },
+        clock,
+      );
 
       const { accessToken, expiresIn } = issueAt(LONG_AFTER, ['user'], shortLived);
 
@@ -200,7 +231,7 @@ describe(AccessTokenService.name, () => {
     it('issues tokens whose verified claims parseClaims accepts', () => {
       const payload: unknown = claimsOf(issueAt().accessToken);
 
-      expect(sut.parseClaims(payload, NOW)).toMatchObject({ sub: USER_ID, sid: SESSION_ID, roles: ['user'] });
+      expect(sut.parseClaims(payload)).toMatchObject({ sub: USER_ID, sid: SESSION_ID, roles: ['user'] });
     });
   });
 });

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { Clock } from '../common/clock/clock';
 import { authConfig, type AuthConfig } from '../config';
 import { TokenCrypto } from '../crypto/token-crypto.service';
 
@@ -29,6 +30,7 @@ export class AccessTokenService {
     private readonly jwtService: JwtService,
     private readonly crypto: TokenCrypto,
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
+    private readonly clock: Clock,
   ) {}
 
   get lifetimeSeconds(): number {
@@ -36,7 +38,7 @@ export class AccessTokenService {
   }
 
   /** `notAfter`: the session's end; a token never outlives its session, even unchecked. */
-  issue(userId: string, sessionId: string, roles: string[], notAfter: Date, now = Date.now()): IssuedAccessToken {
+  issue(userId: string, sessionId: string, roles: string[], notAfter: Date, now = this.clock.now()): IssuedAccessToken {
     const untilSessionEnds = Math.floor((notAfter.getTime() - now) / 1000);
     const expiresIn = Math.max(1, Math.min(this.lifetimeSeconds, untilSessionEnds));
     const iat = Math.floor(now / 1000);
@@ -49,10 +51,20 @@ export class AccessTokenService {
   }
 
   /**
+   * Whether a token whose signature has been verified is past its `exp` at `now` (ms), by jsonwebtoken's
+   * own rule: expired from the second `exp` on. A payload without a numeric `exp` is not expired but
+   * malformed, which parseClaims refuses.
+   */
+  hasExpired(payload: unknown, now = this.clock.now()): boolean {
+    const exp = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>).exp : undefined;
+    return typeof exp === 'number' && Math.floor(now / 1000) >= exp;
+  }
+
+  /**
    * The claims of a token whose signature and expiry the strategy has already verified, if they have
    * exactly the shapes this service mints; null for anything else (a token is refused, never repaired).
    */
-  parseClaims(payload: unknown, nowSeconds = Math.floor(Date.now() / 1000)): AccessTokenClaims | null {
+  parseClaims(payload: unknown, nowSeconds = Math.floor(this.clock.now() / 1000)): AccessTokenClaims | null {
     if (typeof payload !== 'object' || payload === null) return null;
     const claims = payload as Record<string, unknown>;
     const { sub, sid, jti, iat, exp, roles } = claims;

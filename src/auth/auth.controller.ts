@@ -21,6 +21,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { Clock } from '../common/clock/clock';
 import type { HttpRequest } from '../common/http/http-request';
 import { ResponseWriter, type HttpResponse } from '../common/http/response-writer';
 import {
@@ -66,6 +67,7 @@ export class AuthController {
     private readonly authCookies: AuthCookies,
     private readonly csrfPolicy: CsrfPolicy,
     private readonly responses: ResponseWriter,
+    private readonly clock: Clock,
   ) {}
 
   @Post('register')
@@ -129,7 +131,7 @@ export class AuthController {
     @Res({ passthrough: true }) res: HttpResponse,
   ): Promise<TokenPairResponseDto> {
     const issued = await this.authService.login(body.username, body.password, clientInfo(req));
-    this.authCookies.set(res, cookieTokens(issued));
+    this.authCookies.set(res, cookieTokens(issued, this.clock.now()));
     return tokenPair(issued);
   }
 
@@ -179,7 +181,7 @@ export class AuthController {
     if (fromCookie !== undefined) {
       this.csrfPolicy.assertCookieRequestAllowed(req);
       const issued = await this.authService.refresh(fromCookie);
-      this.authCookies.set(res, cookieTokens(issued));
+      this.authCookies.set(res, cookieTokens(issued, this.clock.now()));
       // Script in the page never sees a refresh token: it only lives in the HttpOnly cookie.
       return { tokenType: 'Bearer', expiresIn: issued.expiresIn };
     }
@@ -286,12 +288,13 @@ function clientInfo(req: HttpRequest): ClientInfo {
   return { userAgent: userAgent ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null, ip: req.ip ?? null };
 }
 
-function cookieTokens(issued: IssuedTokens) {
+/** `now`: the Clock's time, in which the session's end is counted (Max-Age is what is left of it). */
+function cookieTokens(issued: IssuedTokens, now: number) {
   return {
     accessToken: issued.accessToken,
     accessTokenTtlMs: issued.expiresIn * 1000,
     refreshToken: issued.refreshToken,
-    refreshTokenTtlMs: Math.max(0, issued.refreshTokenExpiresAt.getTime() - Date.now()),
+    refreshTokenTtlMs: Math.max(0, issued.refreshTokenExpiresAt.getTime() - now),
   };
 }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock/clock';
 import { authConfig, type AuthConfig } from '../config';
 import { ServiceBusyException } from '../common/exceptions/service-busy.exception';
 import { TooManyRequestsException } from '../common/exceptions/too-many-requests.exception';
@@ -22,6 +23,8 @@ export class LoginThrottleService {
   constructor(
     private readonly failures: LoginFailureStore,
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
+    /** The database store's window slides in its time; Redis's counts down on Redis's own clock. */
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -29,7 +32,11 @@ export class LoginThrottleService {
    * resolves with a function that takes the attempt back (see refundIfBusy). `usernameKey` is the
    * account's normalised name (toUsernameKey), so that case variants of a name share one count.
    */
-  async beginAttempt(usernameKey: string, clientIp: string | null, now = new Date()): Promise<() => Promise<void>> {
+  async beginAttempt(
+    usernameKey: string,
+    clientIp: string | null,
+    now = new Date(this.clock.now()),
+  ): Promise<() => Promise<void>> {
     const key = this.key(usernameKey, clientIp);
     const { loginFailureWindowMs: windowMs, loginMaxFailures: maxAttempts } = this.config;
     const counting = this.counting.get(key) ?? 0;

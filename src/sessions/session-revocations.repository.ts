@@ -103,7 +103,7 @@ export class SessionRevocationsRepository implements OnModuleInit {
   }
 
   /** Every instance asks this every few seconds for the last minute, and after an outage for longer. */
-  async listIdsRevokedSince(since: Date, now = new Date()): Promise<string[]> {
+  async listIdsRevokedSince(since: Date, now: Date): Promise<string[]> {
     const minutes: string[] = [];
     // One minute past now: another instance's clock may run ahead of this one's.
     for (

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { Clock } from '../common/clock/clock';
 import type { RotationClaimsRepository } from './rotation-claims.repository';
 import type { SessionRevocationsRepository } from './session-revocations.repository';
 import type { SessionsRepository } from './sessions.repository';
@@ -26,6 +27,8 @@ describe(SessionsPurge.name, () => {
       sessions as unknown as SessionsRepository,
       claims as unknown as RotationClaimsRepository,
       revocations as unknown as SessionRevocationsRepository,
+      // The real Clock, on Jest's fake time: the purge's dates move with the interval's timer.
+      new Clock(),
     );
   });
 

@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Clock } from '../common/clock/clock';
 import { RotationClaimsRepository } from './rotation-claims.repository';
 import { SessionRevocationsRepository } from './session-revocations.repository';
 import { SessionsRepository } from './sessions.repository';
@@ -17,6 +18,7 @@ export class SessionsPurge implements OnModuleInit, OnApplicationShutdown {
     private readonly sessions: SessionsRepository,
     private readonly claims: RotationClaimsRepository,
     private readonly revocations: SessionRevocationsRepository,
+    private readonly clock: Clock,
   ) {}
 
   onModuleInit(): void {
@@ -28,7 +30,7 @@ export class SessionsPurge implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.timer);
   }
 
-  async purge(now = new Date()): Promise<void> {
+  async purge(now = new Date(this.clock.now())): Promise<void> {
     const revokedBefore = new Date(now.getTime() - REVOKED_RETENTION_MS);
     try {
       // A claim only matters while its rotation is in flight; the retention is generous.

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { Clock } from '../common/clock/clock';
 import { authConfig, type AuthConfig } from '../config';
 import { REDIS_CLIENT, type RedisClient } from '../redis/redis.module';
 import { RefreshTokenCodec } from './refresh-token.codec';
@@ -34,15 +35,22 @@ import { SessionStateStore } from './state/session-state.store';
     RefreshTokenCodec,
     {
       provide: SessionStateStore,
-      inject: [REDIS_CLIENT, SessionLedger, SessionRevocationsRepository, authConfig.KEY],
+      inject: [REDIS_CLIENT, SessionLedger, SessionRevocationsRepository, authConfig.KEY, Clock],
       useFactory: (
         redis: RedisClient,
         ledger: SessionLedger,
         revocations: SessionRevocationsRepository,
         config: AuthConfig,
+        clock: Clock,
       ): SessionStateStore =>
         redis
-          ? new RedisSessionState(redis, config.accessTokenTtlMs, (since) => revocations.listIdsRevokedSince(since))
+          ? new RedisSessionState(
+              redis,
+              config.accessTokenTtlMs,
+              // Revocations are recorded in the Clock's time: the window of minutes is counted in it too.
+              (since) => revocations.listIdsRevokedSince(since, new Date(clock.now())),
+              clock,
+            )
           : new DatabaseSessionState(ledger),
     },
   ],

@@ -39,16 +39,24 @@ describe(SessionsRepository.name, () => {
   }
   const hex = (session: { _id: Types.ObjectId }) => session._id.toHexString();
 
-  it('creates a session at generation 0 and finds it by id', async () => {
-    const created = await start();
+  it('creates a session at generation 0, dated at the given time, and finds it by id', async () => {
+    // Not the time Mongoose would stamp: the (Clock's) time the session's lifetimes are counted from.
+    const startedAt = at(-HOUR);
+    const created = await start({ now: startedAt });
 
     expect(created).toMatchObject({
       generation: 0,
       userId: new Types.ObjectId(userId),
       revokedAt: null,
       ip: '203.0.113.7',
+      createdAt: startedAt,
+      lastUsedAt: startedAt,
     });
-    await expect(sut.findById(hex(created))).resolves.toMatchObject({ _id: created._id, credentialsVersion: 'v1' });
+    await expect(sut.findById(hex(created))).resolves.toMatchObject({
+      _id: created._id,
+      credentialsVersion: 'v1',
+      createdAt: startedAt,
+    });
     await expect(sut.findById('nope')).resolves.toBeNull();
   });
 

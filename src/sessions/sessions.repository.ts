@@ -69,6 +69,8 @@ export class SessionsRepository implements OnModuleInit {
       userId: new Types.ObjectId(session.userId),
       generation: 0,
       refreshTokenHash: session.refreshTokenHash,
+      // The time the lifetimes were counted from (the Clock's), rather than the one Mongoose would stamp.
+      createdAt: session.now,
       lastUsedAt: session.now,
       idleExpiresAt: session.idleExpiresAt,
       absoluteExpiresAt: session.absoluteExpiresAt,

@@ -65,8 +65,9 @@ describe(SessionsService.name, () => {
       expect(codec.decode(issued.refreshToken)).toEqual({ sessionId: stored.id.toHexString(), generation: 0 });
     });
 
-    it('sets the idle expiry from REFRESH_TOKEN_EXPIRY and the absolute one from SESSION_MAX_LIFETIME', async () => {
-      await sut.start(USER_ID, CLIENT, CREDENTIALS_VERSION, NOW);
+    it("sets the idle expiry from REFRESH_TOKEN_EXPIRY and the absolute one from SESSION_MAX_LIFETIME, from the Clock's time", async () => {
+      // No `now` given: the harness's Clock stands at NOW.
+      await sut.start(USER_ID, CLIENT, CREDENTIALS_VERSION);
 
       expect(ledger.create).toHaveBeenCalledWith(
         expect.objectContaining({

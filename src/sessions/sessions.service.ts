@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Types } from 'mongoose';
+import { Clock } from '../common/clock/clock';
 import { authConfig, type AuthConfig } from '../config';
 import { AuditLogger } from '../logging/audit-logger.service';
 import type { LiveSession } from './live-session';
@@ -51,13 +52,15 @@ export class SessionsService {
     private readonly state: SessionStateStore,
     private readonly audit: AuditLogger,
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
+    /** Every lifetime (idle, absolute, the reuse grace) is counted in its time. */
+    private readonly clock: Clock,
   ) {}
 
   async start(
     userId: string,
     client: ClientInfo,
     credentialsVersion: string | null,
-    now = new Date(),
+    now = this.now(),
   ): Promise<IssuedRefreshToken> {
     const id = new Types.ObjectId();
     const refreshToken = this.refreshTokens.encode(id.toHexString(), 0);
@@ -82,7 +85,7 @@ export class SessionsService {
    * lost response), gets the same successor again; any other genuine but superseded token is reuse,
    * and the whole session is revoked.
    */
-  async rotate(presentedToken: unknown, now = new Date()): Promise<RotationResult> {
+  async rotate(presentedToken: unknown, now = this.now()): Promise<RotationResult> {
     const decoded = this.refreshTokens.decode(presentedToken);
     if (!decoded) return { outcome: 'invalid' };
     const { sessionId, generation } = decoded;
@@ -135,7 +138,7 @@ export class SessionsService {
   }
 
   /** The per-request check: one lookup in the shared state store. */
-  isActive(sessionId: string, userId: string, now = new Date()): Promise<boolean> {
+  isActive(sessionId: string, userId: string, now = this.now()): Promise<boolean> {
     return this.state.isActive(sessionId, userId, now);
   }
 
@@ -144,21 +147,21 @@ export class SessionsService {
     return this.state.recordIssued(sessionId, userId, expiresAt);
   }
 
-  async listLive(userId: string, now = new Date()): Promise<LiveSession[]> {
+  async listLive(userId: string, now = this.now()): Promise<LiveSession[]> {
     return (await this.ledger.listLiveOfUser(userId, now)).map(toLiveSession);
   }
 
   // Each revocation is written to the database first (the record), then to the store that every
   // instance reads per request; only then does the caller answer.
 
-  async revoke(sessionId: string, reason: RevocationReason, now = new Date()): Promise<void> {
+  async revoke(sessionId: string, reason: RevocationReason, now = this.now()): Promise<void> {
     await this.ledger.revoke(sessionId, reason, now);
     // Published even if it was revoked already: an earlier publication may have failed.
     await this.state.recordRevoked([sessionId]);
   }
 
   /** False when the session is not the user's, or has already ended. */
-  async revokeOwn(userId: string, sessionId: string, reason: RevocationReason, now = new Date()): Promise<boolean> {
+  async revokeOwn(userId: string, sessionId: string, reason: RevocationReason, now = this.now()): Promise<boolean> {
     const found = await this.ledger.revokeLiveOfUser(sessionId, userId, reason, now);
     // Revoked already, perhaps by an attempt whose publication failed: publish it again all the same.
     if (found || (await this.ledger.isRevokedOfUser(sessionId, userId))) {
@@ -176,16 +179,20 @@ export class SessionsService {
     userId: string,
     reason: RevocationReason,
     exceptSessionId?: string,
-    now = new Date(),
+    now = this.now(),
   ): Promise<void> {
     const revokedIds = await this.ledger.revokeAllOfUser(userId, reason, now, exceptSessionId);
     await this.state.recordRevoked(revokedIds);
   }
 
   /** Revokes every session first (so no token of them is accepted anywhere), then forgets them. */
-  async deleteAllOfUser(userId: string, now = new Date()): Promise<void> {
+  async deleteAllOfUser(userId: string, now = this.now()): Promise<void> {
     await this.revokeAllOfUser(userId, 'user_deleted', undefined, now);
     await this.ledger.deleteAllOfUser(userId);
+  }
+
+  private now(): Date {
+    return new Date(this.clock.now());
   }
 
   private issued(session: SessionRecord, refreshToken: string): IssuedRefreshToken {

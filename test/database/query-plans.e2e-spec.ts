@@ -1,6 +1,7 @@
 import { mongo, Types } from 'mongoose';
 import { createTestApp, type TestApp } from '../support/test-app';
 import { jwtPayload, login, registerAndLogin, type LoggedIn, bearer } from '../support/http';
+import { testClock } from '../support/test-clock';
 import { SessionRevocationsRepository } from '../../src/sessions/session-revocations.repository';
 
 /**
@@ -183,8 +184,11 @@ describe('database queries of the access-token check, of a refresh and of the re
       .send({ currentPassword: user.password, newPassword: `${user.password} changed` });
     expect(changed.status).toBe(204);
     expect((await t.http().post('/api/auth/logout-all').set('Authorization', auth(second))).status).toBe(200);
-    // What every instance asks every few seconds with Redis: the revocations of the last minute.
-    const recent = await t.app.get(SessionRevocationsRepository).listIdsRevokedSince(new Date(Date.now() - 60_000));
+    // What every instance asks every few seconds with Redis: the revocations of the last minute (app time).
+    const now = testClock.now();
+    const recent = await t.app
+      .get(SessionRevocationsRepository)
+      .listIdsRevokedSince(new Date(now - 60_000), new Date(now));
     capturing = false;
 
     expect(recent).toEqual(expect.arrayContaining([jwtPayload(third.accessToken).sid]));

@@ -1,6 +1,7 @@
 import { createTestApp, sharedInstanceEnv, testRedisUrl, type EnvOverrides, type TestApp } from '../support/test-app';
 import { PASSWORD, uniqueUsername, listenOnBothLoopbacks, send, type Reply } from '../support/http';
 import { startRedis, type RunningRedis } from '../support/redis-server';
+import { testClock } from '../support/test-clock';
 import { expectNoLeak } from './support/attack-kit';
 
 /**
@@ -52,11 +53,15 @@ afterAll(async () => {
 });
 
 describe('security: brute force on one account (OWASP Authentication Cheat Sheet, ASVS 4.0 V2.2.1)', () => {
-  const WINDOW_MS = 3000;
+  const WINDOW_MS = 60_000;
   let base: Bases;
 
   beforeAll(async () => {
-    ({ base } = await openApp({ LOGIN_MAX_FAILURES: '3', LOGIN_FAILURE_WINDOW: `${WINDOW_MS}ms` }, 'secbrute'));
+    // The database's failure store: its window slides on the app's Clock, which the window test moves.
+    ({ base } = await openApp(
+      { LOGIN_MAX_FAILURES: '3', LOGIN_FAILURE_WINDOW: `${WINDOW_MS}ms`, REDIS_URL: undefined },
+      'secbrute',
+    ));
   });
 
   it('LOGIN_MAX_FAILURES wrong passwords from one address: 429 + Retry-After within LOGIN_FAILURE_WINDOW, even for the right password', async () => {
@@ -83,12 +88,27 @@ describe('security: brute force on one account (OWASP Authentication Cheat Sheet
     expect((await loginAt(base.v6, username, PASSWORD)).status).toBe(200);
   });
 
-  it('the block passes with LOGIN_FAILURE_WINDOW (a throttle, not a permanent lock)', async () => {
+  it('the block passes with LOGIN_FAILURE_WINDOW, once the oldest failure has left it (a throttle, not a permanent lock)', async () => {
+    /** Room for a request to reach the app while the Clock runs on in real time. */
+    const MARGIN_MS = 5_000;
     const username = uniqueUsername('window');
     expect((await registerAt(base.v4, username)).status).toBe(201);
-    for (let i = 0; i < 3; i++) await loginAt(base.v4, username, `guess-${i}-password`);
+    // The oldest failure is counted, on the app's Clock, between these two readings.
+    const firstFrom = testClock.now();
+    expect((await loginAt(base.v4, username, 'guess-0-password')).status).toBe(401);
+    const firstBy = testClock.now();
+    for (let i = 1; i < 3; i++) expect((await loginAt(base.v4, username, `guess-${i}-password`)).status).toBe(401);
     expect((await loginAt(base.v4, username, PASSWORD)).status).toBe(429);
-    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS + 300));
+
+    // Just before the window has passed: still 429, and Retry-After says how little of it is left.
+    testClock.advanceTo(firstFrom + WINDOW_MS - MARGIN_MS);
+    expectTooManyRequests(
+      await loginAt(base.v4, username, PASSWORD),
+      Math.ceil((firstBy - firstFrom + MARGIN_MS) / 1000),
+      'just before',
+    );
+    // Just after: the right password logs in.
+    testClock.advanceTo(firstBy + WINDOW_MS + 1);
     expect((await loginAt(base.v4, username, PASSWORD)).status).toBe(200);
   });
 

@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { testClock } from './test-clock';
 
 /**
  * Hand-made JWTs for forgery tests: no JWT library, so the header, payload and signature are exactly
@@ -36,7 +37,8 @@ export function withTamperedPayload(token: string, change: (payload: JwtPart) =>
   return `${header}.${base64UrlJson(change(decoded))}.${signature}`;
 }
 
-export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+/** Now on the apps' Clock (testClock), in which they check iat and exp: ahead of the machine's time. */
+export const nowSeconds = (): number => Math.floor(testClock.now() / 1000);
 
 /** The claims the server mints for a live session (sub, sid, jti, iat, exp, roles), valid for 15 minutes. */
 export function accessClaims(sub: string, sid: string, overrides: JwtPart = {}): JwtPart {

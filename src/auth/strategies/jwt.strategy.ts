@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { TokenExpiredError } from '@nestjs/jwt';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
+import { Clock } from '../../common/clock/clock';
 import type { HttpRequest } from '../../common/http/http-request';
 import { authConfig, type AuthConfig } from '../../config';
 import { TokenCrypto } from '../../crypto/token-crypto.service';
+import { AccessTokenService } from '../access-token.service';
 import { extractAccessToken } from '../access-token.extractor';
 import { AuthService } from '../auth.service';
 import type { AuthenticatedUser } from '../../identity/authenticated-user';
@@ -12,9 +15,13 @@ export const JWT_STRATEGY = 'jwt';
 export const ACCESS_TOKEN_ALGORITHM = 'HS256';
 
 /**
- * passport-jwt checks the signature (HS256 only: `none` and every other algorithm are refused) and
- * expiry; `validate` then asks AuthService whether the token's session is still live. A signature
- * alone is not enough: that is the whole point of this service.
+ * passport-jwt checks the signature (HS256 only: `none` and every other algorithm are refused);
+ * `validate` then checks the expiry against the Clock and asks AuthService whether the token's session
+ * is still live. A signature alone is not enough: that is the whole point of this service.
+ *
+ * The expiry is not left to passport-jwt: jsonwebtoken would compare `exp` with Date.now(), and
+ * passport-jwt fixes its verify options once, at construction, so no per-request time can reach it.
+ * An expired token fails with jsonwebtoken's own TokenExpiredError, exactly as if it had checked it.
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
@@ -22,17 +29,26 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     @Inject(authConfig.KEY) config: AuthConfig,
     crypto: TokenCrypto,
     private readonly authService: AuthService,
+    private readonly accessTokens: AccessTokenService,
+    private readonly clock: Clock,
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromExtractors([(req: HttpRequest) => extractAccessToken(req)?.token ?? null]),
       // passport-jwt hands this to jsonwebtoken.verify as is; its types predate KeyObject.
       secretOrKey: crypto.secretKey(config.accessTokenSecret) as unknown as string,
       algorithms: [ACCESS_TOKEN_ALGORITHM],
-      ignoreExpiration: false,
+      // Checked in validate, against the Clock (see above); never skipped.
+      ignoreExpiration: true,
     });
   }
 
-  async validate(payload: unknown): Promise<AuthenticatedUser | false> {
+  /** `[false, info]`: a refusal with its reason, which passport hands to JwtAuthGuard. */
+  async validate(payload: unknown): Promise<AuthenticatedUser | false | [false, TokenExpiredError]> {
+    const now = this.clock.now();
+    if (this.accessTokens.hasExpired(payload, now)) {
+      const exp = (payload as { exp: number }).exp;
+      return [false, new TokenExpiredError('jwt expired', new Date(exp * 1000))];
+    }
     return (await this.authService.authenticateAccessToken(payload)) ?? false;
   }
 }

@@ -24,13 +24,15 @@ describe(`${RedisSessionState.name} catch-up`, () => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     redis = fakeRedis();
     revokedSince = jest.fn().mockResolvedValue([SESSION_ID, OTHER_SESSION_ID]);
-    sut = new RedisSessionState(redis as unknown as Redis, ACCESS_TOKEN_TTL_MS, revokedSince);
+    sut = new RedisSessionState(redis as unknown as Redis, ACCESS_TOKEN_TTL_MS, revokedSince, {
+      now: () => NOW.getTime(),
+    });
   });
 
   afterEach(() => jest.restoreAllMocks());
 
   async function issue(sessionId: string): Promise<void> {
-    await sut.recordIssued(sessionId, USER_ID, new Date(Date.now() + ACCESS_TOKEN_TTL_MS));
+    await sut.recordIssued(sessionId, USER_ID, new Date(NOW.getTime() + ACCESS_TOKEN_TTL_MS));
   }
 
   it('asks the database for the revocations of the last minute', async () => {

@@ -34,13 +34,16 @@ describe(RedisSessionState.name, () => {
 
   beforeEach(() => {
     clock = NOW_MS;
+    // The Clock (token lifetimes) and Date.now (the pacing of retries, on real time) move together here.
     jest.spyOn(Date, 'now').mockImplementation(() => clock);
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     redis = fakeRedis();
     // The database holds the revocation that Redis refused.
     revokedSince = jest.fn().mockResolvedValue([SESSION_ID]);
-    sut = new RedisSessionState(redis as unknown as Redis, ACCESS_TOKEN_TTL_MS, revokedSince);
+    sut = new RedisSessionState(redis as unknown as Redis, ACCESS_TOKEN_TTL_MS, revokedSince, {
+      now: () => clock,
+    });
   });
 
   afterEach(() => jest.restoreAllMocks());

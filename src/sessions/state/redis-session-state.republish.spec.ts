@@ -27,12 +27,15 @@ describe(RedisSessionState.name, () => {
 
   beforeEach(() => {
     clock = NOW.getTime();
+    // The Clock (token lifetimes) and Date.now (the pacing of retries, on real time) move together here.
     jest.spyOn(Date, 'now').mockImplementation(() => clock);
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     redis = fakeRedis();
     revokedSince = jest.fn().mockResolvedValue([SESSION_ID, OTHER_SESSION_ID]);
-    sut = new RedisSessionState(redis as unknown as Redis, ACCESS_TOKEN_TTL_MS, revokedSince);
+    sut = new RedisSessionState(redis as unknown as Redis, ACCESS_TOKEN_TTL_MS, revokedSince, {
+      now: () => clock,
+    });
   });
 
   afterEach(() => jest.restoreAllMocks());
@@ -44,7 +47,7 @@ describe(RedisSessionState.name, () => {
   });
 
   it('marks those sessions revoked in Redis, so that tokens recorded as live are refused', async () => {
-    await sut.recordIssued(SESSION_ID, USER_ID, new Date(Date.now() + ACCESS_TOKEN_TTL_MS));
+    await sut.recordIssued(SESSION_ID, USER_ID, new Date(clock + ACCESS_TOKEN_TTL_MS));
 
     await sut.republishRecentRevocations(NOW);
 
@@ -101,7 +104,7 @@ describe(RedisSessionState.name, () => {
   });
 
   it('refuses to check tokens (503) from the loss until the re-publication is done, then checks them', async () => {
-    await sut.recordIssued(SESSION_ID, USER_ID, new Date(Date.now() + ACCESS_TOKEN_TTL_MS));
+    await sut.recordIssued(SESSION_ID, USER_ID, new Date(clock + ACCESS_TOKEN_TTL_MS));
     let finish!: (ids: string[]) => void;
     revokedSince.mockReturnValueOnce(new Promise((resolve) => (finish = resolve)));
 

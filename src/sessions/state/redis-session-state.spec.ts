@@ -21,9 +21,10 @@ describe(RedisSessionState.name, () => {
   let sut: RedisSessionState;
 
   beforeEach(() => {
-    jest.spyOn(Date, 'now').mockReturnValue(NOW_MS);
     redis = fakeRedis();
-    sut = new RedisSessionState(redis as unknown as Redis, ACCESS_TOKEN_TTL_MS, jest.fn().mockResolvedValue([]));
+    sut = new RedisSessionState(redis as unknown as Redis, ACCESS_TOKEN_TTL_MS, jest.fn().mockResolvedValue([]), {
+      now: () => NOW_MS,
+    });
   });
 
   afterEach(() => jest.restoreAllMocks());

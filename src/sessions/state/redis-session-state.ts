@@ -1,5 +1,6 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
+import type { Clock } from '../../common/clock/clock';
 import { askRedis, StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
 import { SessionStateStore } from './session-state.store';
 
@@ -41,6 +42,11 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
     private readonly accessTokenTtlMs: number,
     /** Ids of sessions revoked in the database since a date: the record to re-publish from. */
     private readonly revokedSince: (since: Date) => Promise<string[]>,
+    /**
+     * The time revocations are recorded in, and access tokens expire in: the windows looked back over and
+     * the keys' lifetimes are counted in it. Redis then counts each lifetime down on its own clock.
+     */
+    private readonly clock: Clock,
   ) {
     super();
     // A revocation that reached the database while Redis was down was answered 503 and is not in
@@ -67,7 +73,7 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
    * Publishes the revocations of the last minute (the clock margin) that Redis has no marker for: those
    * whose publication failed on another instance. Reads only, unless something is missing.
    */
-  async catchUp(now = new Date()): Promise<void> {
+  async catchUp(now = new Date(this.clock.now())): Promise<void> {
     if (this.redis.status !== 'ready') return;
     // Stale: re-publish everything recent instead (recovery does not wait for traffic).
     if (this.republishNeeded) return this.republishIfNeeded();
@@ -86,7 +92,7 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
   }
 
   /** Publishes recent revocations again; true when they are all in Redis. */
-  async republishRecentRevocations(now = new Date()): Promise<boolean> {
+  async republishRecentRevocations(now = new Date(this.clock.now())): Promise<boolean> {
     try {
       const ids = await this.revokedSince(new Date(now.getTime() - this.accessTokenTtlMs - CLOCK_MARGIN_MS));
       await this.recordRevoked(ids);
@@ -129,7 +135,7 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
   async recordIssued(sessionId: string, userId: string, accessTokenExpiresAt: Date): Promise<void> {
     // A token issued later never expires before one issued earlier (same lifetime, same session end),
     // so overwriting the expiry never shortens it.
-    const ttlMs = Math.max(1, accessTokenExpiresAt.getTime() - Date.now()) + CLOCK_MARGIN_MS;
+    const ttlMs = Math.max(1, accessTokenExpiresAt.getTime() - this.clock.now()) + CLOCK_MARGIN_MS;
     await askRedis(() => this.redis.set(liveKey(sessionId), userId, 'PX', ttlMs));
   }
 

@@ -26,6 +26,9 @@ export const SESSION_ID = '6650f0c2a1b2c3d4e5f60719';
 export const CREDENTIALS_VERSION = 'credentials-v1';
 export const CLIENT: ClientInfo = { userAgent: 'Mozilla/5.0 (X11; Linux x86_64)', ip: '203.0.113.7' };
 
+/** The Clock of the services built here: it stands at NOW. */
+export const clock = { now: () => NOW.getTime() };
+
 export function at(offsetMs: number): Date {
   return new Date(NOW.getTime() + offsetMs);
 }
@@ -116,6 +119,7 @@ export function sessionsServiceHarness(overrides: Partial<AuthConfig> = {}): Ses
       state as unknown as SessionStateStore,
       new AuditLogger(),
       { ...sessionsConfig, ...configOverrides },
+      clock,
     );
   return { ledger, state, codec, sut: createSut(overrides), createSut };
 }

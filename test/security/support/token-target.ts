@@ -49,7 +49,9 @@ export function tokenTarget(label: string): TokenTarget {
 
   beforeAll(async () => {
     // Dozens of requests go to /api/auth/*: the per-address rate limit is not what is tested here.
-    t = await createTestApp({ AUTH_RATE_LIMIT: '0' }, label);
+    // Alice's and Bob's access tokens serve the whole file, while the apps' Clock moves on by about a
+    // minute per test (a fresh rate window each): they must outlive dozens of tests, not 15 minutes.
+    t = await createTestApp({ AUTH_RATE_LIMIT: '0', ACCESS_TOKEN_EXPIRY: '1d' }, label);
     [alice, bob] = await Promise.all([newCaller('alice'), newCaller('bob')]);
   });
   afterAll(async () => {
