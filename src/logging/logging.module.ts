@@ -58,7 +58,8 @@ const REDACTED_PATHS = [
         );
         // nestjs-pino 4 sets PinoLogger.root only when its middleware is configured (app.init()), but
         // configureApp hands it to installRequestLogging before that: it is set here, when the module is
-        // created (nestjs-pino 5 does so itself, but requires Node.js 22).
+        // created, and app.init() later replaces it with pino-http's child of it (same options and
+        // destination). nestjs-pino 5 sets it itself, but requires Node.js 22.
         (PinoLogger as unknown as { root: Logger }).root = root;
         return {
           // pino-http wraps this logger (a child with the same options and destination) instead of

@@ -70,7 +70,7 @@ export class SessionRevocationsRepository implements OnModuleInit {
     );
   }
 
-  /** By primary key, through the driver: it is on the per-request path (see SessionsRepository.isLive). */
+  /** By primary key, through the driver: it is on the per-request path (see SessionLedger.isLive). */
   async isRevoked(sessionId: Types.ObjectId): Promise<boolean> {
     return (await this.revocationModel.collection.findOne({ _id: sessionId }, { projection: { _id: 1 } })) !== null;
   }

@@ -34,6 +34,8 @@ export class TestClock extends Clock {
   /**
    * Jumps to just past the start of the next rate-limit window: counts made before are in a past
    * window, and no window ends during the next 59 s, so each count a test asserts is of one window.
+   * In Redis mode only the local first count moves: Redis keeps its own windows, so suites counting
+   * there use an app (and an address) of their own per test.
    */
   startFreshRateWindow(): void {
     this.offsetMs += RATE_WINDOW_MS - (this.now() % RATE_WINDOW_MS) + 1;
