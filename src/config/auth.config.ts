@@ -15,8 +15,6 @@ export function authConfigFrom(env: Environment) {
     authRateLimitPerMinute: env.authRateLimit,
     passwordChangeRateLimitPerMinute: env.passwordChangeRateLimit,
     verifyRateLimitPerMinute: env.verifyRateLimit,
-    loginMaxFailures: env.loginMaxFailures,
-    loginFailureWindowMs: env.loginFailureWindowMs,
     corsOrigins: env.corsOrigins,
   };
 }

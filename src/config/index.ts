@@ -3,6 +3,7 @@ import { authConfig, authConfigFrom } from './auth.config';
 import { cryptoConfig, cryptoConfigFrom } from './crypto.config';
 import { databaseConfig, databaseConfigFrom } from './database.config';
 import { loggingConfig, loggingConfigFrom } from './logging.config';
+import { loginThrottleConfig, loginThrottleConfigFrom } from './login-throttle.config';
 import { redisConfig, redisConfigFrom } from './redis.config';
 import { usersConfig, usersConfigFrom } from './users.config';
 
@@ -11,6 +12,7 @@ export { authConfig, type AuthConfig } from './auth.config';
 export { cryptoConfig, type CryptoConfig } from './crypto.config';
 export { databaseConfig, type DatabaseConfig } from './database.config';
 export { loggingConfig, type LoggingConfig } from './logging.config';
+export { loginThrottleConfig, type LoginThrottleConfig } from './login-throttle.config';
 export { redisConfig, type RedisConfig } from './redis.config';
 export { usersConfig, type UsersConfig } from './users.config';
 export { EnvironmentValidationError, parseEnvironment, type Environment } from './environment';
@@ -22,6 +24,7 @@ export const FEATURE_CONFIGS = [
   { config: cryptoConfig, from: cryptoConfigFrom },
   { config: databaseConfig, from: databaseConfigFrom },
   { config: loggingConfig, from: loggingConfigFrom },
+  { config: loginThrottleConfig, from: loginThrottleConfigFrom },
   { config: redisConfig, from: redisConfigFrom },
   { config: usersConfig, from: usersConfigFrom },
 ] as const;

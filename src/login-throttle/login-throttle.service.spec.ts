@@ -1,7 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 import { ServiceBusyException } from '../common/exceptions/service-busy.exception';
 import { TooManyRequestsException } from '../common/exceptions/too-many-requests.exception';
-import { makeAuthConfig } from '../config/testing/auth-config.fixture';
 import type { LoginFailureStore } from './login-failure.store';
 import { LoginThrottleService, refundIfBusy } from './login-throttle.service';
 
@@ -11,7 +10,7 @@ const clock = { now: () => NOW.getTime() };
 const WINDOW_MS = 15 * 60_000;
 const MAX_FAILURES = 5;
 const refund = jest.fn().mockResolvedValue(undefined);
-const config = makeAuthConfig({ loginMaxFailures: MAX_FAILURES, loginFailureWindowMs: WINDOW_MS });
+const config = { maxFailures: MAX_FAILURES, failureWindowMs: WINDOW_MS };
 
 describe(LoginThrottleService.name, () => {
   let store: jest.Mocked<Pick<LoginFailureStore, 'reserve' | 'clear'>>;

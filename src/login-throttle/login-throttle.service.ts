@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock/clock';
-import { authConfig, type AuthConfig } from '../config';
+import { loginThrottleConfig, type LoginThrottleConfig } from '../config';
 import { ServiceBusyException } from '../common/exceptions/service-busy.exception';
 import { TooManyRequestsException } from '../common/exceptions/too-many-requests.exception';
 import { clientAddressKey } from '../common/http/client-address';
@@ -22,7 +22,7 @@ export class LoginThrottleService {
 
   constructor(
     private readonly failures: LoginFailureStore,
-    @Inject(authConfig.KEY) private readonly config: AuthConfig,
+    @Inject(loginThrottleConfig.KEY) private readonly config: LoginThrottleConfig,
     /** The database store's window slides in its time; Redis's counts down on Redis's own clock. */
     private readonly clock: Clock,
   ) {}
@@ -38,7 +38,7 @@ export class LoginThrottleService {
     now = new Date(this.clock.now()),
   ): Promise<() => Promise<void>> {
     const key = this.key(usernameKey, clientIp);
-    const { loginFailureWindowMs: windowMs, loginMaxFailures: maxAttempts } = this.config;
+    const { failureWindowMs: windowMs, maxFailures: maxAttempts } = this.config;
     const counting = this.counting.get(key) ?? 0;
     if (counting >= maxAttempts) throw tooManyFailures(now.getTime() + windowMs, now);
 

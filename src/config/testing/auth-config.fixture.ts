@@ -13,8 +13,6 @@ export function makeAuthConfig(overrides: Partial<AuthConfig> = {}): AuthConfig 
     authRateLimitPerMinute: 100,
     passwordChangeRateLimitPerMinute: 10,
     verifyRateLimitPerMinute: 0,
-    loginMaxFailures: 5,
-    loginFailureWindowMs: 15 * 60_000,
     corsOrigins: [],
     ...overrides,
   };
