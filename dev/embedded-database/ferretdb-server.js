@@ -38,8 +38,11 @@ const BUILD_FOLDER_PREFIX = 'ferretdb-build-';
 const STALE_BUILD_FOLDER_MS = 3_600_000;
 /** Written into the data folder while a FerretDB serves it (see stopStaleFerretDb). */
 const PID_FILE = 'ferretdb.pid';
-/** Signals that stop a build: the go processes are killed and the temporary folder is removed first. */
-const BUILD_INTERRUPTING_SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP']);
+/**
+ * Signals that stop a build: the go processes are killed and the temporary folder is removed first.
+ * Not SIGHUP: a listener for it would override the ignore that `nohup` sets up.
+ */
+const BUILD_INTERRUPTING_SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM']);
 
 const execFileAsync = promisify(execFile);
 
@@ -186,7 +189,7 @@ async function removeStaleBuildFolders(/** @type {string} */ cacheDir) {
 
 /**
  * Returns the path of a FerretDB binary, building it with Go on first use, with its progress logged as
- * it goes. SIGINT, SIGTERM or SIGHUP during the build stop it: the go processes are killed, the
+ * it goes. SIGINT or SIGTERM during the build stops it: the go processes are killed, the
  * temporary folder is removed, and the signal then ends the process as it would have (when nothing
  * else listens for it; otherwise a FerretDbBuildInterruptedError is thrown).
  *
