@@ -3,12 +3,11 @@
 'use strict';
 
 const { spawn } = require('node:child_process');
-const { mkdir, rm } = require('node:fs/promises');
+const { mkdir } = require('node:fs/promises');
 const { connect, createServer } = require('node:net');
-const { join } = require('node:path');
 const { FERRETDB_VERSION, FerretDbBuildInterruptedError, ensureFerretDbBinary, isGoAvailable } = require('./build');
 const { EmbeddedDatabaseUnavailableError } = require('./errors');
-const { PID_FILE, readPidRecord, stopStaleFerretDb, writePidRecord } = require('./process-record');
+const { lockDataFolder } = require('./process-record');
 
 /**
  * FerretDB is a MongoDB-wire-compatible server written in Go that stores its data in SQLite. It is the
@@ -77,8 +76,9 @@ function canConnect(host, port) {
  */
 
 /**
- * Starts FerretDB on a data folder, after stopping one a killed process left running on it. It is
- * stopped when this process exits, and by `stop()`.
+ * Starts FerretDB on a data folder, which it locks first (see lockDataFolder in ./process-record.js):
+ * refused when another running process holds it; one a killed process left running there is stopped
+ * first. It is stopped, and the folder unlocked, by `stop()`; it is killed when this process exits.
  * @param {StartFerretDbOptions} options
  * @returns {Promise<RunningFerretDb>}
  */
@@ -87,7 +87,7 @@ async function startFerretDb(options) {
   const port = options.port ?? (await findFreePort(host));
   const log = options.log ?? ((message) => process.stderr.write(`[embedded database] ${message}\n`));
   await mkdir(options.dataDir, { recursive: true });
-  await stopStaleFerretDb(options.dataDir, log);
+  const lock = await lockDataFolder(options.dataDir, log);
   const child = spawn(
     options.binary,
     [
@@ -120,23 +120,28 @@ async function startFerretDb(options) {
       resolveExit();
     }),
   );
-  const pid = /** @type {number} */ (child.pid);
-  await writePidRecord(options.dataDir, pid);
-  const removePidRecord = async () => {
-    if ((await readPidRecord(options.dataDir))?.pid === pid) await rm(join(options.dataDir, PID_FILE), { force: true });
-  };
-
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
-  while (!(await canConnect(host, port))) {
-    if (exited || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      await exitPromise;
-      await removePidRecord();
-      throw new EmbeddedDatabaseUnavailableError(
-        `FerretDB did not start on ${host}:${port}${exited ? ` (exit code ${child.exitCode})` : ''}: ${output.trim()}`,
-      );
+  if (child.pid === undefined) {
+    const error = await new Promise((resolveError) => child.once('error', resolveError));
+    await lock.release();
+    throw new EmbeddedDatabaseUnavailableError(`FerretDB (${options.binary}) could not be started: ${error}`);
+  }
+  const pid = child.pid;
+  try {
+    await lock.recordFerretDb(pid);
+    const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+    while (!(await canConnect(host, port))) {
+      if (exited || Date.now() > deadline) {
+        throw new EmbeddedDatabaseUnavailableError(
+          `FerretDB did not start on ${host}:${port}${exited ? ` (exit code ${child.exitCode})` : ''}: ${output.trim()}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exitPromise;
+    await lock.release();
+    throw error;
   }
 
   return {
@@ -151,7 +156,7 @@ async function startFerretDb(options) {
         await exitPromise;
         clearTimeout(timer);
       }
-      await removePidRecord();
+      await lock.release();
     },
   };
 }
