@@ -2,7 +2,7 @@
 // them. Everything started through a ProcessSet is killed when the benchmark exits, however it exits
 // (end, error, Ctrl-C), and its temporary folders are removed.
 import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
@@ -192,17 +192,9 @@ export async function startDatabase(processes, log) {
   const cacheDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'secure-logout-jwt');
   const binary = await ensureFerretDbBinary(cacheDir, log);
   const database = await startFerretDb({ binary, dataDir: processes.tempDir('bench-ferretdb-') });
-  // startFerretDb keeps its ChildProcess to itself; its pid is needed for CPU figures and a sure kill.
-  const pid = childPids().find((candidate) => readCmdline(candidate)[0] === binary);
-  if (pid !== undefined) processes.adoptPid(pid);
-  return { uri: database.uri, pid, version: FERRETDB_VERSION, stop: () => database.stop() };
-}
-
-function childPids() {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter((pid) => readStatFields(pid)?.[1] === String(process.pid));
+  // FerretDB's pid, from startFerretDb: for the CPU figures and a sure kill.
+  processes.adoptPid(database.pid);
+  return { uri: database.uri, pid: database.pid, version: FERRETDB_VERSION, stop: () => database.stop() };
 }
 
 function readCmdline(pid) {

@@ -3,7 +3,7 @@
 // temporary folder is registered here and removed on any kind of exit.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join, resolve } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
@@ -165,23 +165,6 @@ async function startInstance({ name, adapter, env, findFreePort }) {
   return { name, adapter, port, baseUrl, pid: child.pid, child, log, tail };
 }
 
-/** The pid of this process's child started from `binary` with `argument` in its command line. */
-function childPidRunning(binary, argument) {
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-      const command = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (parent === String(process.pid) && command[0] === binary && command.some((arg) => arg.includes(argument)))
-        return Number(name);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return undefined;
-}
-
 export function readRssBytes(pid) {
   try {
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -201,8 +184,7 @@ export async function startCluster({ adapters, log }) {
   const binary = await ferret.ensureFerretDbBinary(cacheDir, log);
   const dataDir = makeTempDir('soak-db-');
   const database = await ferret.startFerretDb({ binary, dataDir });
-  // startFerretDb keeps its ChildProcess to itself; the pid is found for the CPU figures.
-  database.pid = childPidRunning(binary, dataDir);
+  // database.pid, FerretDB's own pid from startFerretDb, gives its CPU figures (lib/cpu.mjs).
   const redis = await startRedis(ferret);
   const databaseName = `soak_${randomBytes(4).toString('hex')}`;
   const env = {

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { canConnect, findFreePort } from '../../dev/embedded-database/ferretdb-server';
 import { builtMainJs, runServer, type ServerProcess } from '../support/built-server';
+import { TEST_ENV } from '../support/test-env';
 
 const ROOT = resolve(__dirname, '..', '..');
 const linuxOnly = process.platform === 'linux' ? describe : describe.skip;
@@ -95,6 +96,65 @@ linuxOnly('embedded development database (dev/embedded-database)', () => {
     },
     30_000,
   );
+
+  it('two starts at once on one data folder: one serves it, the other is refused', async () => {
+    const binary = process.env[TEST_ENV.ferretDbBinary];
+    if (!binary) throw new Error(`${TEST_ENV.ferretDbBinary} is not set: run through Jest's global setup`);
+    const dataDir = await tempFolder('slj-embedded-race-');
+    // Each child loads the module, says "ready", and starts FerretDB when its standard input says go;
+    // it reports the outcome as one JSON line and stops its FerretDB when its standard input ends.
+    const script = `const { startFerretDb } = require(${JSON.stringify(join(ROOT, 'dev/embedded-database/ferretdb-server.js'))});
+      const [binary, dataDir] = process.argv.slice(1);
+      process.stdout.write('ready\\n');
+      process.stdin.once('data', () =>
+        startFerretDb({ binary, dataDir, log: () => {} }).then(
+          (server) => {
+            process.stdout.write(JSON.stringify({ pid: server.pid }) + '\\n');
+            process.stdin.once('end', () => server.stop().then(() => process.exit(0)));
+          },
+          (error) => {
+            process.stdout.write(JSON.stringify({ error: String(error) }) + '\\n');
+            process.exit(0);
+          },
+        ),
+      );`;
+    const starters = [0, 1].map(() => {
+      const child = spawn(process.execPath, ['-e', script, binary, dataDir], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((done) => child.once('exit', done));
+      const outcome = async () => {
+        await waitFor(() => output.split('\n').length > 2, 10_000, `the outcome of a start:\n${output}`);
+        return JSON.parse(output.split('\n')[1]) as { pid?: number; error?: string };
+      };
+      return { child, exited, outcome, ready: () => output.startsWith('ready\n') };
+    });
+    try {
+      await waitFor(() => starters.every((starter) => starter.ready()), 10_000, 'both starters to load');
+      for (const starter of starters) starter.child.stdin.write('go\n');
+      const outcomes = await Promise.all(starters.map((starter) => starter.outcome()));
+
+      const served = outcomes.filter((outcome) => outcome.pid !== undefined);
+      const refused = outcomes.filter((outcome) => outcome.error !== undefined);
+      expect(served).toHaveLength(1);
+      expect(refused).toHaveLength(1);
+      expect(refused[0].error).toContain(dataDir);
+      expect(refused[0].error).toMatch(
+        /^EmbeddedDatabaseUnavailableError: .* in use by process \d+, which is still running/,
+      );
+      expect(await ferretDbsOn(dataDir)).toEqual([served[0].pid]);
+
+      // Stopping releases the folder: no FerretDB and no lock are left.
+      for (const starter of starters) starter.child.stdin.end();
+      expect(await Promise.all(starters.map((starter) => starter.exited))).toEqual([0, 0]);
+      expect(await ferretDbsOn(dataDir)).toEqual([]);
+      await expect(access(join(dataDir, 'ferretdb.pid'))).rejects.toThrow();
+    } finally {
+      for (const starter of starters) starter.child.kill('SIGKILL');
+      // A SIGKILLed starter leaves its FerretDB behind.
+      for (const pid of await ferretDbsOn(dataDir)) process.kill(pid, 'SIGKILL');
+    }
+  }, 15_000);
 
   describe('an app killed with SIGKILL', () => {
     let mainJs: string;

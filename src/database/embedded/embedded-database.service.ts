@@ -1,9 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { databaseConfig, type DatabaseConfig } from '../../config';
 
 const EMBEDDED_DATABASE_NAME = 'secure_logout_jwt';
+
+/** The package.json name of the checkout whose tooling may be loaded. */
+const PROJECT_NAME = 'secure-logout-jwt';
 
 /** Where the development database tooling lives in a checkout (it is not part of dist/). */
 const TOOLING = join('dev', 'embedded-database', 'index.js');
@@ -22,11 +25,27 @@ export class EmbeddedDatabaseUnavailableError extends Error {
   override name = 'EmbeddedDatabaseUnavailableError';
 }
 
-/** The tooling of the checkout this build was made in: the nearest folder above it with a package.json and the tooling. */
-export function findDevelopmentDatabaseTooling(from: string = __dirname): string | undefined {
+/**
+ * The tooling of the checkout this build was made in. The search climbs from here to the first folder
+ * with a package.json and stops there: the tooling is used only when that package.json is this
+ * project's, so that no other folder's dev/embedded-database/index.js is ever loaded as code.
+ */
+function findDevelopmentDatabaseTooling(from: string = __dirname): string | undefined {
   for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, TOOLING))) return join(dir, TOOLING);
+    const packageJson = join(dir, 'package.json');
+    if (existsSync(packageJson)) {
+      const tooling = join(dir, TOOLING);
+      return packageName(packageJson) === PROJECT_NAME && existsSync(tooling) ? tooling : undefined;
+    }
     if (dirname(dir) === dir) return undefined;
+  }
+}
+
+function packageName(packageJson: string): unknown {
+  try {
+    return (JSON.parse(readFileSync(packageJson, 'utf8')) as { name?: unknown }).name;
+  } catch {
+    return undefined;
   }
 }
 
@@ -47,8 +66,8 @@ export class EmbeddedDatabaseService implements OnApplicationShutdown {
     const toolingPath = findDevelopmentDatabaseTooling();
     if (!toolingPath) {
       throw new EmbeddedDatabaseUnavailableError(
-        `No MONGODB_URI is set, and this build is not inside a source checkout with ${TOOLING} (the embedded ` +
-          'development database is not shipped): set MONGODB_URI.',
+        `No MONGODB_URI is set, and this build is not inside a ${PROJECT_NAME} source checkout with ` +
+          `${TOOLING} (the embedded development database is not shipped): set MONGODB_URI.`,
       );
     }
     const tooling = (await import(toolingPath)) as DevelopmentDatabaseTooling;

@@ -75,8 +75,8 @@ async function spawnListening(command: string, args: string[], port: number, wha
 /**
  * A FerretDB of the suite's own (never the run's shared one), storing in `dataDir`: started again
  * with the same port and folder, it serves the same data. Resolves once the port accepts connections.
- * The flags are those of startFerretDb (dev/embedded-database/ferretdb-server.ts), which cannot be
- * SIGKILLed from outside.
+ * The flags are those of startFerretDb (dev/embedded-database/ferretdb-server.js), which is not used
+ * here: a FerretDB it started is stopped by its owner, not SIGKILLed and restarted from outside.
  */
 export function startKillableFerretDb(dataDir: string, port: number): Promise<KillableServer> {
   const binary = process.env[TEST_ENV.ferretDbBinary];
