@@ -34,8 +34,11 @@ const adapterSuites = [
 ];
 
 module.exports = {
-  // Global option (ignored inside projects): e2e tests boot apps and hash passwords.
+  // Global options (ignored inside projects): e2e tests boot apps and hash passwords.
   testTimeout: 60_000,
+  // The suites wait on child processes, sockets and timers much of their time: three files at once keep
+  // two cores busy (Jest's default on two cores is one file at a time).
+  maxWorkers: 3,
   projects: [
     {
       displayName: 'unit',
