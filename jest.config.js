@@ -26,6 +26,7 @@ const adapterSuites = [
   'security/contract-edges',
   'security/forward-auth',
   'security/logging',
+  'security/log-correlation',
   'faults/graceful-shutdown',
   'explorer/swagger-ui',
   'proxies/nginx',
