@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canConnect, findFreePort } from '../dev/embedded-database/ferretdb-server';
-import { builtMainJs, runServer } from './support/built-server';
+import { builtMainJs, developmentStartEnv, runServer } from './support/built-server';
 import { send } from './support/http';
 import { randomSecret, uniqueDbName } from './support/test-app';
 
@@ -140,16 +140,7 @@ describe('start-up (node main.js)', () => {
   it('development without MONGODB_URI or secrets starts the embedded database and warns once', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'slj-embedded-'));
     const port = await findFreePort();
-    const server = runServer(mainJs, {
-      NODE_ENV: 'development',
-      MONGODB_URI: undefined,
-      MONGODB_DB_NAME: undefined,
-      ACCESS_TOKEN_SECRET: undefined,
-      REFRESH_TOKEN_SECRET: undefined,
-      EMBEDDED_DB_DIR: dataDir,
-      PORT: String(port),
-      HOST: undefined,
-    });
+    const server = runServer(mainJs, developmentStartEnv(dataDir, port));
     try {
       await server.waitForOutput(/Listening on http:\/\/127\.0\.0\.1:/, 60_000);
       const output = server.output();

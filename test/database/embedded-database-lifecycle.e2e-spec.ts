@@ -3,7 +3,7 @@ import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { canConnect, findFreePort } from '../../dev/embedded-database/ferretdb-server';
-import { builtMainJs, runServer, type ServerProcess } from '../support/built-server';
+import { builtMainJs, developmentStartEnv, runServer, type ServerProcess } from '../support/built-server';
 import { TEST_ENV } from '../support/test-env';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -168,17 +168,7 @@ linuxOnly('embedded development database (dev/embedded-database)', () => {
 
     const startDevelopmentApp = async (dataDir: string) => {
       const port = await findFreePort();
-      const server = runServer(mainJs, {
-        NODE_ENV: 'development',
-        MONGODB_URI: undefined,
-        MONGODB_DB_NAME: undefined,
-        ACCESS_TOKEN_SECRET: undefined,
-        REFRESH_TOKEN_SECRET: undefined,
-        EMBEDDED_DB_DIR: dataDir,
-        PORT: String(port),
-        HOST: undefined,
-        LOG_FORMAT: undefined,
-      });
+      const server = runServer(mainJs, { ...developmentStartEnv(dataDir, port), LOG_FORMAT: undefined });
       servers.push(server);
       await server.waitForOutput(/Listening on http:\/\/127\.0\.0\.1:/, 60_000);
       return { server, port };

@@ -175,3 +175,20 @@ export function runServer(mainJs: string, env: Record<string, string | undefined
       ),
   };
 }
+
+/**
+ * A development start as on a fresh clone: no MONGODB_URI, database name, secrets or host, so that the
+ * app starts the embedded database in `dataDir` and makes up its secrets.
+ */
+export function developmentStartEnv(dataDir: string, port: number): Record<string, string | undefined> {
+  return {
+    NODE_ENV: 'development',
+    MONGODB_URI: undefined,
+    MONGODB_DB_NAME: undefined,
+    ACCESS_TOKEN_SECRET: undefined,
+    REFRESH_TOKEN_SECRET: undefined,
+    EMBEDDED_DB_DIR: dataDir,
+    PORT: String(port),
+    HOST: undefined,
+  };
+}
