@@ -88,7 +88,7 @@ describe('database queries of the access-token check, of a refresh and of the re
     user = await registerAndLogin(t);
 
     const db = t.connection.db!;
-    const later = new Date(Date.now() + 86_400_000);
+    const later = new Date(testClock.now() + 86_400_000);
     await db.collection('sessions').insertMany(
       Array.from({ length: OTHER_SESSIONS }, () => ({
         _id: new Types.ObjectId(),
@@ -122,7 +122,7 @@ describe('database queries of the access-token check, of a refresh and of the re
     const session = await db.collection('sessions').findOne({ _id: new Types.ObjectId(sid) });
     await db
       .collection<{ _id: string; claimedAt: Date }>('refresh_rotations')
-      .insertOne({ _id: `${sid}:${session!.generation as number}`, claimedAt: new Date() });
+      .insertOne({ _id: `${sid}:${session!.generation as number}`, claimedAt: new Date(testClock.now()) });
     capturing = true;
     expect((await refresh(rotated.body.refreshToken as string)).status).toBe(200);
     // The same token again, now superseded, within the grace: the session is read by id.
