@@ -74,26 +74,12 @@ describe('security: log lines of concurrent requests carry their own request id'
           t.http().get('/api/users/me').set('X-Request-Id', id).set('Authorization', bearer(session.accessToken)),
         );
       me(`corr-me-a-${n}`);
-      send(
-        `corr-login-${n}`,
-        { method: 'POST', url: '/api/auth/login', status: 200, audit: 'login_succeeded', userId },
-        () =>
-          t
-            .http()
-            .post('/api/auth/login')
-            .set('X-Request-Id', `corr-login-${n}`)
-            .send({ username, password: PASSWORD }),
-      );
-      send(
-        `corr-fail-${n}`,
-        { method: 'POST', url: '/api/auth/login', status: 401, audit: 'login_failed', userId },
-        () =>
-          t
-            .http()
-            .post('/api/auth/login')
-            .set('X-Request-Id', `corr-fail-${n}`)
-            .send({ username, password: `a wrong password, number ${n}` }),
-      );
+      const logIn = (id: string, password: string, status: number, audit: string) =>
+        send(id, { method: 'POST', url: '/api/auth/login', status, audit, userId }, () =>
+          t.http().post('/api/auth/login').set('X-Request-Id', id).send({ username, password }),
+        );
+      logIn(`corr-login-${n}`, PASSWORD, 200, 'login_succeeded');
+      logIn(`corr-fail-${n}`, `a wrong password, number ${n}`, 401, 'login_failed');
       if (n % 2 === 0) {
         send(
           `corr-logout-${n}`,
