@@ -18,8 +18,6 @@ jest.setTimeout(60_000);
 
 const BURST = 60;
 const MAX_FAILURES = 5;
-/** The right password is #46 of the burst: far behind the first MAX_FAILURES, as in a guessing run. */
-const RIGHT_AT = 45;
 const NEW_PASSWORD = 'a brand new passphrase';
 
 const openApp = appOpener();
@@ -69,8 +67,12 @@ function tally(replies: Reply[]): Record<number, number> {
 }
 
 /**
- * Every reply of the burst is `wrongStatus` or 429, at most MAX_FAILURES of them `wrongStatus`, and the
- * right password at #46 was refused. Returns how many passwords the burst had checked.
+ * Every reply of the burst is `wrongStatus` or 429, at most MAX_FAILURES of them `wrongStatus`. Returns
+ * how many passwords the burst had checked.
+ *
+ * The burst holds wrong passwords only. Which requests of a burst reach the counter first is up to the
+ * network and the event loop, not their order in the array: a right password among them may take one of
+ * the first MAX_FAILURES slots, and its success rightly clears the count.
  */
 function expectRaceFree(replies: Reply[], wrongStatus: number): number {
   const counts = tally(replies);
@@ -78,7 +80,6 @@ function expectRaceFree(replies: Reply[], wrongStatus: number): number {
   const ok = checked <= MAX_FAILURES && checked + (counts[429] ?? 0) === replies.length;
   expect({ counts, ok }).toEqual({ counts, ok: true });
   replies.filter((res) => res.status === 429).forEach((res, i) => expectThrottled(res, `burst 429 #${i}`));
-  expect(replies[RIGHT_AT].status).toBe(429);
   return checked;
 }
 
@@ -111,11 +112,11 @@ describe.each([
     base = await listenOnBothLoopbacks(t);
   });
 
-  it(`${BURST} logins at once from one address, the right password at #${RIGHT_AT + 1}: at most ${MAX_FAILURES} x 401, the rest 429, never 200; once ${MAX_FAILURES} are used up the right password is 429`, async () => {
+  it(`${BURST} wrong logins at once from one address: at most ${MAX_FAILURES} x 401, the rest 429; once ${MAX_FAILURES} are used up the right password is 429`, async () => {
     const username = uniqueUsername('race');
     await registerAt(base.v6, username);
     const replies = await Promise.all(
-      Array.from({ length: BURST }, (_, i) => loginAt(base.v4, username, i === RIGHT_AT ? PASSWORD : `guess-${i}-pw`)),
+      Array.from({ length: BURST }, (_, i) => loginAt(base.v4, username, `guess-${i}-pw`)),
     );
     await useUpTheRest(expectRaceFree(replies, 401), (i) => loginAt(base.v4, username, `one-more-${i}-pw`), 401);
     expectThrottled(await loginAt(base.v4, username, PASSWORD), 'right password after the burst');
@@ -123,14 +124,12 @@ describe.each([
     expect((await loginAt(base.v6, username, PASSWORD)).status).toBe(200);
   });
 
-  it(`${BURST} password changes at once with a stolen token: at most ${MAX_FAILURES} x 403, the rest 429; once ${MAX_FAILURES} are used up the right one is 429`, async () => {
+  it(`${BURST} wrong password changes at once with a stolen token: at most ${MAX_FAILURES} x 403, the rest 429; once ${MAX_FAILURES} are used up the right one is 429`, async () => {
     const username = uniqueUsername('racepw');
     await registerAt(base.v6, username);
     const token = await tokenOf(base.v6, username);
     const replies = await Promise.all(
-      Array.from({ length: BURST }, (_, i) =>
-        changePasswordAt(base.v4, token, i === RIGHT_AT ? PASSWORD : `guess-${i}`),
-      ),
+      Array.from({ length: BURST }, (_, i) => changePasswordAt(base.v4, token, `guess-${i}`)),
     );
     await useUpTheRest(expectRaceFree(replies, 403), (i) => changePasswordAt(base.v4, token, `one-more-${i}`), 403);
     expectThrottled(await changePasswordAt(base.v4, token, PASSWORD), 'right current password after the burst');
