@@ -1,10 +1,11 @@
 import { Global, Module } from '@nestjs/common';
+import { OWASP_PASSWORD_HASH_COST, PASSWORD_HASH_COST } from './password-hash-cost';
 import { PasswordHasher } from './password-hasher.service';
 import { TokenCrypto } from './token-crypto.service';
 
 @Global()
 @Module({
-  providers: [PasswordHasher, TokenCrypto],
+  providers: [{ provide: PASSWORD_HASH_COST, useValue: OWASP_PASSWORD_HASH_COST }, PasswordHasher, TokenCrypto],
   exports: [PasswordHasher, TokenCrypto],
 })
 export class CryptoModule {}

@@ -1,5 +1,6 @@
 import { HttpStatus, Logger } from '@nestjs/common';
 import { ServiceBusyException } from '../common/exceptions/service-busy.exception';
+import { OWASP_PASSWORD_HASH_COST } from './password-hash-cost';
 import { HASH_CONCURRENCY, PasswordHasher } from './password-hasher.service';
 
 const PASSWORD = 'correct horse battery staple';
@@ -15,13 +16,25 @@ describe(PasswordHasher.name, () => {
   let sut: PasswordHasher;
 
   beforeEach(() => {
-    sut = new PasswordHasher({ passwordHashQueueLimit: 64 });
+    sut = new PasswordHasher({ passwordHashQueueLimit: 64 }, OWASP_PASSWORD_HASH_COST);
   });
 
   it('hashes with argon2id, m=19456 KiB, t=2, p=1', async () => {
     const hash = await sut.hash(PASSWORD);
 
     expect(encodedParameters(hash)).toEqual({ algorithm: 'argon2id', m: 19_456, t: 2, p: 1 });
+  });
+
+  it('verifies a hash made at another cost: each hash carries its own parameters', async () => {
+    const cheaper = new PasswordHasher(
+      { passwordHashQueueLimit: 64 },
+      { memoryCost: 1024, timeCost: 1, parallelism: 1 },
+    );
+    const hash = await cheaper.hash(PASSWORD);
+
+    expect(encodedParameters(hash)).toEqual({ algorithm: 'argon2id', m: 1024, t: 1, p: 1 });
+    await expect(sut.verify(hash, PASSWORD)).resolves.toBe(true);
+    await expect(sut.verify(hash, `${PASSWORD}!`)).resolves.toBe(false);
   });
 
   it('salts every hash: one password hashed twice gives two different hashes', async () => {
@@ -80,7 +93,7 @@ describe(PasswordHasher.name, () => {
     afterEach(() => jest.restoreAllMocks());
 
     it('refuses what neither a thread nor the queue takes with 503 and a Retry-After of at least 1s', async () => {
-      const busy = new PasswordHasher({ passwordHashQueueLimit: 1 });
+      const busy = new PasswordHasher({ passwordHashQueueLimit: 1 }, OWASP_PASSWORD_HASH_COST);
 
       const results = await flood(busy, HASH_CONCURRENCY + 1 + 3);
 
@@ -97,7 +110,7 @@ describe(PasswordHasher.name, () => {
 
     // A refused check is not a wrong password: answering false would count as a failed login.
     it('answers a verification it cannot queue with 503, not with false', async () => {
-      const busy = new PasswordHasher({ passwordHashQueueLimit: 0 });
+      const busy = new PasswordHasher({ passwordHashQueueLimit: 0 }, OWASP_PASSWORD_HASH_COST);
       const hash = await busy.hash(PASSWORD);
 
       const running = flood(busy, HASH_CONCURRENCY);
@@ -106,14 +119,14 @@ describe(PasswordHasher.name, () => {
     });
 
     it('takes work again once the queue has drained', async () => {
-      const busy = new PasswordHasher({ passwordHashQueueLimit: 0 });
+      const busy = new PasswordHasher({ passwordHashQueueLimit: 0 }, OWASP_PASSWORD_HASH_COST);
       await flood(busy, HASH_CONCURRENCY + 2);
 
       await expect(busy.hash(PASSWORD)).resolves.toMatch(/^\$argon2id\$/);
     });
 
     it('makes the dummy hash again when its first attempt was refused', async () => {
-      const busy = new PasswordHasher({ passwordHashQueueLimit: 0 });
+      const busy = new PasswordHasher({ passwordHashQueueLimit: 0 }, OWASP_PASSWORD_HASH_COST);
       const running = flood(busy, HASH_CONCURRENCY);
       await expect(busy.verifyAgainstDummy(PASSWORD)).rejects.toBeInstanceOf(ServiceBusyException);
       await running;

@@ -5,17 +5,7 @@ import { availableParallelism } from 'node:os';
 import { ServiceBusyException } from '../common/exceptions/service-busy.exception';
 import { cryptoConfig, type CryptoConfig } from '../config';
 import { ConcurrencyGate, GateFullError } from './concurrency-gate';
-
-/**
- * OWASP Password Storage Cheat Sheet, argon2id first option: 19 MiB, 2 iterations, 1 lane.
- * argon2 hashes on libuv's thread pool, so the event loop keeps serving requests meanwhile.
- */
-export const ARGON2_OPTIONS = {
-  type: argon2.argon2id,
-  memoryCost: 19_456,
-  timeCost: 2,
-  parallelism: 1,
-} as const;
+import { argon2idOptions, PASSWORD_HASH_COST, type PasswordHashCost } from './password-hash-cost';
 
 /**
  * Hashes run on libuv's pool (4 threads), each taking a core for its whole duration. A login storm
@@ -29,6 +19,8 @@ export const HASH_CONCURRENCY = Math.max(1, availableParallelism() - 1);
 const INITIAL_HASH_MS = 50;
 
 /**
+ * argon2id hashes on libuv's thread pool, so the event loop keeps serving requests meanwhile.
+ *
  * The queue in front of the hashing threads is bounded (PASSWORD_HASH_QUEUE_LIMIT): a flood of
  * password checks gets 503 + Retry-After once it is full, instead of making every login wait behind it.
  */
@@ -44,9 +36,11 @@ export class PasswordHasher implements OnModuleInit {
    * login for an unknown username against it costs the same as a wrong password for a real one.
    */
   private dummyHash?: Promise<string>;
+  private readonly options: ReturnType<typeof argon2idOptions>;
 
-  constructor(@Inject(cryptoConfig.KEY) config: CryptoConfig) {
+  constructor(@Inject(cryptoConfig.KEY) config: CryptoConfig, @Inject(PASSWORD_HASH_COST) cost: PasswordHashCost) {
     this.gate = new ConcurrencyGate(HASH_CONCURRENCY, config.passwordHashQueueLimit);
+    this.options = argon2idOptions(cost);
   }
 
   onModuleInit(): void {
@@ -54,7 +48,7 @@ export class PasswordHasher implements OnModuleInit {
   }
 
   hash(password: string): Promise<string> {
-    return this.run(() => argon2.hash(password, ARGON2_OPTIONS));
+    return this.run(() => argon2.hash(password, this.options));
   }
 
   async verify(hash: string, password: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { createTestApp, type TestApp } from '../support/test-app';
 import { PASSWORD, register, uniqueUsername, listenOnBothLoopbacks, send } from '../support/http';
 import { median, timed } from './support/attack-kit';
+import { hashPasswordsAtProductionCost } from '../support/password-hash-cost';
 
 /**
  * Account enumeration. Sources: OWASP Authentication Cheat Sheet ("Authentication and error messages":
@@ -12,6 +13,8 @@ import { median, timed } from './support/attack-kit';
  */
 
 jest.setTimeout(90_000);
+// Timing is compared: a login must spend a real argon2id verification.
+hashPasswordsAtProductionCost();
 
 /** Headers that legitimately differ between any two responses. */
 const PER_RESPONSE_HEADERS = ['date', 'x-request-id'];

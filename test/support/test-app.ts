@@ -11,8 +11,10 @@ import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/app.setup';
 import { FEATURE_CONFIGS, parseEnvironment } from '../../src/config';
 import { Clock } from '../../src/common/clock/clock';
+import { PASSWORD_HASH_COST } from '../../src/crypto/password-hash-cost';
 import { testHttpAdapter } from './http-adapter';
 import { testClock } from './test-clock';
+import { passwordHashCostForTests } from './password-hash-cost';
 import { TEST_ENV } from './test-env';
 
 export type EnvOverrides = Record<string, string | undefined>;
@@ -89,7 +91,9 @@ export async function createTestApp(
   const environment = parseEnvironment(values);
   let builder = Test.createTestingModule({ imports: [AppModule, ...extraImports] })
     .overrideProvider(Clock)
-    .useValue(testClock);
+    .useValue(testClock)
+    .overrideProvider(PASSWORD_HASH_COST)
+    .useValue(passwordHashCostForTests());
   for (const { config, from } of FEATURE_CONFIGS)
     builder = builder.overrideProvider(config.KEY).useValue(from(environment));
   const moduleRef = await builder.compile();
