@@ -9,7 +9,7 @@ const e2eServers = {
 
 /**
  * The e2e suites that also run on HTTP_ADAPTER=fastify: those where the adapter makes a difference
- * (cookies, headers, bodies, errors, routing, static files, logging, shutdown, real proxies). The
+ * (cookies, headers, bodies, errors, routing, static files, logging, shutdown, one real proxy). The
  * others exercise state behind the HTTP layer, which is the same code on both adapters.
  */
 const adapterSuites = [
@@ -28,10 +28,7 @@ const adapterSuites = [
   'security/logging',
   'security/log-correlation',
   'faults/graceful-shutdown',
-  'explorer/swagger-ui',
   'proxies/nginx',
-  'proxies/caddy',
-  'proxies/browser',
 ];
 
 module.exports = {

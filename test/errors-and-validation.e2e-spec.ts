@@ -208,6 +208,31 @@ describe('errors, validation and HTTP hygiene', () => {
       expect(res.headers['content-type']).toMatch(/^text\/html/);
     });
 
+    // The page Chromium drives in test/explorer, as far as the adapter serves it: its static files
+    // (express.static or @fastify/static) and the Content-Security-Policy they must run under.
+    it('GET /docs: every script and stylesheet it references is served, and the CSP lets them run', async () => {
+      const page = await t.http().get('/docs');
+      const assets = [...String(page.text).matchAll(/<(?:script[^>]*\ssrc|link[^>]*\shref)="([^"]+)"/g)].map(
+        ([, path]) => new URL(path, 'http://app/docs').pathname,
+      );
+      expect(assets.filter((path) => path.endsWith('.js')).length).toBeGreaterThanOrEqual(2);
+      expect(assets.filter((path) => path.endsWith('.css')).length).toBeGreaterThanOrEqual(1);
+      for (const path of assets) {
+        const asset = await t.http().get(path);
+        const type = path.endsWith('.css') ? /^text\/css/ : path.endsWith('.js') ? /javascript/ : /./;
+        expect({ path, status: asset.status, type: type.test(String(asset.headers['content-type'])) }).toEqual({
+          path,
+          status: 200,
+          type: true,
+        });
+      }
+      const csp = String(page.headers['content-security-policy']);
+      const scriptSrc = /(?:^|;)\s*script-src ([^;]*)/.exec(csp)?.[1] ?? /(?:^|;)\s*default-src ([^;]*)/.exec(csp)?.[1];
+      expect(scriptSrc?.split(/\s+/)).toContain("'self'");
+      // Every script is a file of our own origin: nothing inline for a CSP without 'unsafe-inline'.
+      expect(String(page.text)).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>\s*\S/);
+    });
+
     describe('GET /docs-json', () => {
       let doc: {
         openapi: string;
