@@ -1,13 +1,14 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AppModule } from '../../src/app.module';
 import { useApiPrefix } from '../../src/app.setup';
 import { API_VERSION, createOpenApiDocument } from '../../src/openapi/openapi-document';
 import { uniqueUsername, PASSWORD } from '../support/http';
+import { builtDist } from '../support/nest-build';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -83,32 +84,20 @@ describe('openapi.json', () => {
 
   // Staleness. The document depends on the @nestjs/swagger compiler plugin (nest-cli.json), which only
   // `nest build` applies, not ts-jest. So this test does not rebuild the document in-process: it runs the
-  // very steps of `npm run openapi` (the same `nest build`, hence the same nest-cli.json plugin options and
-  // tsconfig.build.json, then the same compiled generator) with only the output directory changed, so
-  // that dist/ and the committed file are left alone. Nothing else differs, so the two cannot drift.
+  // generator of the run's shared `nest build` of src/ (test/support/nest-build.ts: the same nest-cli.json
+  // plugin options and tsconfig.build.json as `npm run openapi`, only another output directory), so that
+  // dist/ and the committed file are left alone. Nothing else differs, so the two cannot drift.
   it('is what `npm run openapi` generates now', async () => {
     const scripts = (
       JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
     ).scripts;
     expect(scripts.openapi).toBe(OPENAPI_SCRIPT);
 
-    const buildDir = await mkdtemp(join(WORK_DIR, 'build-'));
+    const outDir = await builtDist();
+    const workDir = await mkdtemp(join(WORK_DIR, 'generated-'));
     try {
-      const tsconfig = join(buildDir, 'tsconfig.json');
-      const outDir = join(buildDir, 'dist');
-      await writeFile(
-        tsconfig,
-        JSON.stringify({
-          extends: join(ROOT, 'tsconfig.build.json'),
-          compilerOptions: { outDir, tsBuildInfoFile: join(outDir, '.tsbuildinfo') },
-        }),
-      );
-      // The Nest CLI takes the tsconfig path relative to the project root.
-      const build = await runNode(bin('@nestjs/cli/bin/nest.js'), ['build', '-p', relative(ROOT, tsconfig)]);
-      expectSuccess(build, 'nest build');
-
       // No NODE_ENV, secret, database or Redis: preview mode instantiates no provider.
-      const generatedPath = join(buildDir, 'openapi.json');
+      const generatedPath = join(workDir, 'openapi.json');
       const generate = await runNode(join(outDir, 'openapi', 'generate-openapi.js'), [generatedPath], {
         PATH: process.env.PATH,
       });
@@ -121,7 +110,7 @@ describe('openapi.json', () => {
         );
       }
     } finally {
-      await rm(buildDir, { recursive: true, force: true });
+      await rm(workDir, { recursive: true, force: true });
     }
   }, 240_000);
 

@@ -1,91 +1,14 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { canConnect } from '../../dev/embedded-database/ferretdb-server';
 import { testHttpAdapter } from './http-adapter';
+import { builtDist } from './nest-build';
 
-const execFileAsync = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
-const OUTPUT = join(ROOT, 'test-output');
-const BUILD_PREFIX = 'build-';
-const STALE_BUILD_MS = 3_600_000;
 
-async function filesUnder(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...(await filesUnder(path)));
-    else found.push(path);
-  }
-  return found.sort();
-}
-
-/** What the emitted JavaScript depends on: src/, the compiler settings and the installed packages. */
-async function sourceKey(): Promise<string> {
-  const hash = createHash('sha256');
-  const files = [
-    ...(await filesUnder(join(ROOT, 'src'))),
-    ...['tsconfig.json', 'tsconfig.build.json', 'package-lock.json'].map((name) => join(ROOT, name)),
-  ];
-  for (const file of files) {
-    hash.update(relative(ROOT, file)).update('\0');
-    hash.update(await readFile(file).catch(() => Buffer.alloc(0))).update('\0');
-  }
-  return hash.digest('hex').slice(0, 16);
-}
-
-async function pruneOldBuilds(keep: string): Promise<void> {
-  const names = await readdir(OUTPUT).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!name.startsWith(BUILD_PREFIX) || name === keep) continue;
-    const path = join(OUTPUT, name);
-    const info = await stat(path).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > STALE_BUILD_MS) await rm(path, { recursive: true, force: true });
-  }
-}
-
-/**
- * `node main.js` compiled from the current src/, shared by every suite that runs it (start-up, faults) in both Jest projects:
- * one tsc run (about 12 s on two cores) instead of one per suite and adapter. The folder is named
- * after a hash of what the output depends on, so a changed src/ is always rebuilt; it is written
- * under another name and renamed, so a suite never starts a half-written build.
- */
+/** `node main.js` of the current src/, built as `npm run build` builds it (see builtDist). */
 export async function builtMainJs(): Promise<string> {
-  const name = `${BUILD_PREFIX}${await sourceKey()}`;
-  const outDir = join(OUTPUT, name);
-  const mainJs = join(outDir, 'main.js');
-  if (!(await stat(mainJs).catch(() => undefined))) {
-    const tmpDir = join(OUTPUT, `${name}.tmp-${randomBytes(4).toString('hex')}`);
-    await mkdir(tmpDir, { recursive: true });
-    try {
-      await execFileAsync(
-        process.execPath,
-        [
-          join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
-          '-p',
-          join(ROOT, 'tsconfig.build.json'),
-          '--outDir',
-          tmpDir,
-          '--tsBuildInfoFile',
-          join(tmpDir, '.tsbuildinfo'),
-        ],
-        { cwd: ROOT, timeout: 120_000 },
-      ).catch((error: Error & { stdout?: string; stderr?: string }) => {
-        // tsc reports on stdout: without it the failure says only "Command failed".
-        throw new Error(`src/ does not compile: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`, {
-          cause: error,
-        });
-      });
-      // Fails when a suite running in parallel renamed its build first: that one is used.
-      await rename(tmpDir, outDir).catch(() => undefined);
-    } finally {
-      await rm(tmpDir, { recursive: true, force: true });
-    }
-    await pruneOldBuilds(name);
-  }
-  return mainJs;
+  return join(await builtDist(), 'main.js');
 }
 
 export interface ServerProcess {

@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+const ROOT = resolve(__dirname, '..', '..');
+const OUTPUT = join(ROOT, 'test-output');
+const BUILD_PREFIX = 'build-';
+const STALE_BUILD_MS = 3_600_000;
+const BUILD_TIMEOUT_MS = 180_000;
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await filesUnder(path)));
+    else found.push(path);
+  }
+  return found.sort();
+}
+
+/** What the build depends on: src/, the compiler and Nest CLI settings and the installed packages. */
+async function sourceKey(): Promise<string> {
+  const hash = createHash('sha256');
+  const files = [
+    ...(await filesUnder(join(ROOT, 'src'))),
+    ...['tsconfig.json', 'tsconfig.build.json', 'nest-cli.json', 'package-lock.json'].map((name) => join(ROOT, name)),
+  ];
+  for (const file of files) {
+    hash.update(relative(ROOT, file)).update('\0');
+    hash.update(await readFile(file).catch(() => Buffer.alloc(0))).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function pruneOldBuilds(keep: string): Promise<void> {
+  const names = await readdir(OUTPUT).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(BUILD_PREFIX) || name.startsWith(keep)) continue;
+    const path = join(OUTPUT, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > STALE_BUILD_MS) await rm(path, { recursive: true, force: true });
+  }
+}
+
+/** `nest build` into `outDir`, with the project's nest-cli.json (hence the Swagger plugin) and tsconfig.build.json. */
+async function nestBuild(workDir: string, outDir: string): Promise<void> {
+  const tsconfig = join(workDir, 'tsconfig.json');
+  await writeFile(
+    tsconfig,
+    JSON.stringify({
+      extends: join(ROOT, 'tsconfig.build.json'),
+      compilerOptions: { outDir, tsBuildInfoFile: join(outDir, '.tsbuildinfo') },
+    }),
+  );
+  // The Nest CLI takes the tsconfig path relative to the project root.
+  const cli = join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js');
+  await execFileAsync(process.execPath, [cli, 'build', '-p', relative(ROOT, tsconfig)], {
+    cwd: ROOT,
+    timeout: BUILD_TIMEOUT_MS,
+  }).catch((error: Error & { stdout?: string; stderr?: string }) => {
+    // The compiler reports on stdout: without it the failure says only "Command failed".
+    throw new Error(`src/ does not build: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`, {
+      cause: error,
+    });
+  });
+}
+
+/** Whether the process that wrote the lock file is gone (it was killed mid-build). */
+async function lockIsStale(lock: string): Promise<boolean> {
+  const pid = Number(await readFile(lock, 'utf8').catch(() => ''));
+  if (!Number.isInteger(pid) || pid <= 0) return (await stat(lock).catch(() => undefined)) === undefined;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The `dist/` that `npm run build` makes from the current src/ (main.js, openapi/generate-openapi.js),
+ * shared by every suite that runs the built app, in every Jest worker: one build per run, not one per
+ * suite. The folder is named after a hash of what the output depends on, so a changed src/ is always
+ * rebuilt; a lock file makes the other workers wait for the one building; the output is written under
+ * another name and renamed, so nobody starts a half-written build.
+ */
+export async function builtDist(): Promise<string> {
+  const name = `${BUILD_PREFIX}${await sourceKey()}`;
+  const outDir = join(OUTPUT, name);
+  const lock = join(OUTPUT, `${name}.lock`);
+  await mkdir(OUTPUT, { recursive: true });
+  const deadline = Date.now() + BUILD_TIMEOUT_MS + 30_000;
+  while (!(await exists(join(outDir, 'main.js')))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the build in ${outDir}`);
+    const taken = await writeFile(lock, String(process.pid), { flag: 'wx' }).then(
+      () => true,
+      () => false,
+    );
+    if (!taken) {
+      if (await lockIsStale(lock)) await rm(lock, { force: true });
+      else await sleep(250);
+      continue;
+    }
+    const workDir = join(OUTPUT, `${name}.tmp-${randomBytes(4).toString('hex')}`);
+    try {
+      await mkdir(workDir, { recursive: true });
+      await nestBuild(workDir, join(workDir, 'dist'));
+      await rename(join(workDir, 'dist'), outDir);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+      await rm(lock, { force: true });
+    }
+    await pruneOldBuilds(name);
+  }
+  return outDir;
+}
