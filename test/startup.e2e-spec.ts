@@ -26,28 +26,16 @@ describe('start-up (node main.js)', () => {
     ...overrides,
   });
 
+  /**
+   * Every rule and its message are the parser's, specified in src/config/environment.spec.ts. Here: that
+   * a refused configuration stops the real process before it listens, naming the setting, for a missing
+   * value, a weak one and one that would switch a defence off.
+   */
   const badConfigurations: Array<[string, Record<string, string | undefined>, RegExp]> = [
     ['ACCESS_TOKEN_SECRET', { ACCESS_TOKEN_SECRET: undefined }, /ACCESS_TOKEN_SECRET is required/],
-    ['REFRESH_TOKEN_SECRET', { REFRESH_TOKEN_SECRET: undefined }, /REFRESH_TOKEN_SECRET is required/],
-    ['ACCESS_TOKEN_SECRET', { ACCESS_TOKEN_SECRET: 'too-short' }, /ACCESS_TOKEN_SECRET must be at least 32 characters/],
-    ['ACCESS_TOKEN_SECRET', { ACCESS_TOKEN_SECRET: 'a'.repeat(40) }, /ACCESS_TOKEN_SECRET is too weak/],
-    [
-      'REFRESH_TOKEN_SECRET',
-      {
-        REFRESH_TOKEN_SECRET: 'same-secret-for-both-0123456789abcdef',
-        ACCESS_TOKEN_SECRET: 'same-secret-for-both-0123456789abcdef',
-      },
-      /REFRESH_TOKEN_SECRET must differ/,
-    ],
     ['MONGODB_URI', { MONGODB_URI: undefined }, /MONGODB_URI is required/],
-    ['ACCESS_TOKEN_EXPIRY', { ACCESS_TOKEN_EXPIRY: 'soon' }, /ACCESS_TOKEN_EXPIRY must be a positive duration/],
-    // Settings that would switch a defence off: every client could name its own address.
+    ['REFRESH_TOKEN_SECRET', { REFRESH_TOKEN_SECRET: 'a'.repeat(40) }, /REFRESH_TOKEN_SECRET is too weak/],
     ['TRUST_PROXY', { TRUST_PROXY: '0.0.0.0/0' }, /TRUST_PROXY must not trust 0\.0\.0\.0\/0/],
-    ['TRUST_PROXY', { TRUST_PROXY: 'loopback, ::/0' }, /TRUST_PROXY must not trust ::\/0/],
-    ['TRUST_PROXY', { TRUST_PROXY: '::ffff:0.0.0.0/96' }, /TRUST_PROXY must not trust ::ffff:0\.0\.0\.0\/96/],
-    ['TRUST_PROXY', { TRUST_PROXY: '100' }, /TRUST_PROXY must be at most 10 proxy hops/],
-    // A stolen, already rotated refresh token would be replayable for that long.
-    ['REFRESH_REUSE_GRACE', { REFRESH_REUSE_GRACE: '5m' }, /REFRESH_REUSE_GRACE must be at most 60s/],
   ];
 
   /** Every bad configuration's process, started at once (each exits during start-up): output and exit code. */
