@@ -20,14 +20,19 @@ jest.setTimeout(90_000);
 
 /** "Quickly": far more than a 400 needs, far less than a stalled event loop would take. */
 const FAST_MS = 5000;
-const SLOW_CLOSE_WAIT_MS = 20_000;
+/** The app's REQUEST_TIMEOUT here (10 s by default): slow connections must be closed after it. */
+const REQUEST_TIMEOUT_MS = 4000;
+const SLOW_CLOSE_WAIT_MS = 5 * REQUEST_TIMEOUT_MS;
 
 describe('security: resource limits (OWASP Denial of Service Cheat Sheet, API4:2023, CWE-400)', () => {
   let t: TestApp;
   let base: string;
   let port: number;
   beforeAll(async () => {
-    t = await createTestApp({ AUTH_RATE_LIMIT: '0', LOGIN_MAX_FAILURES: '1000' }, 'seclimits');
+    t = await createTestApp(
+      { AUTH_RATE_LIMIT: '0', LOGIN_MAX_FAILURES: '1000', REQUEST_TIMEOUT: `${REQUEST_TIMEOUT_MS}ms` },
+      'seclimits',
+    );
     base = await listenOnV4(t);
     port = Number(new URL(base).port);
   });
