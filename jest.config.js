@@ -37,7 +37,16 @@ module.exports = {
   // The suites wait on child processes, sockets and timers much of their time: three files at once keep
   // two cores busy (Jest's default on two cores is one file at a time).
   maxWorkers: 3,
+  testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
   projects: [
+    // The type-check of every file tsconfig.json includes, alongside the other suites.
+    {
+      displayName: 'typecheck',
+      rootDir: '.',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/typecheck/typecheck.check.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
     {
       displayName: 'unit',
       rootDir: '.',

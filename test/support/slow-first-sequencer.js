@@ -1,0 +1,53 @@
+const Sequencer = require('@jest/test-sequencer').default;
+const { relative } = require('node:path');
+
+/**
+ * Seconds the longest suites take on two cores. Jest runs the longest files first when it has timed
+ * them in an earlier run; on a fresh clone it has not, and it falls back on file size, which would
+ * start some of the longest files last and leave the other workers idle at the end.
+ */
+const EXPECTED_SECONDS = {
+  'test/typecheck/typecheck.check.ts': 60,
+  'test/security/credential-races.e2e-spec.ts': 45,
+  'test/faults/redis-outage.e2e-spec.ts': 38,
+  'test/explorer/swagger-ui.e2e-spec.ts': 34,
+  'test/startup.e2e-spec.ts': 30,
+  'test/faults/database-outage.e2e-spec.ts': 22,
+  'test/revocation-races.e2e-spec.ts': 20,
+  'test/proxies/caddy.e2e-spec.ts': 20,
+  'test/proxies/nginx.e2e-spec.ts': 18,
+  'test/multi-instance.e2e-spec.ts': 17,
+  'test/security/resource-limits.e2e-spec.ts': 16,
+  'test/refresh-rotation.e2e-spec.ts': 16,
+  'test/openapi/openapi.e2e-spec.ts': 16,
+  'test/proxies/browser.e2e-spec.ts': 15,
+  'test/database/embedded-database-lifecycle.e2e-spec.ts': 15,
+  'test/security/brute-force.e2e-spec.ts': 15,
+};
+/** Any other file: an e2e suite boots an app or two, a unit spec does not. */
+const OTHER_E2E_SECONDS = 8;
+const OTHER_SECONDS = 1;
+
+/** @typedef {Awaited<ReturnType<Sequencer['sort']>>} Tests */
+
+/** @param {Tests[number]} test */
+function expectedMs(test) {
+  const path = relative(test.context.config.rootDir, test.path);
+  const known = /** @type {Record<string, number>} */ (EXPECTED_SECONDS)[path];
+  return (known ?? (path.endsWith('.e2e-spec.ts') ? OTHER_E2E_SECONDS : OTHER_SECONDS)) * 1000;
+}
+
+class SlowFirstSequencer extends Sequencer {
+  /**
+   * @override
+   * @param {Tests} tests
+   */
+  async sort(tests) {
+    const sorted = await super.sort(tests);
+    // Timed by an earlier run: Jest's own order (failed first, then longest first) stands.
+    if (sorted.some((test) => test.duration !== undefined)) return sorted;
+    return [...sorted].sort((a, b) => expectedMs(b) - expectedMs(a));
+  }
+}
+
+module.exports = SlowFirstSequencer;
