@@ -83,10 +83,10 @@ describe('openapi.json', () => {
   });
 
   // Staleness. The document depends on the @nestjs/swagger compiler plugin (nest-cli.json), which only
-  // `nest build` applies, not ts-jest. So this test does not rebuild the document in-process: it runs the
-  // generator of the run's shared `nest build` of src/ (test/support/nest-build.ts: the same nest-cli.json
-  // plugin options and tsconfig.build.json as `npm run openapi`, only another output directory), so that
-  // dist/ and the committed file are left alone. Nothing else differs, so the two cannot drift.
+  // `nest build` applies, not the tests' compiler (SWC). So this test does not rebuild the document
+  // in-process: it runs the generator of the run's shared `nest build` of src/ (test/support/nest-build.ts,
+  // with the same nest-cli.json plugin options and tsconfig.build.json as `npm run openapi`, only another
+  // output directory), so that dist/ and the committed file are left alone. The two cannot drift.
   it('is what `npm run openapi` generates now', async () => {
     const scripts = (
       JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
@@ -192,7 +192,7 @@ describe('openapi.json', () => {
       await t.close();
     });
 
-    // Both documents are built from ts-jest's compilation here, so the plugin plays no part: this checks
+    // Both documents are built from the tests' compilation (SWC) here, so the plugin plays no part: this checks
     // that the generator's preview-mode app documents exactly what the running app serves at /docs-json.
     it('generates in preview mode the document that /docs-json serves', async () => {
       const preview = await NestFactory.create<NestExpressApplication>(AppModule, {

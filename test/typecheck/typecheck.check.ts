@@ -4,9 +4,9 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(__dirname, '..', '..');
 
 /**
- * `tsc --noEmit` over everything tsconfig.json includes (src, test, dev, bench): ts-jest compiles only
- * the files a test loads. It runs as a test of its own so that it overlaps the other suites instead of
- * holding the whole run back; its diagnostics are the failure message.
+ * `tsc --noEmit` over everything tsconfig.json includes (src, test, dev): the tests' compiler (SWC)
+ * strips types without checking them. It runs as a test of its own so that it overlaps the other
+ * suites instead of holding the whole run back; its diagnostics are the failure message.
  */
 describe('type-check', () => {
   it('tsc --noEmit -p tsconfig.json reports no error', async () => {
