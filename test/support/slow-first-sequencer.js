@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS: Jest require()s its sequencer */
 const Sequencer = require('@jest/test-sequencer').default;
 const { relative } = require('node:path');
 
