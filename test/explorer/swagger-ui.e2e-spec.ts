@@ -90,7 +90,7 @@ describe('Swagger UI at /docs in Chromium', () => {
     expect([afterLogout.status, afterLogout.body?.message]).toEqual([401, 'Unauthorized']);
 
     await mkdir(OUTPUT_DIR, { recursive: true });
-    await explorer.page.screenshot({ path: SCREENSHOT, fullPage: true, timeout: 15_000 });
+    await explorer.page.screenshot({ path: SCREENSHOT, timeout: 15_000 });
     expect((await stat(SCREENSHOT)).size).toBeGreaterThan(0);
 
     // Swagger UI ran under the app's Content-Security-Policy without a violation or a script error.

@@ -9,8 +9,8 @@ const { relative } = require('node:path');
  */
 const EXPECTED_SECONDS = {
   'test/typecheck/typecheck.check.ts': 60,
-  'test/security/credential-races.e2e-spec.ts': 45,
-  'test/faults/redis-outage.e2e-spec.ts': 38,
+  'test/security/credential-races.e2e-spec.ts': 25,
+  'test/faults/redis-outage.e2e-spec.ts': 50,
   'test/explorer/swagger-ui.e2e-spec.ts': 34,
   'test/startup.e2e-spec.ts': 30,
   'test/faults/database-outage.e2e-spec.ts': 22,
