@@ -68,6 +68,14 @@ export async function probeEveryRoute(
   return Object.fromEntries(Object.keys(requests).map((name, index) => [name, replies[index]]));
 }
 
+/**
+ * Pauses between rounds: each loop keeps its route busy enough to time a recovery to a tenth of a
+ * second, while the whole load leaves the two cores to the app under test (a writer round hashes three
+ * passwords at the production cost).
+ */
+const CLIENT_PAUSE_MS = 50;
+const WRITER_PAUSE_MS = 200;
+
 /** What the writer loop had acknowledged (201 or 200), with when the acknowledgement arrived. */
 export interface Written {
   users: Array<{ username: string; at: number }>;
@@ -87,7 +95,7 @@ export interface Written {
  */
 export function clientLoop(traffic: Traffic, name: string, session: Session, tolerated401 = false): void {
   const tolerated = tolerated401 ? [503, 401] : [503];
-  traffic.loop(name, 20, async (c, round) => {
+  traffic.loop(name, CLIENT_PAUSE_MS, async (c, round) => {
     const token = session.accessToken;
     const tokenIssuedAt = session.issuedAt;
     const verified = await c.call('verify', 'GET', '/api/auth/verify', {
@@ -110,7 +118,7 @@ export function clientLoop(traffic: Traffic, name: string, session: Session, tol
 
 /** Writes: a new user, one session kept, one logged out. Only what was acknowledged is recorded. */
 export function writerLoop(traffic: Traffic, written: Written): void {
-  traffic.loop('writer', 50, async (c) => {
+  traffic.loop('writer', WRITER_PAUSE_MS, async (c) => {
     const credentials = { username: uniqueUsername('w'), password: PASSWORD };
     const created = await c.call('register', 'POST', '/api/auth/register', { good: [201], body: credentials });
     if (created?.status !== 201) return;
@@ -133,7 +141,7 @@ export function writerLoop(traffic: Traffic, written: Written): void {
  * Replays the tokens of revoked sessions, one session a round: 401, or 503 while the check cannot
  * run; a 2xx is a failure. The list may grow while the loop runs.
  */
-export function revokedLoop(traffic: Traffic, name: string, revoked: Session[], pauseMs = 20): void {
+export function revokedLoop(traffic: Traffic, name: string, revoked: Session[], pauseMs = CLIENT_PAUSE_MS): void {
   traffic.loop(name, pauseMs, async (c, round) => {
     const session = revoked[round % revoked.length];
     await c.call('revoked verify', 'GET', '/api/auth/verify', { good: [401], token: session.accessToken });
