@@ -32,7 +32,8 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
     app.enableCors({ origin: config.corsOrigins, credentials: true });
   }
 
-  SwaggerModule.setup('docs', app, createOpenApiDocument(app), {
+  // Built on the first request for /docs or /docs-json, not at every start of an instance.
+  SwaggerModule.setup('docs', app, () => createOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     useGlobalPrefix: false,
   });

@@ -1,4 +1,5 @@
-import { mkdtemp } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toolCacheDirFor } from '../../src/config/environment';
@@ -16,6 +17,18 @@ export function toolCacheDir(): string {
  * server) on a free port in a temporary folder, for the whole run. Jest workers inherit the variables
  * set here. Runs once however many projects name it.
  */
+/**
+ * The run's data is thrown away afterwards: in memory (/dev/shm) where there is one, so that no
+ * write of the tests waits for a disk; else the temporary folder.
+ */
+async function scratchDir(): Promise<string> {
+  const inMemory = '/dev/shm';
+  return access(inMemory, constants.W_OK).then(
+    () => inMemory,
+    () => tmpdir(),
+  );
+}
+
 export default async function databaseSetup(): Promise<void> {
   if (process.env[TEST_ENV.ferretDbBinary]) return;
   const binary = await ensureFerretDbBinary(toolCacheDir(), setupLog);
@@ -25,7 +38,7 @@ export default async function databaseSetup(): Promise<void> {
     setupLog(`using MONGODB_URI ${process.env.MONGODB_URI.replace(/\/\/[^@/]*@/, '//***@')}`);
     return;
   }
-  const dataDir = await mkdtemp(join(tmpdir(), 'slj-test-db-'));
+  const dataDir = await mkdtemp(join(await scratchDir(), 'slj-test-db-'));
   const server = await startFerretDb({ binary, dataDir });
   process.env.MONGODB_URI = server.uri;
   process.env[TEST_ENV.ownedDataDir] = dataDir;
