@@ -43,7 +43,6 @@ const adapterSuites = [
   'security/contract-edges',
   'security/forward-auth',
   'security/logging',
-  'security/log-correlation',
   'faults/graceful-shutdown',
   'proxies/nginx',
 ];
