@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdtemp } from 'node:fs/promises';
+import { access, mkdtemp, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toolCacheDirFor } from '../../src/config/environment';
@@ -17,16 +17,20 @@ export function toolCacheDir(): string {
  * server) on a free port in a temporary folder, for the whole run. Jest workers inherit the variables
  * set here. Runs once however many projects name it.
  */
+/** A container's default /dev/shm (64 MiB) is too small for a run's databases. */
+const MIN_SCRATCH_BYTES = 2 * 1024 ** 3;
+
 /**
  * The run's data is thrown away afterwards: in memory (/dev/shm) where there is one, so that no
  * write of the tests waits for a disk; else the temporary folder.
  */
 async function scratchDir(): Promise<string> {
   const inMemory = '/dev/shm';
-  return access(inMemory, constants.W_OK).then(
-    () => inMemory,
-    () => tmpdir(),
-  );
+  const usable = await access(inMemory, constants.W_OK)
+    .then(() => statfs(inMemory))
+    .then((fs) => fs.bavail * fs.bsize >= MIN_SCRATCH_BYTES)
+    .catch(() => false);
+  return usable ? inMemory : tmpdir();
 }
 
 export default async function databaseSetup(): Promise<void> {

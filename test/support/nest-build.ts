@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -75,32 +75,52 @@ async function nestBuild(workDir: string, outDir: string): Promise<void> {
   });
 }
 
-/** Whether the process that wrote the lock file is gone (it was killed mid-build). */
+/** No build holds its lock longer than this, whoever the pid in it names by now. */
+const LOCK_HELD_AT_MOST_MS = BUILD_TIMEOUT_MS + 30_000;
+
+/** Whether the lock was left by a build that is over (its process killed, or long gone). */
 async function lockIsStale(lock: string): Promise<boolean> {
+  const info = await stat(lock).catch(() => undefined);
+  if (!info) return false;
+  const age = Date.now() - info.mtimeMs;
+  if (age > LOCK_HELD_AT_MOST_MS) return true;
   const pid = Number(await readFile(lock, 'utf8').catch(() => ''));
-  if (!Number.isInteger(pid) || pid <= 0) return (await stat(lock).catch(() => undefined)) === undefined;
+  // Created but not yet written: its writer is a moment away from it.
+  if (!Number.isInteger(pid) || pid <= 0) return age > 5_000;
   try {
     process.kill(pid, 0);
     return false;
-  } catch {
-    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
+}
+
+/** A build that failed lately: the others waiting for it fail with its output instead of building again. */
+async function recentFailure(failed: string): Promise<string | undefined> {
+  const info = await stat(failed).catch(() => undefined);
+  if (!info || Date.now() - info.mtimeMs > BUILD_TIMEOUT_MS) return undefined;
+  return readFile(failed, 'utf8').catch(() => undefined);
 }
 
 /**
  * The `dist/` that `npm run build` makes from the current src/ (main.js, openapi/generate-openapi.js),
  * shared by every suite that runs the built app, in every Jest worker: one build per run, not one per
  * suite. The folder is named after a hash of what the output depends on, so a changed src/ is always
- * rebuilt; a lock file makes the other workers wait for the one building; the output is written under
- * another name and renamed, so nobody starts a half-written build.
+ * rebuilt. A lock file makes the other workers wait for the one building; should two build all the
+ * same (a stale lock taken twice), the second finds the first's output and keeps it. The output is
+ * written under another name and renamed, so nobody starts a half-written build.
  */
 export async function builtDist(): Promise<string> {
   const name = `${BUILD_PREFIX}${await sourceKey()}`;
   const outDir = join(OUTPUT, name);
+  const mainJs = join(outDir, 'main.js');
   const lock = join(OUTPUT, `${name}.lock`);
+  const failed = join(OUTPUT, `${name}.failed`);
   await mkdir(OUTPUT, { recursive: true });
-  const deadline = Date.now() + BUILD_TIMEOUT_MS + 30_000;
-  while (!(await exists(join(outDir, 'main.js')))) {
+  const deadline = Date.now() + LOCK_HELD_AT_MOST_MS;
+  while (!(await exists(mainJs))) {
+    const failure = await recentFailure(failed);
+    if (failure !== undefined) throw new Error(failure);
     if (Date.now() > deadline) throw new Error(`timed out waiting for the build in ${outDir}`);
     const taken = await writeFile(lock, String(process.pid), { flag: 'wx' }).then(
       () => true,
@@ -111,16 +131,28 @@ export async function builtDist(): Promise<string> {
       else await sleep(250);
       continue;
     }
+    if (await exists(mainJs)) {
+      await rm(lock, { force: true });
+      break;
+    }
     const workDir = join(OUTPUT, `${name}.tmp-${randomBytes(4).toString('hex')}`);
     try {
       await mkdir(workDir, { recursive: true });
-      await nestBuild(workDir, join(workDir, 'dist'));
-      await rename(join(workDir, 'dist'), outDir);
+      await nestBuild(workDir, join(workDir, 'dist')).catch(async (error: Error) => {
+        await writeFile(failed, error.message);
+        throw error;
+      });
+      await rename(join(workDir, 'dist'), outDir).catch(async (error: unknown) => {
+        if (!(await exists(mainJs))) throw error;
+      });
     } finally {
       await rm(workDir, { recursive: true, force: true });
       await rm(lock, { force: true });
     }
     await pruneOldBuilds(name);
   }
+  // In use: pruning (by age) leaves it alone for another hour.
+  const now = new Date();
+  await utimes(outDir, now, now).catch(() => undefined);
   return outDir;
 }

@@ -44,10 +44,10 @@ class SlowFirstSequencer extends Sequencer {
    * @param {Tests} tests
    */
   async sort(tests) {
+    // Jest's sort records the duration of each file it has timed before; the others get an estimate.
     const sorted = await super.sort(tests);
-    // Timed by an earlier run: Jest's own order (failed first, then longest first) stands.
-    if (sorted.some((test) => test.duration !== undefined)) return sorted;
-    return [...sorted].sort((a, b) => expectedMs(b) - expectedMs(a));
+    const ms = (/** @type {Tests[number]} */ test) => test.duration ?? expectedMs(test);
+    return [...sorted].sort((a, b) => ms(b) - ms(a));
   }
 }
 
