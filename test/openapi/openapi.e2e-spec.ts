@@ -1,6 +1,5 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -9,6 +8,7 @@ import { useApiPrefix } from '../../src/app.setup';
 import { API_VERSION, createOpenApiDocument } from '../../src/openapi/openapi-document';
 import { uniqueUsername, PASSWORD } from '../support/http';
 import { builtDist } from '../support/nest-build';
+import { expectSuccess, runNode } from '../support/run-node';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -18,37 +18,6 @@ const bin = (path: string) => join(ROOT, 'node_modules', path);
 
 /** What `npm run openapi` runs; the staleness test below performs the same two steps. */
 const OPENAPI_SCRIPT = 'nest build && node dist/openapi/generate-openapi.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node <script> ...args` in the project root; never rejects, the caller checks the code. */
-function runNode(
-  script: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-  timeoutMs = 120_000,
-): Promise<Run> {
-  return new Promise((resolveRun) => {
-    execFile(
-      process.execPath,
-      [script, ...args],
-      { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolveRun({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
-}
-
-/** Fails with the command's output unless it exited with 0. */
-function expectSuccess(run: Run, what: string): void {
-  if (run.code !== 0) throw new Error(`${what} exited with ${run.code}:\n${run.stdout}${run.stderr}`);
-}
 
 /** The first line where two texts differ, for a readable failure. */
 function firstDifference(generated: string, committed: string): string {

@@ -1,4 +1,4 @@
-import { PASSWORD, uniqueUsername, InstanceClient, listenOnLoopback, type Reply } from '../support/http';
+import { PASSWORD, uniqueUsername, InstanceClient, listenOnLoopback, sleep, type Reply } from '../support/http';
 import { createTestApp, sharedInstanceEnv, testRedisUrl, type TestApp } from '../support/test-app';
 import { hashPasswordsAtProductionCost } from '../support/password-hash-cost';
 
@@ -44,8 +44,6 @@ async function timed(call: () => Promise<Reply>): Promise<Timed> {
   const res = await call();
   return { res, sentAt, answeredAt: performance.now() };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** 10 to 40 ms between logins, varied per login and per round, so that the race is hit at many offsets. */
 const gapMs = (round: number, login: number) => 10 + ((login * 13 + round * 7) % 31);

@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expectSuccess, runNode } from './run-node';
 
-const execFileAsync = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
 const OUTPUT = join(ROOT, 'test-output');
 const BUILD_PREFIX = 'build-';
@@ -16,7 +15,6 @@ const exists = (path: string) =>
     () => true,
     () => false,
   );
-const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 
 async function filesUnder(dir: string): Promise<string[]> {
   const found: string[] = [];
@@ -64,15 +62,10 @@ async function nestBuild(workDir: string, outDir: string): Promise<void> {
   );
   // The Nest CLI takes the tsconfig path relative to the project root.
   const cli = join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js');
-  await execFileAsync(process.execPath, [cli, 'build', '-p', relative(ROOT, tsconfig)], {
-    cwd: ROOT,
-    timeout: BUILD_TIMEOUT_MS,
-  }).catch((error: Error & { stdout?: string; stderr?: string }) => {
-    // The compiler reports on stdout: without it the failure says only "Command failed".
-    throw new Error(`src/ does not build: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`, {
-      cause: error,
-    });
-  });
+  expectSuccess(
+    await runNode(cli, ['build', '-p', relative(ROOT, tsconfig)], process.env, BUILD_TIMEOUT_MS),
+    'src/ does not build: nest build',
+  );
 }
 
 /** No build holds its lock longer than this, whoever the pid in it names by now. */

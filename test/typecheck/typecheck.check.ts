@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { expectSuccess, runNode } from '../support/run-node';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -11,15 +11,6 @@ const ROOT = resolve(__dirname, '..', '..');
 describe('type-check', () => {
   it('tsc --noEmit -p tsconfig.json reports no error', async () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await new Promise<{ code: number; output: string }>((done) => {
-      execFile(
-        process.execPath,
-        [tsc, '--noEmit', '-p', join(ROOT, 'tsconfig.json')],
-        { cwd: ROOT, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
-        (error, stdout, stderr) =>
-          done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}` }),
-      );
-    });
-    if (result.code !== 0) throw new Error(`tsc exited with ${result.code}:\n${result.output}`);
+    expectSuccess(await runNode(tsc, ['--noEmit', '-p', join(ROOT, 'tsconfig.json')], process.env, 170_000), 'tsc');
   }, 180_000);
 });
