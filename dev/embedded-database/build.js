@@ -118,7 +118,7 @@ async function ensureFerretDbBinary(cacheDir, log) {
 }
 
 /**
- * @param {{ run: BuildRun, cacheDir: string, installDir: string, binary: string, build: string, log: Log }} options
+ * @param {{ run: InstanceType<typeof BuildRun>, cacheDir: string, installDir: string, binary: string, build: string, log: Log }} options
  */
 async function buildFerretDb({ run, cacheDir, installDir, binary, build, log }) {
   const startedAt = Date.now();
