@@ -53,7 +53,7 @@ import { PASSWORD, sleep, type Reply } from '../support/http';
 const STEADY_MS = 1500;
 /** Longer than the driver's server selection timeout (3 s): requests waiting on it get their 503. */
 const OUTAGE_MS = 4000;
-/** The bound, measured from the moment the restarted FerretDB accepts connections. */
+/** How soon service must return, measured from the moment the restarted FerretDB accepts connections. */
 const RECOVERY_BOUND_MS = 5000;
 
 const DATABASE_ROUTES = ['verify', 'me', 'refresh', 'register', 'login', 'logout'];

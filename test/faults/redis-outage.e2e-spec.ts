@@ -58,7 +58,7 @@ import {
 /** Steady traffic before the first kill, and after each recovery bound. */
 const STEADY_MS = 1500;
 const OUTAGE_MS = 3000;
-/** The "recover when Redis returns", bounded like the database's: from the port accepting again. */
+/** How soon service must return once Redis is back, bounded like the database's: from the port accepting again. */
 const RECOVERY_BOUND_MS = 5000;
 
 /** Routes that need Redis (and, for all but verify, the database). */
