@@ -18,10 +18,22 @@ const tsJest = [
   },
 ];
 
-/** The run's database, Redis and proxies (test/support/global-setup.ts); started once per run. */
-const e2eServers = {
+/** What every project shares: TypeScript compiled by SWC, in Node.js. */
+const project = {
+  rootDir: '.',
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': tsJest },
+};
+
+/**
+ * What both e2e projects share: the run's database, Redis and proxies (test/support/global-setup.ts),
+ * started once per run, and a rate-limit window of its own for each test.
+ */
+const e2eProject = {
+  ...project,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/support/fresh-rate-window.ts'],
 };
 
 /**
@@ -56,49 +68,27 @@ module.exports = {
   testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
   projects: [
     // The type-check of every file tsconfig.json includes, alongside the other suites.
+    { ...project, displayName: 'typecheck', testMatch: ['<rootDir>/test/typecheck/typecheck.check.ts'] },
     {
-      displayName: 'typecheck',
-      rootDir: '.',
-      testEnvironment: 'node',
-      testMatch: ['<rootDir>/test/typecheck/typecheck.check.ts'],
-      transform: { '^.+\\.ts$': tsJest },
-    },
-    {
+      ...project,
       displayName: 'unit',
-      rootDir: '.',
-      testEnvironment: 'node',
       testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/dev/**/*.spec.ts'],
       testPathIgnorePatterns: ['/node_modules/', '\\.int-spec\\.ts$'],
-      transform: { '^.+\\.ts$': tsJest },
     },
     // Repositories against the real database (one per run, test/support/database-setup.ts).
     {
+      ...project,
       displayName: 'integration',
-      rootDir: '.',
-      testEnvironment: 'node',
       testMatch: ['<rootDir>/src/**/*.int-spec.ts'],
       globalSetup: '<rootDir>/test/support/database-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      transform: { '^.+\\.ts$': tsJest },
     },
+    { ...e2eProject, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
     {
-      displayName: 'e2e',
-      rootDir: '.',
-      testEnvironment: 'node',
-      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/support/fresh-rate-window.ts'],
-      ...e2eServers,
-      transform: { '^.+\\.ts$': tsJest },
-    },
-    {
+      ...e2eProject,
       displayName: 'e2e-fastify',
-      rootDir: '.',
-      testEnvironment: 'node',
       testMatch: adapterSuites.map((suite) => `<rootDir>/test/${suite}.e2e-spec.ts`),
       setupFiles: ['<rootDir>/test/support/use-fastify.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/support/fresh-rate-window.ts'],
-      ...e2eServers,
-      transform: { '^.+\\.ts$': tsJest },
     },
   ],
 };

@@ -1,5 +1,3 @@
-import * as argon2 from 'argon2';
-
 /** The argon2id cost every new password hash is made with (a stored hash carries its own). */
 export interface PasswordHashCost {
   /** KiB */
@@ -16,7 +14,3 @@ export const OWASP_PASSWORD_HASH_COST: PasswordHashCost = { memoryCost: 19_456, 
  * deployment can lower it by accident; a test module may override it (see test/support/test-app.ts).
  */
 export const PASSWORD_HASH_COST = Symbol('PASSWORD_HASH_COST');
-
-export function argon2idOptions(cost: PasswordHashCost) {
-  return { type: argon2.argon2id, ...cost } as const;
-}

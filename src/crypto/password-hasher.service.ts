@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { ServiceBusyException } from '../common/exceptions/service-busy.exception';
 import { cryptoConfig, type CryptoConfig } from '../config';
 import { ConcurrencyGate, GateFullError } from './concurrency-gate';
-import { argon2idOptions, PASSWORD_HASH_COST, type PasswordHashCost } from './password-hash-cost';
+import { PASSWORD_HASH_COST, type PasswordHashCost } from './password-hash-cost';
 
 /**
  * Hashes run on libuv's pool (4 threads), each taking a core for its whole duration. A login storm
@@ -36,11 +36,12 @@ export class PasswordHasher implements OnModuleInit {
    * login for an unknown username against it costs the same as a wrong password for a real one.
    */
   private dummyHash?: Promise<string>;
-  private readonly options: ReturnType<typeof argon2idOptions>;
 
-  constructor(@Inject(cryptoConfig.KEY) config: CryptoConfig, @Inject(PASSWORD_HASH_COST) cost: PasswordHashCost) {
+  constructor(
+    @Inject(cryptoConfig.KEY) config: CryptoConfig,
+    @Inject(PASSWORD_HASH_COST) private readonly cost: PasswordHashCost,
+  ) {
     this.gate = new ConcurrencyGate(HASH_CONCURRENCY, config.passwordHashQueueLimit);
-    this.options = argon2idOptions(cost);
   }
 
   onModuleInit(): void {
@@ -48,7 +49,7 @@ export class PasswordHasher implements OnModuleInit {
   }
 
   hash(password: string): Promise<string> {
-    return this.run(() => argon2.hash(password, this.options));
+    return this.run(() => argon2.hash(password, { type: argon2.argon2id, ...this.cost }));
   }
 
   async verify(hash: string, password: string): Promise<boolean> {

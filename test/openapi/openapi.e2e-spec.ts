@@ -55,7 +55,8 @@ describe('openapi.json', () => {
   // `nest build` applies, not the tests' compiler (SWC). So this test does not rebuild the document
   // in-process: it runs the generator of the run's shared `nest build` of src/ (test/support/nest-build.ts,
   // with the same nest-cli.json plugin options and tsconfig.build.json as `npm run openapi`, only another
-  // output directory), so that dist/ and the committed file are left alone. The two cannot drift.
+  // output directory and no second type-check, which changes nothing emitted), so that dist/ and the
+  // committed file are left alone. The two cannot drift.
   it('is what `npm run openapi` generates now', async () => {
     const scripts = (
       JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }

@@ -12,11 +12,6 @@ export function toolCacheDir(): string {
   return toolCacheDirFor(process.env.XDG_CACHE_HOME || undefined);
 }
 
-/**
- * Global setup of the projects that need a database: FerretDB (unless MONGODB_URI points at a
- * server) on a free port in a temporary folder, for the whole run. Jest workers inherit the variables
- * set here. Runs once however many projects name it.
- */
 /** A container's default /dev/shm (64 MiB) is too small for a run's databases. */
 const MIN_SCRATCH_BYTES = 2 * 1024 ** 3;
 
@@ -33,6 +28,11 @@ async function scratchDir(): Promise<string> {
   return usable ? inMemory : tmpdir();
 }
 
+/**
+ * Global setup of the projects that need a database: FerretDB (unless MONGODB_URI points at a
+ * server) on a free port in a scratch folder (scratchDir), for the whole run. Jest workers inherit the variables
+ * set here. Runs once however many projects name it.
+ */
 export default async function databaseSetup(): Promise<void> {
   if (process.env[TEST_ENV.ferretDbBinary]) return;
   const binary = await ensureFerretDbBinary(toolCacheDir(), setupLog);

@@ -2,7 +2,7 @@ import { OWASP_PASSWORD_HASH_COST, type PasswordHashCost } from '../../src/crypt
 
 /**
  * argon2id at its least cost (1 MiB, 1 iteration): for suites whose subject is not the hash, where the
- * production cost only spends CPU time. The production cost is asserted by the hasher's unit spec, used
+ * production cost only spends CPU time. The production cost is asserted by the hasher's and CryptoModule's specs, used
  * by every spawned server and the benchmark, and kept by the suites that call
  * hashPasswordsAtProductionCost.
  */
