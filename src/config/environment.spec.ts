@@ -54,7 +54,7 @@ describe(parseEnvironment.name, () => {
         corsOrigins: [],
         trustProxy: false,
         mongodbUri: undefined,
-        redisUrl: undefined,
+        redis: undefined,
         adminUsername: undefined,
         adminPassword: undefined,
       });
@@ -248,6 +248,43 @@ describe(parseEnvironment.name, () => {
 
       expect(problems).toHaveLength(1);
       expect(problems[0]).toMatch(/^TRUST_PROXY\b/);
+    });
+  });
+
+  describe('Redis', () => {
+    it('reads the cluster variables, the password verbatim', () => {
+      const sut = parseEnvironment({
+        ...SECRETS,
+        REDIS_CLUSTER_NODES: 'redis-1:7000,redis-2:7000',
+        REDIS_USERNAME: 'app',
+        REDIS_PASSWORD: ' pass ',
+      });
+
+      expect(sut.redis).toEqual({
+        mode: 'cluster',
+        nodes: [
+          { host: 'redis-1', port: 7000 },
+          { host: 'redis-2', port: 7000 },
+        ],
+        username: 'app',
+        password: ' pass ',
+      });
+    });
+
+    it('reads the Sentinel variables', () => {
+      const sut = parseEnvironment({ ...SECRETS, REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'auth' });
+
+      expect(sut.redis).toMatchObject({
+        mode: 'sentinel',
+        masterName: 'auth',
+        sentinels: [{ host: 's1', port: 26379 }],
+      });
+    });
+
+    it('refuses two Redis topologies at once', () => {
+      expect(problemsOf({ ...SECRETS, REDIS_URL: 'redis://a:6379', REDIS_SENTINELS: 's1:26379' })).toEqual([
+        expect.stringContaining('Set only one of REDIS_URL, REDIS_SENTINELS'),
+      ]);
     });
   });
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ms, { type StringValue } from 'ms';
+import { parseRedisTopology, type RedisTopology } from './redis-topology';
 import { parseTrustProxy } from './trust-proxy';
 
 /**
@@ -17,7 +18,8 @@ export interface Environment {
   mongodbDbName: string | undefined;
   embeddedDbDir: string;
   toolCacheDir: string;
-  redisUrl: string | undefined;
+  /** Unset: revocation state and rate limits live in the database. */
+  redis: RedisTopology | undefined;
   accessTokenSecret: string;
   refreshTokenSecret: string;
   /** True when the secrets were generated for this process because none were configured. */
@@ -169,6 +171,20 @@ class EnvironmentReader {
     return trustProxy;
   }
 
+  redisTopology(): RedisTopology | undefined {
+    const { topology, problems } = parseRedisTopology({
+      url: this.url('REDIS_URL', ['redis', 'rediss']),
+      clusterNodes: this.optional('REDIS_CLUSTER_NODES'),
+      sentinels: this.optional('REDIS_SENTINELS'),
+      sentinelName: this.optional('REDIS_SENTINEL_NAME'),
+      username: this.optional('REDIS_USERNAME'),
+      password: this.verbatim('REDIS_PASSWORD'),
+      sentinelPassword: this.verbatim('REDIS_SENTINEL_PASSWORD'),
+    });
+    this.problems.push(...problems);
+    return topology;
+  }
+
   secret(name: string): string | undefined {
     const value = this.raw[name];
     if (value === undefined || value === '') return undefined;
@@ -247,7 +263,7 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
     mongodbDbName: env.optional('MONGODB_DB_NAME'),
     embeddedDbDir: resolve(cwd, env.optional('EMBEDDED_DB_DIR') ?? join('.data', 'ferretdb')),
     toolCacheDir: toolCacheDirFor(env.optional('XDG_CACHE_HOME')),
-    redisUrl: env.url('REDIS_URL', ['redis', 'rediss']),
+    redis: env.redisTopology(),
     accessTokenSecret: accessTokenSecret ?? '',
     refreshTokenSecret: refreshTokenSecret ?? '',
     secretsGenerated,

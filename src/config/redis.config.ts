@@ -6,7 +6,7 @@ import { loadEnvironment } from './load-environment';
 export function redisConfigFrom(env: Environment) {
   return {
     /** Unset: revocation state and rate limits live in the database. */
-    url: env.redisUrl,
+    topology: env.redis,
     /** A request waits at most this long for Redis before it is answered with 503. */
     commandTimeoutMs: 1000,
   };

@@ -1,5 +1,5 @@
-import type Redis from 'ioredis';
 import { askRedis, StateStoreUnavailableError } from '../common/exceptions/state-store-unavailable.error';
+import type { RedisConnection } from '../redis/redis-connection.factory';
 import { LoginFailureStore, type AttemptReservation } from './login-failure.store';
 
 /** A DECR that never creates the key: a window that has closed meanwhile stays closed. */
@@ -8,7 +8,7 @@ const DECREMENT_IF_PRESENT =
 
 /** One counter key per (username, address), in a fixed window that starts at the first attempt. */
 export class RedisLoginFailureStore extends LoginFailureStore {
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: RedisConnection) {
     super();
   }
 

@@ -1,10 +1,10 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { redisConfig, type RedisConfig } from '../config';
+import { createRedisConnection, describeRedisTopology, type RedisConnection } from './redis-connection.factory';
 
-/** The shared ioredis client, or null when REDIS_URL is unset (the database carries the state). */
+/** The shared Redis connection, or null when no Redis is configured (the database carries the state). */
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
-export type RedisClient = Redis | null;
+export type RedisClient = RedisConnection | null;
 
 class RedisLifecycle implements OnApplicationShutdown {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
@@ -21,24 +21,22 @@ class RedisLifecycle implements OnApplicationShutdown {
       provide: REDIS_CLIENT,
       inject: [redisConfig.KEY],
       useFactory: (config: RedisConfig): RedisClient => {
-        if (!config.url) return null;
+        if (!config.topology) return null;
         const logger = new Logger('Redis');
-        const client = new Redis(config.url, {
-          // Fail closed and fast: with Redis unreachable a command errors at once (and the request
-          // gets 503) instead of waiting in a queue; the client keeps reconnecting meanwhile.
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 1,
-          commandTimeout: config.commandTimeoutMs,
-          retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-          // Commands issued in the same event-loop turn (one per concurrent request on the hot path)
-          // leave in one socket write instead of one write each.
-          enableAutoPipelining: true,
-        });
+        const client = createRedisConnection(config.topology, config);
+        logger.log(`Revocation state and rate limits in ${describeRedisTopology(config.topology)}`);
         let reported = false;
         client.on('error', (error: Error) => {
           if (!reported) logger.warn(`Redis unavailable: ${error.message}`);
           reported = true;
         });
+        // A cluster stays up while one of its nodes is lost: that is reported per node.
+        const lostNodes = new Set<string>();
+        client.on('node error', (error: Error, node: string) => {
+          if (!lostNodes.has(node)) logger.warn(`Redis node ${node} unavailable: ${error.message}`);
+          lostNodes.add(node);
+        });
+        client.on('+node', () => lostNodes.clear());
         client.on('ready', () => {
           if (reported) logger.log('Redis reachable again');
           reported = false;

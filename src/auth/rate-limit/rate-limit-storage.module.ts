@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import type { ThrottlerStorage } from '@nestjs/throttler';
+import { Cluster } from 'ioredis';
 import { Clock } from '../../common/clock/clock';
 import { REDIS_CLIENT, type RedisClient } from '../../redis/redis.module';
 import { DatabaseThrottlerStorage } from './database-throttler.storage';
@@ -11,6 +12,12 @@ import { RateLimitHit, RateLimitHitSchema } from './rate-limit-hit.schema';
 /** Where the auth rate limit counts: Redis when configured, else the database; shared either way. */
 export const AUTH_THROTTLER_STORAGE = Symbol('AUTH_THROTTLER_STORAGE');
 
+/** Its keys share a hash tag per counter, so the count works on a Redis Cluster as on one server. */
+function redisThrottlerStorage(redis: NonNullable<RedisClient>): ThrottlerStorage {
+  // Two overloads, one per client type.
+  return redis instanceof Cluster ? new ThrottlerStorageRedisService(redis) : new ThrottlerStorageRedisService(redis);
+}
+
 @Module({
   imports: [MongooseModule.forFeature([{ name: RateLimitHit.name, schema: RateLimitHitSchema }])],
   providers: [
@@ -19,7 +26,7 @@ export const AUTH_THROTTLER_STORAGE = Symbol('AUTH_THROTTLER_STORAGE');
       provide: AUTH_THROTTLER_STORAGE,
       inject: [REDIS_CLIENT, DatabaseThrottlerStorage, Clock],
       useFactory: (redis: RedisClient, database: DatabaseThrottlerStorage, clock: Clock): ThrottlerStorage =>
-        new LocalFirstThrottlerStorage(redis ? new ThrottlerStorageRedisService(redis) : database, clock),
+        new LocalFirstThrottlerStorage(redis ? redisThrottlerStorage(redis) : database, clock),
     },
   ],
   exports: [AUTH_THROTTLER_STORAGE],

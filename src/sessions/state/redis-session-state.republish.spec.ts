@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { SESSION_ID, USER_ID } from '../testing/sessions.fixture';
 import { fakeRedis, type FakeRedis } from '../testing/fake-redis';
 import { StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
@@ -60,7 +60,8 @@ describe(RedisSessionState.name, () => {
     await settle();
 
     expect(revokedSince).toHaveBeenCalledTimes(1);
-    expect(redis.multi).toHaveBeenCalledTimes(1);
+    // One transaction per revoked session.
+    expect(redis.multi).toHaveBeenCalledTimes(2);
   });
 
   it('does nothing on the first ready, when Redis was never unreachable', async () => {
@@ -91,7 +92,8 @@ describe(RedisSessionState.name, () => {
 
     expect(warnings).toHaveBeenCalledWith(expect.stringContaining('no primary'));
     expect(revokedSince).toHaveBeenCalledTimes(2);
-    expect(redis.multi).toHaveBeenCalledTimes(1);
+    // One transaction per revoked session.
+    expect(redis.multi).toHaveBeenCalledTimes(2);
   });
 
   it('re-publishes after a connection closed without an error (Redis back before the first reconnection)', async () => {
@@ -100,7 +102,8 @@ describe(RedisSessionState.name, () => {
     await settle();
 
     expect(revokedSince).toHaveBeenCalledTimes(1);
-    expect(redis.multi).toHaveBeenCalledTimes(1);
+    // One transaction per revoked session.
+    expect(redis.multi).toHaveBeenCalledTimes(2);
   });
 
   it('refuses to check tokens (503) from the loss until the re-publication is done, then checks them', async () => {
@@ -138,4 +141,41 @@ describe(RedisSessionState.name, () => {
     await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
     expect(revokedSince).toHaveBeenCalledTimes(2);
   });
+});
+
+/** A cluster stays ready while one of its masters dies: the loss of any node connection counts. */
+describe(`${RedisSessionState.name} on a Redis Cluster`, () => {
+  let redis: FakeRedis;
+  let revokedSince: jest.Mock<Promise<string[]>, [Date]>;
+  let sut: RedisSessionState;
+
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    redis = fakeRedis();
+    revokedSince = jest.fn().mockResolvedValue([OTHER_SESSION_ID]);
+    const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, redis);
+    sut = new RedisSessionState(cluster, ACCESS_TOKEN_TTL_MS, revokedSince, { now: () => NOW.getTime() });
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it.each([
+    ['a node error', 'node error', new Error('connect ECONNREFUSED 127.0.0.1:7001')],
+    ['a node leaving the pool', '-node', {}],
+  ] as const)(
+    'refuses checks (503) after %s until recent revocations are published again',
+    async (_label, event, payload) => {
+      await sut.recordIssued(SESSION_ID, USER_ID, new Date(NOW.getTime() + ACCESS_TOKEN_TTL_MS));
+      await sut.recordIssued(OTHER_SESSION_ID, USER_ID, new Date(NOW.getTime() + ACCESS_TOKEN_TTL_MS));
+
+      redis.emit(event, payload);
+      await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
+
+      await sut.catchUp(NOW);
+      await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(true);
+      await expect(sut.isActive(OTHER_SESSION_ID, USER_ID)).resolves.toBe(false);
+      expect(revokedSince).toHaveBeenCalledWith(new Date(NOW.getTime() - ACCESS_TOKEN_TTL_MS - CLOCK_MARGIN_MS));
+    },
+  );
 });

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
 import { OTHER_USER_ID, SESSION_ID, USER_ID } from '../testing/sessions.fixture';
 import {
@@ -50,11 +50,55 @@ describe(RedisSessionState.name, () => {
       await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
     });
 
-    it('asks both questions in one MGET round trip', async () => {
+    it('asks both questions of a live session in one MGET round trip, of two keys in one hash slot', async () => {
+      await issue();
+      redis.mget.mockClear();
+
       await sut.isActive(SESSION_ID, USER_ID);
 
       expect(redis.mget).toHaveBeenCalledTimes(1);
-      expect(redis.mget.mock.calls[0]).toHaveLength(2);
+      expect(redis.mget.mock.calls[0]).toEqual([
+        `slj:session:{${SESSION_ID}}:live`,
+        `slj:session:{${SESSION_ID}}:revoked`,
+      ]);
+    });
+
+    describe('keys written before the hash tags', () => {
+      const legacyLive = `slj:session:live:${SESSION_ID}`;
+      const legacyRevoked = `slj:session:revoked:${SESSION_ID}`;
+
+      it('accepts a session whose only live key is a legacy one naming the user', async () => {
+        redis.data.set(legacyLive, { value: USER_ID, ttlMs: ACCESS_TOKEN_TTL_MS });
+
+        await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(true);
+        await expect(sut.isActive(SESSION_ID, OTHER_USER_ID)).resolves.toBe(false);
+      });
+
+      it('refuses a legacy live key beside a legacy revocation marker', async () => {
+        redis.data.set(legacyLive, { value: USER_ID, ttlMs: ACCESS_TOKEN_TTL_MS });
+        redis.data.set(legacyRevoked, { value: '1', ttlMs: ACCESS_TOKEN_TTL_MS });
+
+        await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
+      });
+
+      it('refuses a legacy live key once the session is revoked under the new keys', async () => {
+        redis.data.set(legacyLive, { value: USER_ID, ttlMs: ACCESS_TOKEN_TTL_MS });
+
+        await sut.recordRevoked([SESSION_ID]);
+
+        await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
+      });
+
+      it('are not read on a cluster, where the two of them would span slots (and none was ever written)', async () => {
+        const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, redis);
+        const onCluster = new RedisSessionState(cluster, ACCESS_TOKEN_TTL_MS, jest.fn().mockResolvedValue([]), {
+          now: () => NOW_MS,
+        });
+        redis.data.set(legacyLive, { value: USER_ID, ttlMs: ACCESS_TOKEN_TTL_MS });
+
+        await expect(onCluster.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
+        expect(redis.mget).toHaveBeenCalledTimes(1);
+      });
     });
 
     it('is false after the session was revoked', async () => {
@@ -124,18 +168,37 @@ describe(RedisSessionState.name, () => {
   });
 
   describe('recordRevoked', () => {
-    it('marks every given session revoked and drops its live key in one transaction', async () => {
+    it('marks every given session revoked and drops its live key, in one transaction per session (one slot each)', async () => {
       await issue(SESSION_ID);
       await issue(OTHER_SESSION_ID);
 
       await sut.recordRevoked([SESSION_ID, OTHER_SESSION_ID]);
 
-      expect(redis.multi).toHaveBeenCalledTimes(1);
-      const transaction = redis.multi.mock.results[0].value as FakeTransaction;
-      expect(transaction.set).toHaveBeenCalledTimes(2);
-      expect(transaction.del).toHaveBeenCalledTimes(2);
-      expect(transaction.exec).toHaveBeenCalledTimes(1);
+      expect(redis.multi).toHaveBeenCalledTimes(2);
+      for (const [index, sessionId] of [SESSION_ID, OTHER_SESSION_ID].entries()) {
+        const transaction = redis.multi.mock.results[index].value as FakeTransaction;
+        expect(transaction.set.mock.calls).toEqual([
+          [`slj:session:{${sessionId}}:revoked`, '1', 'PX', expect.any(Number)],
+        ]);
+        expect(transaction.del.mock.calls).toEqual([[`slj:session:{${sessionId}}:live`]]);
+        expect(transaction.exec).toHaveBeenCalledTimes(1);
+      }
       expect([...redis.data.values()].map((entry) => entry.value)).toEqual(['1', '1']);
+    });
+
+    it('fails the whole revocation when the transaction of any one session fails', async () => {
+      redis.multi.mockImplementationOnce(() =>
+        transactionResolving([
+          [null, 'OK'],
+          [null, 1],
+        ]),
+      );
+      redis.multi.mockImplementationOnce(() => transactionRejecting(new Error('CLUSTERDOWN The cluster is down')));
+
+      await expect(sut.recordRevoked([SESSION_ID, OTHER_SESSION_ID])).rejects.toBeInstanceOf(
+        StateStoreUnavailableError,
+      );
+      await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
     });
 
     it('keeps the revocation marker at least as long as any access token can live', async () => {

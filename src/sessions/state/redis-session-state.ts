@@ -1,7 +1,8 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type Redis from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Clock } from '../../common/clock/clock';
 import { askRedis, StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
+import type { RedisConnection } from '../../redis/redis-connection.factory';
 import { SessionStateStore } from './session-state.store';
 
 /** Added to every key's lifetime, for clocks that differ between instances. */
@@ -12,9 +13,10 @@ const REPUBLISH_RETRY_MS = 1_000;
 const CATCH_UP_INTERVAL_MS = 2_000;
 
 /**
- * With Redis: `live:<sid>` (value: user id) exists while an access token of the session may be
- * valid, and `revoked:<sid>` marks a revocation. A request is accepted only when the first names the
- * token's user and the second is absent: one MGET.
+ * With Redis: `{<sid>}:live` (value: user id) exists while an access token of the session may be
+ * valid, and `{<sid>}:revoked` marks a revocation. A request is accepted only when the first names the
+ * token's user and the second is absent: one MGET. The braces put both keys of a session in one hash
+ * slot, so that on a Redis Cluster the check stays one command on one node.
  *
  * Both keys fail closed. If Redis loses its data, `live` keys are gone and tokens are refused until
  * the client refreshes (refresh goes through the database, which refuses revoked sessions). The
@@ -25,9 +27,16 @@ const CATCH_UP_INTERVAL_MS = 2_000;
  * instance answers every check with 503 until the database's recent revocations are in Redis again.
  * The other instances learn of it within seconds: each one regularly looks for recent revocations
  * that Redis lacks, publishes them, and fails closed in turn if Redis refuses it as well.
+ *
+ * Redis replicates asynchronously: a master that dies (or a cluster node) may take revocations it had
+ * acknowledged with it, and the replica promoted in its place may still hold those sessions' live keys.
+ * Losing a connection, to the server or to any node of a cluster, therefore counts as a loss: no check
+ * is answered from Redis until the database's recent revocations have been published again.
  */
 export class RedisSessionState extends SessionStateStore implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('RedisSessionState');
+  /** Keys written before the hash tags (one server or Sentinel only) are still read until they expire. */
+  private readonly readsLegacyKeys: boolean;
   /** Set by any loss of the connection or refused revocation, cleared once Redis has caught up again. */
   private republishNeeded = false;
   /** Counts those events, so that a re-publication overtaken by a newer one does not count. */
@@ -37,7 +46,7 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
   private catchUpTimer?: NodeJS.Timeout;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     /** How long a revocation marker must outlive the revocation: the longest access-token lifetime. */
     private readonly accessTokenTtlMs: number,
     /** Ids of sessions revoked in the database since a date: the record to re-publish from. */
@@ -58,6 +67,11 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
     redis.on('close', lost);
     redis.on('end', lost);
     redis.on('ready', () => void this.republishIfNeeded());
+    if (redis instanceof Cluster) {
+      redis.on('node error', lost);
+      redis.on('-node', lost);
+    }
+    this.readsLegacyKeys = !(redis instanceof Cluster);
   }
 
   onModuleInit(): void {
@@ -80,8 +94,9 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
     try {
       const ids = await this.revokedSince(new Date(now.getTime() - CLOCK_MARGIN_MS));
       if (ids.length === 0) return;
-      const markers = await askRedis(() => this.redis.mget(ids.map(revokedKey)));
-      const missing = ids.filter((_id, index) => markers[index] === null);
+      // One command per key: on a cluster the markers live in different slots.
+      const markers = await askRedis(() => Promise.all(ids.map((id) => this.redis.exists(revokedKey(id)))));
+      const missing = ids.filter((_id, index) => markers[index] === 0);
       if (missing.length === 0) return;
       this.logger.warn(`Publishing ${missing.length} revocations that Redis lacked`);
       await this.recordRevoked(missing);
@@ -129,7 +144,14 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
       throw new StateStoreUnavailableError('Redis is back; recent revocations are being re-published');
     }
     const [live, revoked] = await askRedis(() => this.redis.mget(liveKey(sessionId), revokedKey(sessionId)));
-    return live === userId && revoked === null;
+    if (revoked !== null) return false;
+    if (live !== null || !this.readsLegacyKeys) return live === userId;
+    // Tokens issued by an earlier version, whose keys had no hash tag, stay usable until they expire.
+    // A revocation recorded by such a version is published under the new keys by the catch-up.
+    const [legacyLive, legacyRevoked] = await askRedis(() =>
+      this.redis.mget(legacyKey('live', sessionId), legacyKey('revoked', sessionId)),
+    );
+    return legacyLive === userId && legacyRevoked === null;
   }
 
   async recordIssued(sessionId: string, userId: string, accessTokenExpiresAt: Date): Promise<void> {
@@ -142,16 +164,20 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
   async recordRevoked(sessionIds: string[]): Promise<void> {
     if (sessionIds.length === 0) return;
     const ttlMs = this.accessTokenTtlMs + CLOCK_MARGIN_MS;
-    const transaction = this.redis.multi();
-    for (const sessionId of sessionIds) {
-      transaction.set(revokedKey(sessionId), '1', 'PX', ttlMs);
-      transaction.del(liveKey(sessionId));
-    }
     try {
-      const results = await askRedis(() => transaction.exec());
-      const failed = results?.find(([error]) => error);
-      if (!results || failed)
-        throw new StateStoreUnavailableError(`Redis refused the revocation: ${failed?.[0]?.message ?? 'aborted'}`);
+      // One transaction per session: on a cluster a transaction cannot span slots.
+      const outcomes = await askRedis(() =>
+        Promise.all(
+          sessionIds.map((sessionId) =>
+            this.redis.multi().set(revokedKey(sessionId), '1', 'PX', ttlMs).del(liveKey(sessionId)).exec(),
+          ),
+        ),
+      );
+      for (const results of outcomes) {
+        const failed = results?.find(([error]) => error);
+        if (!results || failed)
+          throw new StateStoreUnavailableError(`Redis refused the revocation: ${failed?.[0]?.message ?? 'aborted'}`);
+      }
     } catch (error) {
       // Some of these sessions may still be live in Redis: no check here may trust it until it caught up.
       this.markStale();
@@ -161,9 +187,13 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
 }
 
 function liveKey(sessionId: string): string {
-  return `slj:session:live:${sessionId}`;
+  return `slj:session:{${sessionId}}:live`;
 }
 
 function revokedKey(sessionId: string): string {
-  return `slj:session:revoked:${sessionId}`;
+  return `slj:session:{${sessionId}}:revoked`;
+}
+
+function legacyKey(kind: 'live' | 'revoked', sessionId: string): string {
+  return `slj:session:${kind}:${sessionId}`;
 }

@@ -14,13 +14,14 @@ export interface FakeRedis {
   /** key -> value and the PX lifetime it was written with. */
   readonly data: Map<string, { value: string; ttlMs: number }>;
   mget: jest.Mock<Promise<(string | null)[]>, Array<string | string[]>>;
+  exists: jest.Mock<Promise<number>, [string]>;
   set: jest.Mock<Promise<'OK'>, [string, string, 'PX', number]>;
   multi: jest.Mock<FakeTransaction, []>;
   on: jest.Mock;
   /** ioredis's connection state; 'ready' unless a test says otherwise. */
   status: string;
   /** What the ioredis client does on a connection event. */
-  emit(event: 'error' | 'close' | 'end' | 'ready', ...args: unknown[]): void;
+  emit(event: 'error' | 'close' | 'end' | 'ready' | 'node error' | '-node', ...args: unknown[]): void;
 }
 
 export function fakeRedis(): FakeRedis {
@@ -50,6 +51,7 @@ export function fakeRedis(): FakeRedis {
     mget: jest.fn((...keys: Array<string | string[]>) =>
       Promise.resolve(keys.flat().map((key) => data.get(key)?.value ?? null)),
     ),
+    exists: jest.fn((key: string) => Promise.resolve(data.has(key) ? 1 : 0)),
     set: jest.fn((key: string, value: string, _px: 'PX', ttlMs: number) => {
       write(key, value, ttlMs);
       return Promise.resolve('OK' as const);
