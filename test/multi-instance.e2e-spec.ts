@@ -1,11 +1,13 @@
 import { jwtPayload, PASSWORD, uniqueUsername, InstanceClient, listenOnLoopback, type Reply } from './support/http';
 import { createTestApp, sharedInstanceEnv, testRedisUrl, type EnvOverrides, type TestApp } from './support/test-app';
 import { startRedis, type RunningRedis } from './support/redis-server';
+import { startRedisCluster, withNode, type RunningRedisCluster } from './support/redis-cluster';
 
 /**
  * Two instances of the server (each its own Nest app on its own port) sharing one database, and in
- * Redis mode one Redis: a revocation answered by A is refused by B on the very next request, with no
- * waiting in between. docs/http-api.md, Logout and revocation; the rate limit is shared state as well.
+ * Redis mode one Redis, or one Redis Cluster started here (three masters, three replicas): a revocation
+ * answered by A is refused by B on the very next request, with no waiting in between.
+ * docs/http-api.md, Logout and revocation; the rate limit is shared state as well.
  */
 
 jest.setTimeout(60_000);
@@ -43,25 +45,34 @@ async function closePair(pair: { a?: TestApp; b?: TestApp }): Promise<void> {
   await pair.a?.close();
 }
 
+type StateMode = 'database' | 'redis' | 'cluster';
+
 describe.each([
-  ['without Redis (the database carries the state)', false],
-  ['with Redis (REDIS_URL on both)', true],
-])('two instances sharing one database, %s', (_mode, withRedis) => {
-  const redisEnv = (): EnvOverrides => (withRedis ? { REDIS_URL: testRedisUrl() } : { REDIS_URL: undefined });
+  ['without Redis (the database carries the state)', 'database'],
+  ['with Redis (REDIS_URL on both)', 'redis'],
+  ['with a Redis Cluster of three masters and three replicas (REDIS_CLUSTER_NODES on both)', 'cluster'],
+] as const)('two instances sharing one database, %s', (_mode, mode: StateMode) => {
+  let cluster: RunningRedisCluster | undefined;
+  const redisEnv = (): EnvOverrides => ({
+    REDIS_URL: mode === 'redis' ? testRedisUrl() : undefined,
+    REDIS_CLUSTER_NODES: cluster?.nodes,
+  });
   let pair: { a: TestApp; b: TestApp; onA: InstanceClient; onB: InstanceClient };
   let onA: InstanceClient;
   let onB: InstanceClient;
 
   beforeAll(async () => {
-    pair = await startPair(withRedis ? 'multiredis' : 'multidb', redisEnv());
+    if (mode === 'cluster') cluster = await startRedisCluster();
+    pair = await startPair(`multi${mode}`, redisEnv());
     ({ onA, onB } = pair);
   });
   afterAll(async () => {
     if (pair) await closePair(pair);
+    await cluster?.stop();
   });
 
   async function newUser(on: InstanceClient = onA): Promise<string> {
-    const username = uniqueUsername(withRedis ? 'mr' : 'md');
+    const username = uniqueUsername(mode.slice(0, 2));
     expectStatus(await on.register(username, PASSWORD), 201, `register on ${on.name}`);
     return username;
   }
@@ -192,6 +203,37 @@ describe.each([
     expectStatus(await onB.refresh(rotated.body.refreshToken), 200, 'successor on B');
   });
 
+  it('counts failed logins on A and B against one lockout: of a burst of 12 wrong passwords at most 5 are checked, then the right one is 429', async () => {
+    const username = await newUser();
+    const burst = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? onA : onB).login(username, `wrong-guess-${i}`)),
+    );
+    const statuses = burst.map((res) => res.status);
+    expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
+    const checked = statuses.filter((status) => status === 401).length;
+    expect({ checked, withinLimit: checked <= 5 }).toEqual({ checked, withinLimit: true });
+    for (const on of [onA, onB]) expectStatus(await on.login(username, PASSWORD), 429, `right password on ${on.name}`);
+  });
+
+  if (mode === 'cluster') {
+    it('spreads sessions over the three masters: 30 logins (6 users side by side), each then checked on B', async () => {
+      // One user's logins one after another: concurrent ones from one address share its failed-login budget.
+      const perUser = await Promise.all(
+        Array.from({ length: 6 }, async (_, user) => {
+          const username = await newUser();
+          const sessions: Session[] = [];
+          for (let i = 0; i < 5; i++) sessions.push(await loginOn((user + i) % 2 ? onA : onB, username));
+          return sessions;
+        }),
+      );
+      const sessions = perUser.flat();
+      const masters = await (cluster as RunningRedisCluster).masters();
+      const keysPerMaster = await Promise.all(masters.map((port) => withNode(port, (node) => node.dbsize())));
+      expect(keysPerMaster.map((count) => count > 0)).toEqual([true, true, true]);
+      for (const session of sessions) await expectWorksOn(onB, session);
+    });
+  }
+
   describe('AUTH_RATE_LIMIT=6 on both instances', () => {
     const LIMIT = 6;
     let dedicatedRedis: RunningRedis[] = [];
@@ -203,9 +245,15 @@ describe.each([
      * make the count start at zero.
      */
     async function limitedPair(label: string) {
-      const redis = withRedis ? await startRedis() : undefined;
+      const redis = mode === 'redis' ? await startRedis() : undefined;
       if (redis) dedicatedRedis.push(redis);
-      const pair = await startPair(label, { AUTH_RATE_LIMIT: String(LIMIT), REDIS_URL: redis?.url });
+      // The cluster is this file's own: emptied, the count starts at zero as well.
+      for (const master of cluster ? await cluster.masters() : []) await withNode(master, (node) => node.flushall());
+      const pair = await startPair(`${label}${mode}`, {
+        AUTH_RATE_LIMIT: String(LIMIT),
+        REDIS_URL: redis?.url,
+        REDIS_CLUSTER_NODES: cluster?.nodes,
+      });
       pairs.push(pair);
       return pair;
     }
@@ -227,7 +275,7 @@ describe.each([
     }
 
     it('counts requests to A and to B against one budget: 3 + 3, then the 7th on either is 429', async () => {
-      const { onA: a, onB: b } = await limitedPair(withRedis ? 'ratelimitredis' : 'ratelimitdb');
+      const { onA: a, onB: b } = await limitedPair('ratelimit');
       const statuses: string[] = [];
       for (const on of [a, a, a, b, b, b]) statuses.push(`${on.name}:${(await on.refresh('not-a-token')).status}`);
       expect(statuses).toEqual(['A:401', 'A:401', 'A:401', 'B:401', 'B:401', 'B:401']);
@@ -236,7 +284,7 @@ describe.each([
     });
 
     it(`lets at most ${LIMIT} of a concurrent burst of 20 (10 on A, 10 on B) through`, async () => {
-      const { onA: a, onB: b } = await limitedPair(withRedis ? 'burstredis' : 'burstdb');
+      const { onA: a, onB: b } = await limitedPair('burst');
       const burst = await Promise.all(
         Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).refresh('not-a-token')),
       );
