@@ -23,7 +23,7 @@ export function Auth(...roles: string[]) {
     ApiErrorResponse(503, 'The session store (database, or Redis where configured) is unreachable; try again shortly', {
       databaseUnavailable: 'Database unavailable, try again shortly',
       stateStoreUnavailable: {
-        summary: 'Redis unreachable (REDIS_URL set)',
+        summary: 'Redis unreachable, or catching up after a failover (Redis configured)',
         message: 'Service temporarily unavailable, try again shortly',
       },
     }),
