@@ -14,7 +14,7 @@ describe(parseRedisTopology.name, () => {
 
   it('selects a cluster with REDIS_CLUSTER_NODES, with credentials and IPv6 seeds', () => {
     const { topology, problems } = parseRedisTopology({
-      clusterNodes: 'redis-1:7000, 10.0.0.2:7001,[::1]:7002',
+      clusterNodes: 'redis-1:7000, 10.0.0.2:7001,[::1]:7002,redis_4:7003',
       username: 'app',
       password: ' secret ',
     });
@@ -26,6 +26,7 @@ describe(parseRedisTopology.name, () => {
         { host: 'redis-1', port: 7000 },
         { host: '10.0.0.2', port: 7001 },
         { host: '::1', port: 7002 },
+        { host: 'redis_4', port: 7003 },
       ],
       username: 'app',
       password: ' secret ',
@@ -62,6 +63,12 @@ describe(parseRedisTopology.name, () => {
     [{ clusterNodes: 'redis-1' }, 'REDIS_CLUSTER_NODES must list host:port pairs'],
     [{ clusterNodes: 'redis-1:99999' }, 'REDIS_CLUSTER_NODES must list host:port pairs'],
     [{ clusterNodes: ' , ' }, 'REDIS_CLUSTER_NODES must list at least one host:port'],
+    [{ clusterNodes: '-:6379' }, 'REDIS_CLUSTER_NODES must list host:port pairs'],
+    [{ clusterNodes: '..:7000' }, 'REDIS_CLUSTER_NODES must list host:port pairs'],
+    [{ clusterNodes: '[:]:7000' }, 'REDIS_CLUSTER_NODES must list host:port pairs'],
+    [{ clusterNodes: '::1:7000' }, 'REDIS_CLUSTER_NODES must list host:port pairs'],
+    [{ clusterNodes: 'a:7000', sentinelPassword: 's' }, 'REDIS_SENTINEL_PASSWORD is only used with REDIS_SENTINELS'],
+    [{ sentinelPassword: 's' }, 'REDIS_SENTINEL_PASSWORD is only used with REDIS_SENTINELS'],
     [{ sentinels: 'redis://c:26379', sentinelName: 'm' }, 'REDIS_SENTINELS must list host:port pairs'],
     [{ url: 'redis://a:6379', password: 'p' }, 'put the credentials in the URL'],
     [{ password: 'p' }, 'REDIS_USERNAME and REDIS_PASSWORD are used with'],

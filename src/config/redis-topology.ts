@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 export interface RedisNodeAddress {
   host: string;
   port: number;
@@ -51,6 +53,8 @@ export function parseRedisTopology(input: RedisTopologyInput): { topology?: Redi
 
   const credentials: RedisCredentials = { username: input.username, password: input.password };
   if (input.clusterNodes !== undefined) {
+    if (input.sentinelPassword !== undefined)
+      problems.push('REDIS_SENTINEL_PASSWORD is only used with REDIS_SENTINELS');
     const nodes = parseAddressList('REDIS_CLUSTER_NODES', input.clusterNodes, problems);
     return { topology: problems.length ? undefined : { mode: 'cluster', nodes, ...credentials }, problems };
   }
@@ -72,9 +76,14 @@ export function parseRedisTopology(input: RedisTopologyInput): { topology?: Redi
   }
   if (input.username !== undefined || input.password !== undefined)
     problems.push('REDIS_USERNAME and REDIS_PASSWORD are used with REDIS_CLUSTER_NODES or REDIS_SENTINELS only');
-  if (input.url !== undefined) return { topology: { mode: 'standalone', url: input.url }, problems };
+  if (input.sentinelPassword !== undefined) problems.push('REDIS_SENTINEL_PASSWORD is only used with REDIS_SENTINELS');
+  if (input.url !== undefined && problems.length === 0)
+    return { topology: { mode: 'standalone', url: input.url }, problems };
   return { problems };
 }
+
+/** A host name (labels of letters, digits, "-" and "_", as container names have) or an IPv4 address. */
+const HOST_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
 
 /** "host:port,host:port": IPv6 hosts in brackets ("[::1]:7000"). */
 function parseAddressList(name: string, value: string, problems: string[]): RedisNodeAddress[] {
@@ -83,13 +92,15 @@ function parseAddressList(name: string, value: string, problems: string[]): Redi
     .split(',')
     .map((part) => part.trim())
     .filter(Boolean)) {
-    const match = /^(\[[0-9a-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/i.exec(entry);
-    const port = Number(match?.[2]);
-    if (!match || port < 1 || port > 65535) {
+    const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(entry);
+    const host = match?.[1] ?? match?.[2] ?? '';
+    const port = Number(match?.[3]);
+    const hostValid = match?.[1] !== undefined ? isIP(host) === 6 : HOST_NAME.test(host);
+    if (!match || !hostValid || port < 1 || port > 65535) {
       problems.push(`${name} must list host:port pairs separated by commas (got "${entry}")`);
       continue;
     }
-    addresses.push({ host: match[1].replace(/^\[(.*)\]$/, '$1'), port });
+    addresses.push({ host, port });
   }
   if (addresses.length === 0 && problems.length === 0) problems.push(`${name} must list at least one host:port`);
   return addresses;

@@ -4,14 +4,14 @@ import type { RedisTopology } from '../config/redis-topology';
 import { createRedisConnection, type RedisConnection } from './redis-connection.factory';
 
 const CONFIG = { topology: undefined, commandTimeoutMs: 1000 } satisfies RedisConfig;
-/** Nothing listens there: each client is read and disconnected before it could connect. */
+/** Nothing listens there, and the clients are created without connecting. */
 const NOWHERE = { host: '127.0.0.1', port: 1 };
 
 describe(createRedisConnection.name, () => {
   const clients: RedisConnection[] = [];
 
   function create(topology: RedisTopology): RedisConnection {
-    const client = createRedisConnection(topology, CONFIG);
+    const client = createRedisConnection(topology, CONFIG, { lazyConnect: true });
     client.on('error', () => undefined);
     clients.push(client);
     return client;
@@ -50,13 +50,14 @@ describe(createRedisConnection.name, () => {
     });
   });
 
-  it('uses a cluster client that reads from masters only and fails fast on every node', () => {
+  it('uses a cluster client that reads from masters only, bounds each command, and re-reads the slot map', () => {
     const client = create({ mode: 'cluster', nodes: [NOWHERE], username: 'app', password: 'secret' });
 
     expect(client).toBeInstanceOf(Cluster);
     expect((client as Cluster).options).toMatchObject({
       scaleReads: 'master',
       enableOfflineQueue: false,
+      slotsRefreshInterval: expect.any(Number),
       redisOptions: { username: 'app', password: 'secret', commandTimeout: 1000, maxRetriesPerRequest: 1 },
     });
   });

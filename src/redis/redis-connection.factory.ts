@@ -8,17 +8,27 @@ export type RedisConnection = Redis | Cluster;
 /** Reconnection back-off shared by every topology. */
 const reconnectDelay = (attempt: number) => Math.min(attempt * 200, 2000);
 
+/** How often a cluster client re-reads the slot map, to learn of a new master no redirection told it of. */
+const SLOTS_REFRESH_INTERVAL_MS = 2_000;
+
 /**
- * Fail closed and fast on every topology: with Redis unreachable a command errors at once (the request
- * gets 503) instead of waiting in a queue, while the client keeps reconnecting. Commands issued in the
- * same event-loop turn (one per concurrent request on the hot path) leave in one write per server.
+ * Fail closed and fast: with Redis unreachable a command errors (the request gets 503) instead of
+ * waiting in a queue, while the client keeps reconnecting. On a cluster, the client queues a command
+ * for a node it is reconnecting to whatever the options say, so there the command timeout bounds the
+ * wait. Commands issued in the same event-loop turn (one per concurrent request on the hot path) leave
+ * in one write per server. `overrides` are for tests (lazyConnect).
  */
-export function createRedisConnection(topology: RedisTopology, config: RedisConfig): RedisConnection {
+export function createRedisConnection(
+  topology: RedisTopology,
+  config: RedisConfig,
+  overrides: { lazyConnect?: boolean } = {},
+): RedisConnection {
   const perCommand = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: config.commandTimeoutMs,
     enableAutoPipelining: true,
+    ...overrides,
   };
   switch (topology.mode) {
     case 'standalone':
@@ -39,6 +49,8 @@ export function createRedisConnection(topology: RedisTopology, config: RedisConf
       return new Cluster(topology.nodes, {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
+        slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
+        ...overrides,
         clusterRetryStrategy: reconnectDelay,
         // A replica may lag behind a revocation: checks read from the master of the slot.
         scaleReads: 'master',

@@ -31,12 +31,9 @@ class RedisLifecycle implements OnApplicationShutdown {
           reported = true;
         });
         // A cluster stays up while one of its nodes is lost: that is reported per node.
-        const lostNodes = new Set<string>();
-        client.on('node error', (error: Error, node: string) => {
-          if (!lostNodes.has(node)) logger.warn(`Redis node ${node} unavailable: ${error.message}`);
-          lostNodes.add(node);
-        });
-        client.on('+node', () => lostNodes.clear());
+        client.on('-node', (node: { options: { host?: string; port?: number } }) =>
+          logger.warn(`Redis node ${node.options.host}:${node.options.port} left the client's pool`),
+        );
         client.on('ready', () => {
           if (reported) logger.log('Redis reachable again');
           reported = false;

@@ -123,6 +123,27 @@ describe(RedisSessionState.name, () => {
     await expect(sut.isActive(OTHER_SESSION_ID, USER_ID)).resolves.toBe(false);
   });
 
+  it('gives up on a re-publication that never settles, so that a later one can start', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'Date'] });
+    try {
+      revokedSince.mockReturnValueOnce(new Promise<string[]>(() => undefined));
+      redis.emit('close');
+      redis.emit('ready');
+      await settle();
+      jest.advanceTimersByTime(10_000);
+      await settle();
+      expect(warnings).toHaveBeenCalledWith(expect.stringContaining('unfinished'));
+
+      clock += REPUBLISH_RETRY_MS;
+      await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
+      await settle();
+      expect(revokedSince).toHaveBeenCalledTimes(2);
+      await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('does not count a re-publication overtaken by a newer loss', async () => {
     let finish!: (ids: string[]) => void;
     revokedSince.mockReturnValueOnce(new Promise((resolve) => (finish = resolve)));
@@ -143,39 +164,86 @@ describe(RedisSessionState.name, () => {
   });
 });
 
-/** A cluster stays ready while one of its masters dies: the loss of any node connection counts. */
+/** A cluster stays ready while one of its masters dies: node losses and new masters count. */
 describe(`${RedisSessionState.name} on a Redis Cluster`, () => {
+  const MASTER_A = '127.0.0.1:7000';
+  const MASTER_B = '127.0.0.1:7001';
   let redis: FakeRedis;
+  let slots: string[][];
   let revokedSince: jest.Mock<Promise<string[]>, [Date]>;
   let sut: RedisSessionState;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     redis = fakeRedis();
+    slots = Array.from({ length: 16_384 }, () => [MASTER_A]);
     revokedSince = jest.fn().mockResolvedValue([OTHER_SESSION_ID]);
-    const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, redis);
+    const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, redis, { slots });
     sut = new RedisSessionState(cluster, ACCESS_TOKEN_TTL_MS, revokedSince, { now: () => NOW.getTime() });
+    redis.emit('refresh');
+    redis.emit('ready');
+    await sut.recordIssued(SESSION_ID, USER_ID, new Date(NOW.getTime() + ACCESS_TOKEN_TTL_MS));
+    await sut.recordIssued(OTHER_SESSION_ID, USER_ID, new Date(NOW.getTime() + ACCESS_TOKEN_TTL_MS));
   });
 
   afterEach(() => jest.restoreAllMocks());
 
-  it.each([
-    ['a node error', 'node error', new Error('connect ECONNREFUSED 127.0.0.1:7001')],
-    ['a node leaving the pool', '-node', {}],
-  ] as const)(
-    'refuses checks (503) after %s until recent revocations are published again',
-    async (_label, event, payload) => {
-      await sut.recordIssued(SESSION_ID, USER_ID, new Date(NOW.getTime() + ACCESS_TOKEN_TTL_MS));
-      await sut.recordIssued(OTHER_SESSION_ID, USER_ID, new Date(NOW.getTime() + ACCESS_TOKEN_TTL_MS));
+  async function expectRefusedUntilRepublished(): Promise<void> {
+    await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
+    await sut.catchUp(NOW);
+    await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(true);
+    await expect(sut.isActive(OTHER_SESSION_ID, USER_ID)).resolves.toBe(false);
+    expect(revokedSince).toHaveBeenCalledWith(new Date(NOW.getTime() - ACCESS_TOKEN_TTL_MS - CLOCK_MARGIN_MS));
+  }
 
-      redis.emit(event, payload);
-      await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
+  it('refuses checks (503) after a node left the pool, until recent revocations are published again', async () => {
+    redis.emit('-node', {});
 
-      await sut.catchUp(NOW);
-      await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(true);
-      await expect(sut.isActive(OTHER_SESSION_ID, USER_ID)).resolves.toBe(false);
-      expect(revokedSince).toHaveBeenCalledWith(new Date(NOW.getTime() - ACCESS_TOKEN_TTL_MS - CLOCK_MARGIN_MS));
-    },
-  );
+    await expectRefusedUntilRepublished();
+  });
+
+  it('ignores nodes dropped before the first slot map (seeds named otherwise than in the map)', async () => {
+    const fresh = fakeRedis();
+    const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, fresh, { slots });
+    const starting = new RedisSessionState(cluster, ACCESS_TOKEN_TTL_MS, revokedSince, { now: () => NOW.getTime() });
+    fresh.emit('-node', {});
+    fresh.emit('ready');
+
+    await expect(starting.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
+  });
+
+  it('refuses checks after a refresh of the slot map found a new master for some slots', async () => {
+    slots[42] = [MASTER_B];
+    redis.emit('refresh');
+
+    await expectRefusedUntilRepublished();
+  });
+
+  it('keeps answering after a refresh that found the same masters', async () => {
+    redis.emit('refresh');
+
+    await expect(sut.isActive(SESSION_ID, USER_ID)).resolves.toBe(true);
+  });
+
+  it('refuses a check during which a node left the pool, whatever it read', async () => {
+    const read = redis.mget.getMockImplementation() as (...keys: string[]) => Promise<(string | null)[]>;
+    redis.mget.mockImplementationOnce((...keys: Array<string | string[]>) => {
+      redis.emit('-node', {});
+      return read(...keys.flat());
+    });
+
+    await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
+  });
+
+  it('refuses a check redirected to another master (a MOVED followed to a promoted replica)', async () => {
+    const read = redis.mget.getMockImplementation() as (...keys: string[]) => Promise<(string | null)[]>;
+    redis.mget.mockImplementationOnce((...keys: Array<string | string[]>) => {
+      slots.fill([MASTER_B]);
+      return read(...keys.flat());
+    });
+
+    await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
+    await expectRefusedUntilRepublished();
+  });
 });

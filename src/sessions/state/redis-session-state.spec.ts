@@ -90,7 +90,7 @@ describe(RedisSessionState.name, () => {
       });
 
       it('are not read on a cluster, where the two of them would span slots (and none was ever written)', async () => {
-        const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, redis);
+        const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, redis, { slots: [] });
         const onCluster = new RedisSessionState(cluster, ACCESS_TOKEN_TTL_MS, jest.fn().mockResolvedValue([]), {
           now: () => NOW_MS,
         });

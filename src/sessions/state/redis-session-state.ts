@@ -2,6 +2,7 @@ import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/c
 import { Cluster } from 'ioredis';
 import type { Clock } from '../../common/clock/clock';
 import { askRedis, StateStoreUnavailableError } from '../../common/exceptions/state-store-unavailable.error';
+import { ClusterMasters } from '../../redis/cluster-masters';
 import type { RedisConnection } from '../../redis/redis-connection.factory';
 import { SessionStateStore } from './session-state.store';
 
@@ -11,6 +12,10 @@ const CLOCK_MARGIN_MS = 60_000;
 const REPUBLISH_RETRY_MS = 1_000;
 /** How often every instance looks for revocations in the database that Redis lacks (see catchUp). */
 const CATCH_UP_INTERVAL_MS = 2_000;
+/** A re-publication still running after this long is given up on (and retried): the client may have lost it. */
+const REPUBLISH_TIMEOUT_MS = 10_000;
+/** Sessions written (or looked up) side by side: a large re-publication goes in batches of this many. */
+const BATCH_SIZE = 500;
 
 /**
  * With Redis: `{<sid>}:live` (value: user id) exists while an access token of the session may be
@@ -28,15 +33,19 @@ const CATCH_UP_INTERVAL_MS = 2_000;
  * The other instances learn of it within seconds: each one regularly looks for recent revocations
  * that Redis lacks, publishes them, and fails closed in turn if Redis refuses it as well.
  *
- * Redis replicates asynchronously: a master that dies (or a cluster node) may take revocations it had
- * acknowledged with it, and the replica promoted in its place may still hold those sessions' live keys.
- * Losing a connection, to the server or to any node of a cluster, therefore counts as a loss: no check
- * is answered from Redis until the database's recent revocations have been published again.
+ * Redis replicates asynchronously: a master that dies may take revocations it had acknowledged with it,
+ * and the replica promoted in its place may still hold those sessions' live keys. Losing a connection
+ * (to the server, or to any node of a cluster once it was ready), and on a cluster any change of a
+ * slot's master, therefore count as a loss: no check is answered from Redis until the database's recent
+ * revocations have been published again. A check during which such a loss happened is refused too,
+ * since the client may have followed a redirection to the promoted replica.
  */
 export class RedisSessionState extends SessionStateStore implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('RedisSessionState');
   /** Keys written before the hash tags (one server or Sentinel only) are still read until they expire. */
   private readonly readsLegacyKeys: boolean;
+  /** On a cluster: where each slot is served, to notice a new master. */
+  private readonly clusterMasters?: ClusterMasters;
   /** Set by any loss of the connection or refused revocation, cleared once Redis has caught up again. */
   private republishNeeded = false;
   /** Counts those events, so that a re-publication overtaken by a newer one does not count. */
@@ -68,8 +77,12 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
     redis.on('end', lost);
     redis.on('ready', () => void this.republishIfNeeded());
     if (redis instanceof Cluster) {
-      redis.on('node error', lost);
-      redis.on('-node', lost);
+      // Before the first slot map, seed nodes named differently from the map's (a host name, an
+      // address) are dropped: no loss then.
+      let ready = false;
+      redis.once('ready', () => (ready = true));
+      redis.on('-node', () => ready && this.markStale());
+      this.clusterMasters = new ClusterMasters(redis, lost);
     }
     this.readsLegacyKeys = !(redis instanceof Cluster);
   }
@@ -95,8 +108,11 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
       const ids = await this.revokedSince(new Date(now.getTime() - CLOCK_MARGIN_MS));
       if (ids.length === 0) return;
       // One command per key: on a cluster the markers live in different slots.
-      const markers = await askRedis(() => Promise.all(ids.map((id) => this.redis.exists(revokedKey(id)))));
-      const missing = ids.filter((_id, index) => markers[index] === 0);
+      const missing: string[] = [];
+      for (const batch of batches(ids)) {
+        const markers = await askRedis(() => Promise.all(batch.map((id) => this.redis.exists(revokedKey(id)))));
+        missing.push(...batch.filter((_id, index) => markers[index] === 0));
+      }
       if (missing.length === 0) return;
       this.logger.warn(`Publishing ${missing.length} revocations that Redis lacked`);
       await this.recordRevoked(missing);
@@ -129,7 +145,16 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
     this.republishing ??= (async () => {
       this.lastRepublishAt = Date.now();
       const events = this.staleEvents;
-      const done = await this.republishRecentRevocations();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timed out'>(
+        (resolve) => (timer = setTimeout(resolve, REPUBLISH_TIMEOUT_MS, 'timed out')),
+      );
+      const outcome = await Promise.race([this.republishRecentRevocations(), timedOut]).finally(() =>
+        clearTimeout(timer),
+      );
+      if (outcome === 'timed out')
+        this.logger.warn(`Re-publication unfinished after ${REPUBLISH_TIMEOUT_MS} ms (Redis is ${this.redis.status})`);
+      const done = outcome === true;
       if (done && events === this.staleEvents) this.republishNeeded = false;
     })().finally(() => (this.republishing = undefined));
     return this.republishing;
@@ -141,9 +166,14 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
       // traffic rather than a timer; while Redis itself is down, nothing is attempted.
       if (this.redis.status === 'ready' && Date.now() - this.lastRepublishAt >= REPUBLISH_RETRY_MS)
         void this.republishIfNeeded();
-      throw new StateStoreUnavailableError('Redis is back; recent revocations are being re-published');
+      throw new StateStoreUnavailableError(
+        `Redis is ${this.redis.status}: recent revocations must be published again before checks resume`,
+      );
     }
+    const events = this.staleEvents;
+    const master = this.clusterMasters?.masterOf(liveKey(sessionId));
     const [live, revoked] = await askRedis(() => this.redis.mget(liveKey(sessionId), revokedKey(sessionId)));
+    this.refuseIfLostDuring(events, master, sessionId);
     if (revoked !== null) return false;
     if (live !== null || !this.readsLegacyKeys) return live === userId;
     // Tokens issued by an earlier version, whose keys had no hash tag, stay usable until they expire.
@@ -151,7 +181,16 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
     const [legacyLive, legacyRevoked] = await askRedis(() =>
       this.redis.mget(legacyKey('live', sessionId), legacyKey('revoked', sessionId)),
     );
+    this.refuseIfLostDuring(events, master, sessionId);
     return legacyLive === userId && legacyRevoked === null;
+  }
+
+  /** An answer read across a loss, or from a slot whose master changed meanwhile, is not trusted. */
+  private refuseIfLostDuring(events: number, master: string | undefined, sessionId: string): void {
+    const moved = master !== undefined && this.clusterMasters?.masterOf(liveKey(sessionId)) !== master;
+    if (moved) this.markStale();
+    if (moved || events !== this.staleEvents)
+      throw new StateStoreUnavailableError('Redis changed during the check; recent revocations are being re-published');
   }
 
   async recordIssued(sessionId: string, userId: string, accessTokenExpiresAt: Date): Promise<void> {
@@ -165,18 +204,20 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
     if (sessionIds.length === 0) return;
     const ttlMs = this.accessTokenTtlMs + CLOCK_MARGIN_MS;
     try {
-      // One transaction per session: on a cluster a transaction cannot span slots.
-      const outcomes = await askRedis(() =>
-        Promise.all(
-          sessionIds.map((sessionId) =>
-            this.redis.multi().set(revokedKey(sessionId), '1', 'PX', ttlMs).del(liveKey(sessionId)).exec(),
+      for (const batch of batches(sessionIds)) {
+        // One transaction per session: on a cluster a transaction cannot span slots.
+        const outcomes = await askRedis(() =>
+          Promise.all(
+            batch.map((sessionId) =>
+              this.redis.multi().set(revokedKey(sessionId), '1', 'PX', ttlMs).del(liveKey(sessionId)).exec(),
+            ),
           ),
-        ),
-      );
-      for (const results of outcomes) {
-        const failed = results?.find(([error]) => error);
-        if (!results || failed)
-          throw new StateStoreUnavailableError(`Redis refused the revocation: ${failed?.[0]?.message ?? 'aborted'}`);
+        );
+        for (const results of outcomes) {
+          const failed = results?.find(([error]) => error);
+          if (!results || failed)
+            throw new StateStoreUnavailableError(`Redis refused the revocation: ${failed?.[0]?.message ?? 'aborted'}`);
+        }
       }
     } catch (error) {
       // Some of these sessions may still be live in Redis: no check here may trust it until it caught up.
@@ -184,6 +225,12 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
       throw error;
     }
   }
+}
+
+function batches<T>(items: T[]): T[][] {
+  return Array.from({ length: Math.ceil(items.length / BATCH_SIZE) }, (_, i) =>
+    items.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE),
+  );
 }
 
 function liveKey(sessionId: string): string {

@@ -1,6 +1,6 @@
 /**
  * Where every instance looks, on every request, whether a session may still be used: the one lookup
- * behind "logout revokes". The database is the record either way; with REDIS_URL the per-request
+ * behind "logout revokes". The database is the record either way; with Redis the per-request
  * question is asked of Redis instead.
  */
 export abstract class SessionStateStore {

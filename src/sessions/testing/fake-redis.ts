@@ -18,10 +18,11 @@ export interface FakeRedis {
   set: jest.Mock<Promise<'OK'>, [string, string, 'PX', number]>;
   multi: jest.Mock<FakeTransaction, []>;
   on: jest.Mock;
+  once: jest.Mock;
   /** ioredis's connection state; 'ready' unless a test says otherwise. */
   status: string;
   /** What the ioredis client does on a connection event. */
-  emit(event: 'error' | 'close' | 'end' | 'ready' | 'node error' | '-node', ...args: unknown[]): void;
+  emit(event: 'error' | 'close' | 'end' | 'ready' | 'refresh' | '-node', ...args: unknown[]): void;
 }
 
 export function fakeRedis(): FakeRedis {
@@ -60,6 +61,10 @@ export function fakeRedis(): FakeRedis {
     status: 'ready',
     on: jest.fn((event: string, listener: (...args: unknown[]) => void) => {
       events.on(event, listener);
+      return redis;
+    }),
+    once: jest.fn((event: string, listener: (...args: unknown[]) => void) => {
+      events.once(event, listener);
       return redis;
     }),
     emit: (event, ...args) => void events.emit(event, ...args),

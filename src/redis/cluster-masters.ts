@@ -1,0 +1,45 @@
+import calculateSlot from 'cluster-key-slot';
+import type { Cluster } from 'ioredis';
+
+/** Slots of a Redis Cluster. */
+const SLOTS = 16_384;
+
+/**
+ * Which node the cluster client sends each slot to, and when that changes. A slot's master changes
+ * after a failover (a replica promoted, possibly without writes the old master had acknowledged) or a
+ * migration; the client learns it from a MOVED answer, which it follows at once, or from its periodic
+ * refresh of the slot map. A dead master is seen as a lost node; a demoted one may keep its
+ * connection open, and only this comparison tells.
+ */
+export class ClusterMasters {
+  private lastMap?: string;
+
+  constructor(
+    private readonly cluster: Cluster,
+    onChange: () => void,
+  ) {
+    cluster.on('refresh', () => {
+      const map = this.describe();
+      if (this.lastMap !== undefined && map !== this.lastMap) onChange();
+      this.lastMap = map;
+    });
+  }
+
+  /** The node serving the slot of `key` as the client now sees it; undefined before the first slot map. */
+  masterOf(key: string): string | undefined {
+    return this.cluster.slots[calculateSlot(key)]?.[0];
+  }
+
+  /** Ranges of slots and their masters, e.g. "0-5460 a:7000|5461-10922 b:7001|…". */
+  private describe(): string {
+    const ranges: string[] = [];
+    let start = 0;
+    for (let slot = 1; slot <= SLOTS; slot++) {
+      const master = this.cluster.slots[start]?.[0];
+      if (slot < SLOTS && this.cluster.slots[slot]?.[0] === master) continue;
+      ranges.push(`${start}-${slot - 1} ${master ?? 'none'}`);
+      start = slot;
+    }
+    return ranges.join('|');
+  }
+}
