@@ -44,8 +44,10 @@ describe('Redis Sentinel: the master killed under traffic', () => {
         // is cut as well, and the stopped replica cannot reconnect before the master is gone.
         await withNode(port, (node) => node.call('CLIENT', 'KILL', 'TYPE', 'replica'));
       },
-      resumeReplica: () => sentinel.resume(replica as number),
-      killMaster: (port) => sentinel.kill(port),
+      async replaceMaster(port) {
+        await sentinel.kill(port);
+        sentinel.resume(replica as number);
+      },
       replicaHasMarker: (sid) =>
         withNode(replica as number, async (node) => (await node.exists(revocationMarker(sid))) === 1),
       promoted: async () => void (await sentinel.waitForFailover(master, 30_000)),
