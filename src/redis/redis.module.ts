@@ -10,7 +10,11 @@ class RedisLifecycle implements OnApplicationShutdown {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis?.quit().catch(() => this.redis?.disconnect());
+    if (!this.redis) return;
+    await this.redis.quit().catch(() => undefined);
+    // After QUIT as well: a Sentinel client's failover detector keeps its subscriptions to the
+    // sentinels open until disconnect(), which would keep the process alive.
+    this.redis.disconnect();
   }
 }
 
