@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canConnect, findFreePort } from '../dev/embedded-database/ferretdb-server';
+import { canConnect } from '../dev/embedded-database/ferretdb-server';
+import { findFreePort } from './support/free-port';
 import { builtMainJs, developmentStartEnv, runServer } from './support/built-server';
 import { send } from './support/http';
 import { randomSecret, uniqueDbName } from './support/test-app';

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { canConnect, findFreePort } from '../../dev/embedded-database/ferretdb-server';
+import { canConnect } from '../../dev/embedded-database/ferretdb-server';
+import { findFreePort } from '../support/free-port';
 import { builtMainJs, developmentStartEnv, runServer, type ServerProcess } from '../support/built-server';
 import { TEST_ENV } from '../support/test-env';
 

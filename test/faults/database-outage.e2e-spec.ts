@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '../../dev/embedded-database/ferretdb-server';
+import { findFreePort } from '../support/free-port';
 import { randomSecret, uniqueDbName } from '../support/test-app';
 import {
   clientLoop,

@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PASSWORD, uniqueUsername } from '../support/http';
 import { launchChromium } from '../explorer/swagger-ui-driver';
-import { findFreePort } from '../../dev/embedded-database/ferretdb-server';
+import { findFreePort } from '../support/free-port';
 import { startProxiedDeployment, type ProxiedDeployment } from './support/proxied-deployment';
 import type { ProxyKind } from './support/proxy-servers';
 

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { findFreePort } from '../../dev/embedded-database/ferretdb-server';
+import { findFreePort } from '../support/free-port';
 import {
   jwtPayload,
   PASSWORD,

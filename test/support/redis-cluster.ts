@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { canConnect } from '../../dev/embedded-database/ferretdb-server';
+import { freePorts } from './free-port';
 import { ensureRedisServer } from './redis-server';
 
 export interface RunningRedisCluster {
@@ -29,30 +29,6 @@ export interface RunningRedisCluster {
 
 const HOST = '127.0.0.1';
 const SLOTS = 16_384;
-
-/** Below the range the kernel hands out to port-0 listeners and outgoing connections (32768 and up). */
-const FIXED_PORTS = { from: 20_000, to: 30_000 };
-
-/**
- * `count` distinct free ports on loopback, taken at random below the ephemeral range: another suite's
- * port-0 server or an outgoing connection cannot take one of them before its redis-server binds it.
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) {
-    const port = FIXED_PORTS.from + Math.floor(Math.random() * (FIXED_PORTS.to - FIXED_PORTS.from));
-    if (!ports.has(port) && (await isFree(port))) ports.add(port);
-  }
-  return [...ports];
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolveFree) => {
-    const server = createServer();
-    server.once('error', () => resolveFree(false));
-    server.listen(port, HOST, () => server.close(() => resolveFree(true)));
-  });
-}
 
 /** redis-server options shared by every data node: loopback, no persistence, its log in the topology's folder. */
 export function dataNodeArgs(port: number, dir: string): string[] {

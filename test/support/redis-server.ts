@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canConnect, findFreePort } from '../../dev/embedded-database/ferretdb-server';
+import { canConnect } from '../../dev/embedded-database/ferretdb-server';
+import { findFreePort } from './free-port';
 import { ensureDebianPackage } from './debian-package';
 
 export interface RunningRedis {

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { canConnect, findFreePort } from '../../../dev/embedded-database/ferretdb-server';
+import { canConnect } from '../../../dev/embedded-database/ferretdb-server';
+import { findFreePort } from '../../support/free-port';
 import { TEST_ENV } from '../../support/test-env';
 
 const DEPLOY_DIR = resolve(__dirname, '..', '..', '..', 'deploy');
