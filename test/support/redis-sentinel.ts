@@ -60,7 +60,7 @@ export async function startRedisSentinel(options: { downAfterMs?: number } = {})
             `sentinel monitor ${NAME} ${HOST} ${master} 2`,
             `sentinel down-after-milliseconds ${NAME} ${downAfter}`,
             // Also how long a lost leader election costs before the next attempt (twice this): keep it short.
-            `sentinel failover-timeout ${NAME} 5000`,
+            `sentinel failover-timeout ${NAME} 2500`,
             `sentinel parallel-syncs ${NAME} 1`,
             '',
           ].join('\n'),
