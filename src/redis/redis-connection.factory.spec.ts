@@ -28,7 +28,7 @@ describe(createRedisConnection.name, () => {
     expect(client.options).toMatchObject({ enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 1 });
   });
 
-  it('follows the named master through the sentinels, and reconnects when they announce a failover', () => {
+  it('follows the named master through the sentinels, and reconnects when a demoted master refuses a write', () => {
     const client = create({
       mode: 'sentinel',
       sentinels: [NOWHERE],
@@ -44,10 +44,12 @@ describe(createRedisConnection.name, () => {
       role: 'master',
       password: 'data-secret',
       sentinelPassword: 'sentinel-secret',
-      failoverDetector: true,
       enableOfflineQueue: false,
       commandTimeout: 1000,
     });
+    const { reconnectOnError } = client.options as { reconnectOnError: (error: Error) => boolean | 1 | 2 };
+    expect(reconnectOnError(new Error("READONLY You can't write against a read only replica."))).toBe(1);
+    expect(reconnectOnError(new Error('OOM command not allowed'))).toBe(false);
   });
 
   it('uses a cluster client that reads from masters only, bounds each command, and re-reads the slot map', () => {

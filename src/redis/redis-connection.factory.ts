@@ -42,8 +42,11 @@ export function createRedisConnection(
         username: topology.username,
         password: topology.password,
         sentinelPassword: topology.sentinelPassword,
-        // Reconnect to the promoted master as soon as the sentinels announce it, not on the next error.
-        failoverDetector: true,
+        // A master that died is left on the next reconnection, which asks the sentinels again. A master
+        // demoted while this client stays connected answers writes with READONLY: reconnect then too.
+        // (ioredis's failoverDetector is not used: its disconnect, arriving while the client is asking
+        // the sentinels, ends the client for good.)
+        reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 1 : false),
       });
     case 'cluster':
       return new Cluster(topology.nodes, {

@@ -12,8 +12,8 @@ class RedisLifecycle implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (!this.redis) return;
     await this.redis.quit().catch(() => undefined);
-    // After QUIT as well: a Sentinel client's failover detector keeps its subscriptions to the
-    // sentinels open until disconnect(), which would keep the process alive.
+    // After QUIT as well: whatever the client still holds (a reconnection timer, connections to
+    // sentinels) must not keep the process alive.
     this.redis.disconnect();
   }
 }
