@@ -52,14 +52,13 @@ describe(createRedisConnection.name, () => {
     expect(reconnectOnError(new Error('OOM command not allowed'))).toBe(false);
   });
 
-  it('uses a cluster client that reads from masters only, bounds each command, and re-reads the slot map', () => {
+  it('uses a cluster client that reads from masters only and bounds each command', () => {
     const client = create({ mode: 'cluster', nodes: [NOWHERE], username: 'app', password: 'secret' });
 
     expect(client).toBeInstanceOf(Cluster);
     expect((client as Cluster).options).toMatchObject({
       scaleReads: 'master',
       enableOfflineQueue: false,
-      slotsRefreshInterval: expect.any(Number),
       redisOptions: { username: 'app', password: 'secret', commandTimeout: 1000, maxRetriesPerRequest: 1 },
     });
   });

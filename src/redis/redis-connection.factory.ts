@@ -8,9 +8,6 @@ export type RedisConnection = Redis | Cluster;
 /** Reconnection back-off shared by every topology. */
 const reconnectDelay = (attempt: number) => Math.min(attempt * 200, 2000);
 
-/** How often a cluster client re-reads the slot map, to learn of a new master no redirection told it of. */
-const SLOTS_REFRESH_INTERVAL_MS = 2_000;
-
 /**
  * Fail closed and fast: with Redis unreachable a command errors (the request gets 503) instead of
  * waiting in a queue, while the client keeps reconnecting. On a cluster, the client queues a command
@@ -52,7 +49,6 @@ export function createRedisConnection(
       return new Cluster(topology.nodes, {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
-        slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
         ...overrides,
         clusterRetryStrategy: reconnectDelay,
         // A replica may lag behind a revocation: checks read from the master of the slot.

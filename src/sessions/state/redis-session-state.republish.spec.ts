@@ -172,6 +172,7 @@ describe(`${RedisSessionState.name} on a Redis Cluster`, () => {
   let slots: string[][];
   let revokedSince: jest.Mock<Promise<string[]>, [Date]>;
   let sut: RedisSessionState;
+  const refreshSlotsCache = jest.fn();
 
   beforeEach(async () => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
@@ -179,7 +180,7 @@ describe(`${RedisSessionState.name} on a Redis Cluster`, () => {
     redis = fakeRedis();
     slots = Array.from({ length: 16_384 }, () => [MASTER_A]);
     revokedSince = jest.fn().mockResolvedValue([OTHER_SESSION_ID]);
-    const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, redis, { slots });
+    const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, redis, { slots, refreshSlotsCache });
     sut = new RedisSessionState(cluster, ACCESS_TOKEN_TTL_MS, revokedSince, { now: () => NOW.getTime() });
     redis.emit('refresh');
     redis.emit('ready');
@@ -187,7 +188,10 @@ describe(`${RedisSessionState.name} on a Redis Cluster`, () => {
     await sut.recordIssued(OTHER_SESSION_ID, USER_ID, new Date(NOW.getTime() + ACCESS_TOKEN_TTL_MS));
   });
 
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    sut.onApplicationShutdown();
+    jest.restoreAllMocks();
+  });
 
   async function expectRefusedUntilRepublished(): Promise<void> {
     await expect(sut.isActive(SESSION_ID, USER_ID)).rejects.toBeInstanceOf(StateStoreUnavailableError);
@@ -205,12 +209,13 @@ describe(`${RedisSessionState.name} on a Redis Cluster`, () => {
 
   it('ignores nodes dropped before the first slot map (seeds named otherwise than in the map)', async () => {
     const fresh = fakeRedis();
-    const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, fresh, { slots });
+    const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, fresh, { slots, refreshSlotsCache });
     const starting = new RedisSessionState(cluster, ACCESS_TOKEN_TTL_MS, revokedSince, { now: () => NOW.getTime() });
     fresh.emit('-node', {});
     fresh.emit('ready');
 
     await expect(starting.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
+    starting.onApplicationShutdown();
   });
 
   it('refuses checks after a refresh of the slot map found a new master for some slots', async () => {
@@ -218,6 +223,26 @@ describe(`${RedisSessionState.name} on a Redis Cluster`, () => {
     redis.emit('refresh');
 
     await expectRefusedUntilRepublished();
+  });
+
+  it('re-reads the slot map every 2 s while connected, until shut down', () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'Date'] });
+    try {
+      const timed = new RedisSessionState(
+        Object.assign(Object.create(Cluster.prototype) as Cluster, fakeRedis(), { slots, refreshSlotsCache }),
+        ACCESS_TOKEN_TTL_MS,
+        revokedSince,
+        { now: () => NOW.getTime() },
+      );
+      refreshSlotsCache.mockClear();
+      jest.advanceTimersByTime(4_000);
+      expect(refreshSlotsCache).toHaveBeenCalledTimes(2);
+      timed.onApplicationShutdown();
+      jest.advanceTimersByTime(4_000);
+      expect(refreshSlotsCache).toHaveBeenCalledTimes(2);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('keeps answering after a refresh that found the same masters', async () => {

@@ -90,7 +90,10 @@ describe(RedisSessionState.name, () => {
       });
 
       it('are not read on a cluster, where the two of them would span slots (and none was ever written)', async () => {
-        const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, redis, { slots: [] });
+        const cluster = Object.assign(Object.create(Cluster.prototype) as Cluster, redis, {
+          slots: [],
+          refreshSlotsCache: jest.fn(),
+        });
         const onCluster = new RedisSessionState(cluster, ACCESS_TOKEN_TTL_MS, jest.fn().mockResolvedValue([]), {
           now: () => NOW_MS,
         });
@@ -98,6 +101,7 @@ describe(RedisSessionState.name, () => {
 
         await expect(onCluster.isActive(SESSION_ID, USER_ID)).resolves.toBe(false);
         expect(redis.mget).toHaveBeenCalledTimes(1);
+        onCluster.onApplicationShutdown();
       });
     });
 

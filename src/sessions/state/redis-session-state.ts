@@ -94,6 +94,7 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
 
   onApplicationShutdown(): void {
     clearInterval(this.catchUpTimer);
+    this.clusterMasters?.stop();
   }
 
   /**
