@@ -1,5 +1,6 @@
-import { jwtPayload, PASSWORD, uniqueUsername, InstanceClient, listenOnLoopback, type Reply } from './support/http';
-import { createTestApp, sharedInstanceEnv, testRedisUrl, type EnvOverrides, type TestApp } from './support/test-app';
+import { jwtPayload, PASSWORD, uniqueUsername, type InstanceClient, type Reply } from './support/http';
+import { closeInstancePair, startInstancePair, type InstancePair } from './support/instance-pair';
+import { testRedisUrl, type EnvOverrides } from './support/test-app';
 import { startRedis, type RunningRedis } from './support/redis-server';
 import { startRedisCluster, withNode, type RunningRedisCluster } from './support/redis-cluster';
 
@@ -29,22 +30,6 @@ function expectStatus(res: Reply, status: number, what: string): void {
   expect({ what, status: res.status }).toEqual({ what, status });
 }
 
-async function startPair(
-  label: string,
-  env: EnvOverrides,
-): Promise<{ a: TestApp; b: TestApp; onA: InstanceClient; onB: InstanceClient }> {
-  const shared = sharedInstanceEnv(label, env);
-  const a = await createTestApp(shared, label);
-  const b = await createTestApp(shared, label);
-  return { a, b, onA: await listenOnLoopback(a, 'A'), onB: await listenOnLoopback(b, 'B') };
-}
-
-async function closePair(pair: { a?: TestApp; b?: TestApp }): Promise<void> {
-  // One database for both: B only closes, A drops it.
-  await pair.b?.app.close();
-  await pair.a?.close();
-}
-
 type StateMode = 'database' | 'redis' | 'cluster';
 
 describe.each([
@@ -57,18 +42,18 @@ describe.each([
     REDIS_URL: mode === 'redis' ? testRedisUrl() : undefined,
     REDIS_CLUSTER_NODES: cluster?.nodes,
   });
-  let pair: { a: TestApp; b: TestApp; onA: InstanceClient; onB: InstanceClient };
+  let pair: InstancePair | undefined;
   let onA: InstanceClient;
   let onB: InstanceClient;
 
   beforeAll(async () => {
     // No failover is wanted here: a node timeout long enough for a loaded machine.
     if (mode === 'cluster') cluster = await startRedisCluster({ nodeTimeoutMs: 5000 });
-    pair = await startPair(`multi${mode}`, redisEnv());
+    pair = await startInstancePair(`multi${mode}`, redisEnv());
     ({ onA, onB } = pair);
   });
   afterAll(async () => {
-    if (pair) await closePair(pair);
+    await closeInstancePair(pair);
     await cluster?.stop();
   });
 
@@ -253,7 +238,7 @@ describe.each([
   describe('AUTH_RATE_LIMIT=6 on both instances', () => {
     const LIMIT = 6;
     let dedicatedRedis: RunningRedis[] = [];
-    let pairs: Array<{ a?: TestApp; b?: TestApp }> = [];
+    let pairs: InstancePair[] = [];
 
     /**
      * A pair of its own for each test: the budget is per client address, and every suite's requests
@@ -265,7 +250,7 @@ describe.each([
       if (redis) dedicatedRedis.push(redis);
       // The cluster is this file's own: emptied, the count starts at zero as well.
       for (const master of cluster ? await cluster.masters() : []) await withNode(master, (node) => node.flushall());
-      const pair = await startPair(`${label}${mode}`, {
+      const pair = await startInstancePair(`${label}${mode}`, {
         AUTH_RATE_LIMIT: String(LIMIT),
         REDIS_URL: redis?.url,
         REDIS_CLUSTER_NODES: cluster?.nodes,
@@ -275,7 +260,7 @@ describe.each([
     }
 
     afterAll(async () => {
-      for (const pair of pairs) await closePair(pair);
+      for (const pair of pairs) await closeInstancePair(pair);
       for (const redis of dedicatedRedis) await redis.stop();
       pairs = [];
       dedicatedRedis = [];

@@ -37,9 +37,18 @@ export class ClusterMasters {
     clearInterval(this.timer);
   }
 
-  /** The node serving the slot of `key` as the client now sees it; undefined before the first slot map. */
-  masterOf(key: string): string | undefined {
-    return this.cluster.slots[calculateSlot(key)]?.[0];
+  /**
+   * The node serving the slot of `key` now (undefined before the first slot map), and whether a later
+   * look finds another one: the slot is hashed once.
+   */
+  watch(key: string): { changed(): boolean } {
+    const slot = calculateSlot(key);
+    const master = this.masterOfSlot(slot);
+    return { changed: () => master !== undefined && this.masterOfSlot(slot) !== master };
+  }
+
+  private masterOfSlot(slot: number): string | undefined {
+    return this.cluster.slots[slot]?.[0];
   }
 
   /** Ranges of slots and their masters, e.g. "0-5460 a:7000|5461-10922 b:7001|…". */
@@ -47,8 +56,8 @@ export class ClusterMasters {
     const ranges: string[] = [];
     let start = 0;
     for (let slot = 1; slot <= SLOTS; slot++) {
-      const master = this.cluster.slots[start]?.[0];
-      if (slot < SLOTS && this.cluster.slots[slot]?.[0] === master) continue;
+      const master = this.masterOfSlot(start);
+      if (slot < SLOTS && this.masterOfSlot(slot) === master) continue;
       ranges.push(`${start}-${slot - 1} ${master ?? 'none'}`);
       start = slot;
     }

@@ -1,6 +1,5 @@
-import { listenOnLoopback } from '../support/http';
+import { closeInstancePair, startInstancePair, type InstancePair } from '../support/instance-pair';
 import { startRedisCluster, withNode, type RunningRedisCluster } from '../support/redis-cluster';
-import { createTestApp, sharedInstanceEnv, type TestApp } from '../support/test-app';
 import {
   exerciseFailover,
   itKeepsTheFailoverGuarantees,
@@ -23,27 +22,19 @@ describe.each([
   ['taken over by its replica while alive (CLUSTER FAILOVER TAKEOVER)', 'takeover'],
 ] as const)('Redis Cluster: a master %s under traffic', (_label, how) => {
   let cluster: RunningRedisCluster;
-  let apps: TestApp[] = [];
+  let pair: InstancePair | undefined;
   let report: FailoverReport;
   let replica: number | undefined;
 
   beforeAll(async () => {
     cluster = await startRedisCluster({ nodeTimeoutMs: 1000 });
-    const shared = sharedInstanceEnv(`cluster${how}`, { REDIS_CLUSTER_NODES: cluster.nodes });
-    apps = [await createTestApp(shared, `cluster${how}`), await createTestApp(shared, `cluster${how}`)];
-    const instances = [await listenOnLoopback(apps[0], 'A'), await listenOnLoopback(apps[1], 'B')] as const;
+    pair = await startInstancePair(`cluster${how}`, { REDIS_CLUSTER_NODES: cluster.nodes });
     report = await exerciseFailover({
-      instances: [...instances],
+      instances: [pair.onA, pair.onB],
       masterOf: (sid) => cluster.masterFor(revocationMarker(sid)),
       async pauseReplicaOf(master) {
         replica = await cluster.replicaOf(master);
         cluster.pause(replica);
-        // Stopped, the replica would still find in its socket what the master sends meanwhile: the link
-        // is cut, and the master refuses to serve it a resynchronisation afterwards.
-        await withNode(master, async (node) => {
-          await node.call('ACL', 'SETUSER', 'default', '-psync', '-sync');
-          await node.call('CLIENT', 'KILL', 'TYPE', 'replica');
-        });
       },
       async replaceMaster(master) {
         if (how === 'kill') await cluster.kill(master);
@@ -65,8 +56,7 @@ describe.each([
   });
 
   afterAll(async () => {
-    await apps[1]?.app.close();
-    await apps[0]?.close();
+    await closeInstancePair(pair);
     await cluster?.stop();
   });
 

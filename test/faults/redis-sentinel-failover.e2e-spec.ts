@@ -1,7 +1,6 @@
-import { listenOnLoopback } from '../support/http';
+import { closeInstancePair, startInstancePair, type InstancePair } from '../support/instance-pair';
 import { withNode } from '../support/redis-cluster';
 import { startRedisSentinel, type RunningRedisSentinel } from '../support/redis-sentinel';
-import { createTestApp, sharedInstanceEnv, type TestApp } from '../support/test-app';
 import {
   exerciseFailover,
   itKeepsTheFailoverGuarantees,
@@ -21,28 +20,23 @@ jest.setTimeout(90_000);
 
 describe('Redis Sentinel: the master killed under traffic', () => {
   let sentinel: RunningRedisSentinel;
-  let apps: TestApp[] = [];
+  let pair: InstancePair | undefined;
   let report: FailoverReport;
   let replica: number | undefined;
 
   beforeAll(async () => {
     sentinel = await startRedisSentinel({ downAfterMs: 1000 });
-    const shared = sharedInstanceEnv('sentinelfailover', {
+    pair = await startInstancePair('sentinelfailover', {
       REDIS_SENTINELS: sentinel.sentinels,
       REDIS_SENTINEL_NAME: sentinel.name,
     });
-    apps = [await createTestApp(shared, 'sentinelfailover'), await createTestApp(shared, 'sentinelfailover')];
-    const instances = [await listenOnLoopback(apps[0], 'A'), await listenOnLoopback(apps[1], 'B')] as const;
     const master = await sentinel.masterPort();
     report = await exerciseFailover({
-      instances: [...instances],
+      instances: [pair.onA, pair.onB],
       masterOf: () => Promise.resolve(master),
-      async pauseReplicaOf(port) {
+      async pauseReplicaOf() {
         replica = await sentinel.replicaPort();
         sentinel.pause(replica);
-        // Stopped, the replica would still find in its socket what the master sends meanwhile: the link
-        // is cut as well, and the stopped replica cannot reconnect before the master is gone.
-        await withNode(port, (node) => node.call('CLIENT', 'KILL', 'TYPE', 'replica'));
       },
       async replaceMaster(port) {
         await sentinel.kill(port);
@@ -55,8 +49,7 @@ describe('Redis Sentinel: the master killed under traffic', () => {
   });
 
   afterAll(async () => {
-    await apps[1]?.app.close();
-    await apps[0]?.close();
+    await closeInstancePair(pair);
     await sentinel?.stop();
   });
 

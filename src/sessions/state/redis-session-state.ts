@@ -42,9 +42,10 @@ const BATCH_SIZE = 500;
  */
 export class RedisSessionState extends SessionStateStore implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('RedisSessionState');
-  /** Keys written before the hash tags (one server or Sentinel only) are still read until they expire. */
-  private readonly readsLegacyKeys: boolean;
-  /** On a cluster: where each slot is served, to notice a new master. */
+  /**
+   * On a cluster: where each slot is served, to notice a new master. Elsewhere (one server or
+   * Sentinel), keys written before the hash tags are still read until they expire.
+   */
   private readonly clusterMasters?: ClusterMasters;
   /** Set by any loss of the connection or refused revocation, cleared once Redis has caught up again. */
   private republishNeeded = false;
@@ -84,7 +85,6 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
       redis.on('-node', () => ready && this.markStale());
       this.clusterMasters = new ClusterMasters(redis, lost);
     }
-    this.readsLegacyKeys = !(redis instanceof Cluster);
   }
 
   onModuleInit(): void {
@@ -172,23 +172,24 @@ export class RedisSessionState extends SessionStateStore implements OnModuleInit
       );
     }
     const events = this.staleEvents;
-    const master = this.clusterMasters?.masterOf(liveKey(sessionId));
-    const [live, revoked] = await askRedis(() => this.redis.mget(liveKey(sessionId), revokedKey(sessionId)));
-    this.refuseIfLostDuring(events, master, sessionId);
+    const live = liveKey(sessionId);
+    const slotMaster = this.clusterMasters?.watch(live);
+    const [liveUser, revoked] = await askRedis(() => this.redis.mget(live, revokedKey(sessionId)));
+    this.refuseIfLostDuring(events, slotMaster);
     if (revoked !== null) return false;
-    if (live !== null || !this.readsLegacyKeys) return live === userId;
+    if (liveUser !== null || this.clusterMasters) return liveUser === userId;
     // Tokens issued by an earlier version, whose keys had no hash tag, stay usable until they expire.
     // A revocation recorded by such a version is published under the new keys by the catch-up.
     const [legacyLive, legacyRevoked] = await askRedis(() =>
       this.redis.mget(legacyKey('live', sessionId), legacyKey('revoked', sessionId)),
     );
-    this.refuseIfLostDuring(events, master, sessionId);
+    this.refuseIfLostDuring(events);
     return legacyLive === userId && legacyRevoked === null;
   }
 
   /** An answer read across a loss, or from a slot whose master changed meanwhile, is not trusted. */
-  private refuseIfLostDuring(events: number, master: string | undefined, sessionId: string): void {
-    const moved = master !== undefined && this.clusterMasters?.masterOf(liveKey(sessionId)) !== master;
+  private refuseIfLostDuring(events: number, slotMaster?: { changed(): boolean }): void {
+    const moved = slotMaster?.changed() ?? false;
     if (moved) this.markStale();
     if (moved || events !== this.staleEvents)
       throw new StateStoreUnavailableError('Redis changed during the check; recent revocations are being re-published');

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { jwtPayload, PASSWORD, sleep, uniqueUsername, type InstanceClient } from '../../support/http';
+import { withNode } from '../../support/redis-cluster';
 
 /**
  * A Redis master replaced under steady verify traffic from two instances, with revocations that its
@@ -27,7 +28,7 @@ export interface FailoverTopology {
   instances: [InstanceClient, InstanceClient];
   /** The port of the master that holds this session's keys. */
   masterOf(sessionId: string): Promise<number>;
-  /** Stops (SIGSTOP) the replica of this master, and keeps it from catching up later. */
+  /** Stops (SIGSTOP) the replica of this master. */
   pauseReplicaOf(master: number): Promise<void>;
   /** Kills the master (or has its replica take over), and resumes the replica. */
   replaceMaster(master: number): Promise<void>;
@@ -80,6 +81,7 @@ export async function exerciseFailover(topology: FailoverTopology): Promise<Fail
   try {
     await sleep(500);
     await topology.pauseReplicaOf(victim);
+    await cutReplicationLink(victim);
     const lateRevoked = victims.slice(0, 3);
     for (const session of lateRevoked) await logOut(a, session);
     const replacedAt = now();
@@ -114,6 +116,17 @@ export async function exerciseFailover(topology: FailoverTopology): Promise<Fail
   } finally {
     await load.stop();
   }
+}
+
+/**
+ * Stopped, a replica would still find in its socket what its master sends meanwhile: the link is cut,
+ * and the master refuses to serve it a resynchronisation afterwards.
+ */
+async function cutReplicationLink(master: number): Promise<void> {
+  await withNode(master, async (node) => {
+    await node.call('ACL', 'SETUSER', 'default', '-psync', '-sync');
+    await node.call('CLIENT', 'KILL', 'TYPE', 'replica');
+  });
 }
 
 /** Checks accepted after their session's logout was answered: the one outcome that must never happen. */
