@@ -2,7 +2,8 @@ import { jwtPayload, PASSWORD, uniqueUsername, type InstanceClient, type Reply }
 import { closeInstancePair, startInstancePair, type InstancePair } from './support/instance-pair';
 import { testRedisUrl, type EnvOverrides } from './support/test-app';
 import { startRedis, type RunningRedis } from './support/redis-server';
-import { startRedisCluster, withNode, type RunningRedisCluster } from './support/redis-cluster';
+import { startRedisCluster, type RunningRedisCluster } from './support/redis-cluster';
+import { withNode } from './support/redis-processes';
 
 /**
  * Two instances of the server (each its own Nest app on its own port) sharing one database, and in

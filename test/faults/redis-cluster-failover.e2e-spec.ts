@@ -1,5 +1,6 @@
 import { closeInstancePair, startInstancePair, type InstancePair } from '../support/instance-pair';
-import { startRedisCluster, withNode, type RunningRedisCluster } from '../support/redis-cluster';
+import { startRedisCluster, type RunningRedisCluster } from '../support/redis-cluster';
+import { withNode } from '../support/redis-processes';
 import {
   exerciseFailover,
   itKeepsTheFailoverGuarantees,

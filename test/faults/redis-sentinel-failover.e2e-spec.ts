@@ -1,5 +1,5 @@
 import { closeInstancePair, startInstancePair, type InstancePair } from '../support/instance-pair';
-import { withNode } from '../support/redis-cluster';
+import { withNode } from '../support/redis-processes';
 import { startRedisSentinel, type RunningRedisSentinel } from '../support/redis-sentinel';
 import {
   exerciseFailover,

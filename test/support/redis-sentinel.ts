@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePorts } from './free-port';
-import { dataNodeArgs, infoField, RedisProcesses, until, withNode } from './redis-cluster';
+import { dataNodeArgs, infoField, RedisProcesses, until, withNode } from './redis-processes';
 
 export interface RunningRedisSentinel {
   /** "127.0.0.1:s1,127.0.0.1:s2,127.0.0.1:s3": the value for REDIS_SENTINELS. */

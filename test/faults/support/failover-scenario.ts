@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { jwtPayload, PASSWORD, sleep, uniqueUsername, type InstanceClient } from '../../support/http';
-import { withNode } from '../../support/redis-cluster';
+import { withNode } from '../../support/redis-processes';
 
 /**
  * A Redis master replaced under steady verify traffic from two instances, with revocations that its
