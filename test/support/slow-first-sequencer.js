@@ -16,16 +16,17 @@ const EXPECTED_SECONDS = {
   'test/faults/database-outage.e2e-spec.ts': 22,
   'test/revocation-races.e2e-spec.ts': 20,
   'test/proxies/caddy.e2e-spec.ts': 20,
-  'test/proxies/nginx.e2e-spec.ts': 18,
   'test/multi-instance.e2e-spec.ts': 22,
   'test/faults/redis-cluster-failover.e2e-spec.ts': 12,
   'test/faults/redis-sentinel-failover.e2e-spec.ts': 12,
-  'test/security/resource-limits.e2e-spec.ts': 16,
   'test/refresh-rotation.e2e-spec.ts': 16,
   'test/openapi/openapi.e2e-spec.ts': 16,
   'test/proxies/browser.e2e-spec.ts': 15,
   'test/database/embedded-database-lifecycle.e2e-spec.ts': 15,
   'test/security/brute-force.e2e-spec.ts': 15,
+  'test/adapters/http-edges.adapter-spec.ts': 30,
+  'test/adapters/cookies-and-tokens.adapter-spec.ts': 25,
+  'test/adapters/proxies-and-lifecycle.adapter-spec.ts': 30,
 };
 /** Any other file: an e2e suite boots an app or two, a unit spec does not. */
 const OTHER_E2E_SECONDS = 8;
@@ -37,7 +38,7 @@ const OTHER_SECONDS = 1;
 function expectedMs(test) {
   const path = relative(test.context.config.rootDir, test.path);
   const known = /** @type {Record<string, number>} */ (EXPECTED_SECONDS)[path];
-  return (known ?? (path.endsWith('.e2e-spec.ts') ? OTHER_E2E_SECONDS : OTHER_SECONDS)) * 1000;
+  return (known ?? (/\.(e2e|adapter)-spec\.ts$/.test(path) ? OTHER_E2E_SECONDS : OTHER_SECONDS)) * 1000;
 }
 
 class SlowFirstSequencer extends Sequencer {

@@ -12,7 +12,7 @@ import {
  * (COOKIE_SECURE, COOKIE_SAMESITE relax them), Path and Max-Age per token, the same on refresh and
  * when cleared at logout; cookie values are plain strings (no cookie-parser "j:" JSON). Sources:
  * OWASP Session Management Cheat Sheet ("Cookies"), ASVS 4.0 V3.4.1-V3.4.5. CSRF and CORS on these
- * cookies: csrf-cors.e2e-spec.ts.
+ * cookies: csrf-cors.e2e-suite.ts.
  */
 
 const ACCESS_LIFETIME_SECONDS = 900;
