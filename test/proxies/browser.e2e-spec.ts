@@ -36,19 +36,25 @@ function fetchInPage(page: Page, method: string, path: string, body?: unknown): 
   );
 }
 
+// One browser for both proxies (starting Chromium is most of this file's CPU); a context of its own for each.
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close().catch(() => undefined);
+});
+
 describe.each<ProxyKind>(['nginx', 'caddy'])('a browser session through %s', (kind) => {
   let d: ProxiedDeployment;
-  let browser: Browser;
   let context: BrowserContext;
 
   beforeAll(async () => {
     d = await startProxiedDeployment(kind, `pxbrowser${kind}`);
-    browser = await launchChromium();
     context = await browser.newContext();
   });
   afterAll(async () => {
     await context?.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
     await d?.close();
   });
 

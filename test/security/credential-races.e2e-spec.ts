@@ -27,9 +27,9 @@ hashPasswordsAtProductionCost();
  * hash) when it answers; the run fails unless some overlapped it and were let in.
  */
 const ROUNDS = 2;
-const LOGINS_PER_ROUND = 28;
+const LOGINS_PER_ROUND = 20;
 /** Fewer for deletion, to bound the run time: every login costs an argon2 verification. */
-const LOGINS_PER_DELETION_ROUND = 16;
+const LOGINS_PER_DELETION_ROUND = 12;
 const NEW_PASSWORD = 'a different long passphrase';
 const PROBES_AT_ONCE = 10;
 
