@@ -10,7 +10,7 @@ import { bearer, PROTECTED_ROUTES, tokenTarget, type Headers } from './support/t
  * one space) or the accessToken cookie, the header winning with no fallback to the cookie; a forged
  * token is refused alike in either place; refresh and access tokens are not interchangeable; the
  * refresh route takes only a string (anything else issues nothing to anyone); a logged-out session's
- * tokens are refused. Forged signatures and claims: token-forgery.e2e-spec.ts.
+ * tokens are refused. Forged signatures and claims: token-forgery.e2e-suite.ts.
  */
 
 jest.setTimeout(60_000);

@@ -20,7 +20,7 @@ import { bearer, tokenTarget } from './support/token-target';
  * Property: every forged token is 401 with the generic body and `WWW-Authenticate: Bearer
  * error="invalid_token"` on both protected routes, never 5xx, never a library message; only an
  * expired token that is otherwise valid is told apart ("Access token expired").
- * Where and how a token is presented: token-presentation.e2e-spec.ts.
+ * Where and how a token is presented: token-presentation.e2e-suite.ts.
  */
 
 jest.setTimeout(60_000);
