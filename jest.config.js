@@ -18,11 +18,21 @@ const tsJest = [
   },
 ];
 
+/**
+ * jose ships ES modules only. Node.js 20.19+ require()s them natively; Jest's module loader does not, so
+ * SWC turns them into CommonJS for the tests.
+ */
+const esmOnlyPackages = ['jose'];
+const esmToCommonJs = ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }];
+
 /** What every project shares: TypeScript compiled by SWC, in Node.js. */
 const project = {
   rootDir: '.',
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': tsJest },
+  transform: { '^.+\\.ts$': tsJest, [`/node_modules/(${esmOnlyPackages.join('|')})/.+\\.js$`]: esmToCommonJs },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnlyPackages.join('|')})/)`],
+  // The workspace's guard package from its sources, as the example service imports it.
+  moduleNameMapper: { '^nest-auth-guard$': '<rootDir>/packages/nest-auth-guard/src' },
 };
 
 /**
@@ -57,7 +67,7 @@ module.exports = {
     {
       ...project,
       displayName: 'unit',
-      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/dev/**/*.spec.ts'],
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/dev/**/*.spec.ts', '<rootDir>/packages/*/src/**/*.spec.ts'],
       testPathIgnorePatterns: ['/node_modules/', '\\.int-spec\\.ts$'],
     },
     // Repositories against the real database (one per run, test/support/database-setup.ts).

@@ -7,12 +7,20 @@ import { IS_PUBLIC_KEY } from './access/public.decorator';
 import { RATE_LIMIT_BUDGET_KEY } from './access/rate-limit-budget.decorator';
 import { ROLES_KEY } from './access/roles.decorator';
 import { HealthController } from './health/health.controller';
+import { JwksController } from './auth/jwks.controller';
 import { UsersController } from './users/users.controller';
 
 /** Every controller the application mounts. A new controller must be added here to be checked. */
-const CONTROLLERS: Type[] = [AuthController, UsersController, HealthController];
+const CONTROLLERS: Type[] = [AuthController, JwksController, UsersController, HealthController];
 
-const PUBLIC_ROUTES = ['POST auth/register', 'POST auth/login', 'POST auth/refresh', 'GET health', 'GET health/live'];
+const PUBLIC_ROUTES = [
+  'POST auth/register',
+  'POST auth/login',
+  'POST auth/refresh',
+  'GET health',
+  'GET health/live',
+  'GET .well-known/jwks.json',
+];
 
 /** The API contract's routes that need an access token (paths without the global /api prefix). */
 const PROTECTED_ROUTES = [
@@ -77,7 +85,7 @@ describe('application routes', () => {
   const routes = routeTable();
   const byName = (route: string) => routes.find((entry) => entry.route === route);
 
-  it('makes exactly register, login, refresh and the two health probes public', () => {
+  it('makes exactly register, login, refresh, the two health probes and the key set public', () => {
     const publicRoutes = routes.filter((entry) => entry.isPublic).map((entry) => entry.route);
 
     expect(publicRoutes.sort()).toEqual([...PUBLIC_ROUTES].sort());

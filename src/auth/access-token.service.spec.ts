@@ -1,5 +1,6 @@
 import { JwtService } from '@nestjs/jwt';
 import { makeAuthConfig } from '../config/testing/auth-config.fixture';
+import { AccessTokenSigner } from '../crypto/access-token-signer.service';
 import { TokenCrypto } from '../crypto/token-crypto.service';
 import { AccessTokenService, type AccessTokenClaims } from './access-token.service';
 
@@ -21,6 +22,9 @@ const VALID: AccessTokenClaims = {
   roles: ['user'],
 };
 
+/** HS256 mode: the signer has no keys, and AccessTokenService signs with @nestjs/jwt. */
+const hs256Signer = new AccessTokenSigner({ passwordHashQueueLimit: 1, accessTokenSigning: { algorithm: 'HS256' } });
+
 /** As the JwtModule in AuthModule registers it. */
 function jwtServiceFor(secret: string): JwtService {
   return new JwtService({ secret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } });
@@ -38,7 +42,7 @@ describe(AccessTokenService.name, () => {
 
   beforeEach(() => {
     jwtService = jwtServiceFor(ACCESS_SECRET);
-    sut = new AccessTokenService(jwtService, new TokenCrypto(), config, clock);
+    sut = new AccessTokenService(jwtService, new TokenCrypto(), hs256Signer, config, clock);
   });
 
   describe('hasExpired', () => {
@@ -128,22 +132,22 @@ describe(AccessTokenService.name, () => {
       return verifier.verify<AccessTokenClaims>(accessToken, { clockTimestamp: NOW });
     }
 
-    it('signs a token that verifies with the access secret and not with another', () => {
-      const { accessToken } = issueAt();
+    it('signs a token that verifies with the access secret and not with another', async () => {
+      const { accessToken } = await issueAt();
 
       expect(() => claimsOf(accessToken)).not.toThrow();
       expect(() => claimsOf(accessToken, jwtServiceFor('another-Secret-0123456789-ABCDEFGHIJKLMNOP'))).toThrow();
     });
 
-    it('uses an HS256 header', () => {
-      const { accessToken } = issueAt();
+    it('uses an HS256 header', async () => {
+      const { accessToken } = await issueAt();
 
       const decoded = jwtService.decode<{ header: { alg: string } }>(accessToken, { complete: true });
       expect(decoded.header.alg).toBe('HS256');
     });
 
-    it('carries sub, sid, jti, iat, exp and roles', () => {
-      const { accessToken } = issueAt(LONG_AFTER, ['admin', 'user']);
+    it('carries sub, sid, jti, iat, exp and roles', async () => {
+      const { accessToken } = await issueAt(LONG_AFTER, ['admin', 'user']);
 
       expect(claimsOf(accessToken)).toEqual({
         sub: USER_ID,
@@ -155,8 +159,8 @@ describe(AccessTokenService.name, () => {
       });
     });
 
-    it('sets exp - iat to the configured lifetime and reports it as expiresIn and expiresAt', () => {
-      const { accessToken, expiresIn, expiresAt } = issueAt();
+    it('sets exp - iat to the configured lifetime and reports it as expiresIn and expiresAt', async () => {
+      const { accessToken, expiresIn, expiresAt } = await issueAt();
 
       const { iat, exp } = claimsOf(accessToken);
       expect(exp - iat).toBe(15 * 60);
@@ -164,25 +168,26 @@ describe(AccessTokenService.name, () => {
       expect(expiresAt).toEqual(new Date(exp * 1000));
     });
 
-    it('follows another configured lifetime', () => {
+    it('follows another configured lifetime', async () => {
       const shortLived = new AccessTokenService(
         jwtService,
         new TokenCrypto(),
+        hs256Signer,
         { ...config, accessTokenTtlMs: 90_000 },
         clock,
       );
 
-      const { accessToken, expiresIn } = issueAt(LONG_AFTER, ['user'], shortLived);
+      const { accessToken, expiresIn } = await issueAt(LONG_AFTER, ['user'], shortLived);
 
       const { iat, exp } = claimsOf(accessToken);
       expect(exp - iat).toBe(90);
       expect(expiresIn).toBe(90);
     });
 
-    it('ends the token at the end of its session when that comes before the configured lifetime', () => {
+    it('ends the token at the end of its session when that comes before the configured lifetime', async () => {
       const sessionEnd = new Date(NOW_MS + 300_000);
 
-      const { accessToken, expiresIn, expiresAt } = issueAt(sessionEnd);
+      const { accessToken, expiresIn, expiresAt } = await issueAt(sessionEnd);
 
       const { iat, exp } = claimsOf(accessToken);
       expect(exp - iat).toBe(300);
@@ -190,46 +195,46 @@ describe(AccessTokenService.name, () => {
       expect(expiresAt).toEqual(new Date(exp * 1000));
     });
 
-    it('never lets exp pass the session end, whatever the fractions of a second', () => {
+    it('never lets exp pass the session end, whatever the fractions of a second', async () => {
       for (const untilEndMs of [300_000, 300_001, 300_299, 300_300, 300_999, 899_999, 900_000]) {
         const sessionEnd = new Date(NOW_MS + untilEndMs);
 
-        const { accessToken, expiresAt } = issueAt(sessionEnd);
+        const { accessToken, expiresAt } = await issueAt(sessionEnd);
 
         expect(claimsOf(accessToken).exp * 1000).toBeLessThanOrEqual(sessionEnd.getTime());
         expect(expiresAt.getTime()).toBeLessThanOrEqual(sessionEnd.getTime());
       }
     });
 
-    it('keeps the configured lifetime exactly when the session ends at that same moment or later', () => {
-      expect(issueAt(new Date(NOW_MS + 900_000)).expiresIn).toBe(900);
-      expect(issueAt(new Date(NOW_MS + 900_001)).expiresIn).toBe(900);
+    it('keeps the configured lifetime exactly when the session ends at that same moment or later', async () => {
+      expect((await issueAt(new Date(NOW_MS + 900_000))).expiresIn).toBe(900);
+      expect((await issueAt(new Date(NOW_MS + 900_001))).expiresIn).toBe(900);
     });
 
     it.each([
       ['less than a second away', 400],
       ['already passed', -60_000],
-    ])('issues a token of at least one second when the session end is %s', (_label, untilEndMs) => {
-      const { accessToken, expiresIn } = issueAt(new Date(NOW_MS + untilEndMs));
+    ])('issues a token of at least one second when the session end is %s', async (_label, untilEndMs) => {
+      const { accessToken, expiresIn } = await issueAt(new Date(NOW_MS + untilEndMs));
 
       const { iat, exp } = claimsOf(accessToken);
       expect(expiresIn).toBe(1);
       expect(exp - iat).toBe(1);
     });
 
-    it('sets iat from the given clock, in whole seconds', () => {
-      expect(claimsOf(issueAt().accessToken).iat).toBe(Math.floor(NOW_MS / 1000));
+    it('sets iat from the given clock, in whole seconds', async () => {
+      expect(claimsOf((await issueAt()).accessToken).iat).toBe(Math.floor(NOW_MS / 1000));
     });
 
-    it('gives every token its own jti', () => {
-      const first = claimsOf(issueAt().accessToken);
-      const second = claimsOf(issueAt().accessToken);
+    it('gives every token its own jti', async () => {
+      const first = claimsOf((await issueAt()).accessToken);
+      const second = claimsOf((await issueAt()).accessToken);
 
       expect(first.jti).not.toBe(second.jti);
     });
 
-    it('issues tokens whose verified claims parseClaims accepts', () => {
-      const payload: unknown = claimsOf(issueAt().accessToken);
+    it('issues tokens whose verified claims parseClaims accepts', async () => {
+      const payload: unknown = claimsOf((await issueAt()).accessToken);
 
       expect(sut.parseClaims(payload)).toMatchObject({ sub: USER_ID, sid: SESSION_ID, roles: ['user'] });
     });

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { Clock } from '../common/clock/clock';
 import { authConfig, type AuthConfig } from '../config';
+import { AccessTokenSigner } from '../crypto/access-token-signer.service';
 import { TokenCrypto } from '../crypto/token-crypto.service';
 
 export interface AccessTokenClaims {
@@ -11,6 +12,8 @@ export interface AccessTokenClaims {
   iat: number;
   exp: number;
   roles: string[];
+  /** Only in the asymmetric modes, where other services verify the tokens and check their issuer. */
+  iss?: string;
 }
 
 export interface IssuedAccessToken {
@@ -29,6 +32,7 @@ export class AccessTokenService {
   constructor(
     private readonly jwtService: JwtService,
     private readonly crypto: TokenCrypto,
+    private readonly signer: AccessTokenSigner,
     @Inject(authConfig.KEY) private readonly config: AuthConfig,
     private readonly clock: Clock,
   ) {}
@@ -38,15 +42,21 @@ export class AccessTokenService {
   }
 
   /** `notAfter`: the session's end; a token never outlives its session, even unchecked. */
-  issue(userId: string, sessionId: string, roles: string[], notAfter: Date, now = this.clock.now()): IssuedAccessToken {
+  async issue(
+    userId: string,
+    sessionId: string,
+    roles: string[],
+    notAfter: Date,
+    now = this.clock.now(),
+  ): Promise<IssuedAccessToken> {
     const untilSessionEnds = Math.floor((notAfter.getTime() - now) / 1000);
     const expiresIn = Math.max(1, Math.min(this.lifetimeSeconds, untilSessionEnds));
     const iat = Math.floor(now / 1000);
     const exp = iat + expiresIn;
-    const accessToken = this.jwtService.sign(
-      { sub: userId, sid: sessionId, roles, iat, exp },
-      { jwtid: this.crypto.randomId(), algorithm: 'HS256' },
-    );
+    const claims = { sub: userId, sid: sessionId, roles, iat, exp };
+    const accessToken = this.signer.asymmetric
+      ? await this.signer.sign({ ...claims, jti: this.crypto.randomId(), iss: this.signer.issuer })
+      : this.jwtService.sign(claims, { jwtid: this.crypto.randomId(), algorithm: 'HS256' });
     return { accessToken, expiresIn, expiresAt: new Date(exp * 1000) };
   }
 
@@ -75,6 +85,10 @@ export class AccessTokenService {
       return null;
     if (iat > nowSeconds + CLOCK_SKEW_SECONDS || exp <= iat) return null;
     if (!Array.isArray(roles) || !roles.every((role): role is string => typeof role === 'string')) return null;
+    if (this.signer.asymmetric) {
+      if (claims.iss !== this.signer.issuer) return null;
+      return { sub, sid, jti, iat, exp, roles, iss: this.signer.issuer };
+    }
     return { sub, sid, jti, iat, exp, roles };
   }
 }

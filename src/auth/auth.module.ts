@@ -9,6 +9,7 @@ import { UsersModule } from '../users/users.module';
 import { AccessTokenService } from './access-token.service';
 import { AuthCookies } from './auth-cookies';
 import { AuthController } from './auth.controller';
+import { JwksController } from './jwks.controller';
 import { AuthService } from './auth.service';
 import { CsrfPolicy } from './csrf.policy';
 import { AuthRateLimitGuard } from './guards/auth-rate-limit.guard';
@@ -43,7 +44,7 @@ import { ACCESS_TOKEN_ALGORITHM, JwtStrategy } from './strategies/jwt.strategy';
       }),
     }),
   ],
-  controllers: [AuthController],
+  controllers: [AuthController, JwksController],
   providers: [
     AuthService,
     AccessTokenService,

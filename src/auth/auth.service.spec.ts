@@ -195,7 +195,11 @@ describe(AuthService.name, () => {
     });
 
     it('reports the lifetime the access-token service chose, and the session end for the refresh token', async () => {
-      accessTokens.issue.mockReturnValue({ ...ACCESS, expiresIn: 42, expiresAt: new Date('2030-01-01T00:00:42.000Z') });
+      accessTokens.issue.mockResolvedValue({
+        ...ACCESS,
+        expiresIn: 42,
+        expiresAt: new Date('2030-01-01T00:00:42.000Z'),
+      });
 
       const issued = await sut.login('alice', 'correct-password', CLIENT);
 

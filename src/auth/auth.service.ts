@@ -124,7 +124,7 @@ export class AuthService {
   }
 
   private async issueTokens(user: UserAccount, session: IssuedRefreshToken): Promise<IssuedTokens> {
-    const access = this.accessTokens.issue(user.id, session.sessionId, user.roles, session.expiresAt);
+    const access = await this.accessTokens.issue(user.id, session.sessionId, user.roles, session.expiresAt);
     await this.sessionsService.recordAccessTokenIssued(session.sessionId, user.id, access.expiresAt);
     return {
       user,

@@ -4,7 +4,7 @@ import { loadEnvironment } from './load-environment';
 
 /** The crypto settings, derived from the parsed environment. */
 export function cryptoConfigFrom(env: Environment) {
-  return { passwordHashQueueLimit: env.passwordHashQueueLimit };
+  return { passwordHashQueueLimit: env.passwordHashQueueLimit, accessTokenSigning: env.accessTokenSigning };
 }
 export type CryptoConfig = ReturnType<typeof cryptoConfigFrom>;
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ms, { type StringValue } from 'ms';
+import { parseAccessTokenSigning, type AccessTokenSigning } from './access-token-signing';
 import { parseRedisTopology, type RedisTopology } from './redis-topology';
 import { parseTrustProxy } from './trust-proxy';
 
@@ -24,6 +25,8 @@ export interface Environment {
   refreshTokenSecret: string;
   /** True when the secrets were generated for this process because none were configured. */
   secretsGenerated: boolean;
+  /** ACCESS_TOKEN_ALGORITHM and its keys: HS256 with accessTokenSecret, or EdDSA / ES256. */
+  accessTokenSigning: AccessTokenSigning;
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
   sessionMaxLifetimeMs: number;
@@ -185,6 +188,18 @@ class EnvironmentReader {
     return topology;
   }
 
+  accessTokenSigning(production: boolean): AccessTokenSigning {
+    const { signing, problems } = parseAccessTokenSigning({
+      algorithm: this.optional('ACCESS_TOKEN_ALGORITHM'),
+      privateKey: this.optional('ACCESS_TOKEN_PRIVATE_KEY'),
+      previousKeys: this.optional('ACCESS_TOKEN_PREVIOUS_KEYS'),
+      issuer: this.optional('ACCESS_TOKEN_ISSUER'),
+      production,
+    });
+    this.problems.push(...problems);
+    return signing;
+  }
+
   secret(name: string): string | undefined {
     const value = this.raw[name];
     if (value === undefined || value === '') return undefined;
@@ -267,6 +282,7 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
     accessTokenSecret: accessTokenSecret ?? '',
     refreshTokenSecret: refreshTokenSecret ?? '',
     secretsGenerated,
+    accessTokenSigning: env.accessTokenSigning(production),
     accessTokenTtlMs: env.duration('ACCESS_TOKEN_EXPIRY', '15m', { allowZero: false }),
     refreshTokenTtlMs: env.duration('REFRESH_TOKEN_EXPIRY', '7d', { allowZero: false }),
     sessionMaxLifetimeMs: env.duration('SESSION_MAX_LIFETIME', '30d', { allowZero: false }),

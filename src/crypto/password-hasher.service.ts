@@ -38,7 +38,7 @@ export class PasswordHasher implements OnModuleInit {
   private dummyHash?: Promise<string>;
 
   constructor(
-    @Inject(cryptoConfig.KEY) config: CryptoConfig,
+    @Inject(cryptoConfig.KEY) config: Pick<CryptoConfig, 'passwordHashQueueLimit'>,
     @Inject(PASSWORD_HASH_COST) private readonly cost: PasswordHashCost,
   ) {
     this.gate = new ConcurrencyGate(HASH_CONCURRENCY, config.passwordHashQueueLimit);

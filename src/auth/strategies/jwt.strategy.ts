@@ -5,6 +5,7 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import { Clock } from '../../common/clock/clock';
 import type { HttpRequest } from '../../common/http/http-request';
 import { authConfig, type AuthConfig } from '../../config';
+import { AccessTokenSigner } from '../../crypto/access-token-signer.service';
 import { TokenCrypto } from '../../crypto/token-crypto.service';
 import { AccessTokenService } from '../access-token.service';
 import { extractAccessToken } from '../access-token.extractor';
@@ -16,6 +17,8 @@ export const ACCESS_TOKEN_ALGORITHM = 'HS256';
 
 /**
  * passport-jwt checks the signature (HS256 only: `none` and every other algorithm are refused);
+ * in the asymmetric modes AccessTokenSigner does, since jsonwebtoken cannot verify EdDSA (see
+ * authenticate);
  * `validate` then checks the expiry against the Clock and asks AuthService whether the token's session
  * is still live. A signature alone is not enough: that is the whole point of this service.
  *
@@ -31,6 +34,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     private readonly authService: AuthService,
     private readonly accessTokens: AccessTokenService,
     private readonly clock: Clock,
+    private readonly signer: AccessTokenSigner,
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromExtractors([(req: HttpRequest) => extractAccessToken(req)?.token ?? null]),
@@ -40,6 +44,28 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       // Checked in validate, against the Clock (see above); never skipped.
       ignoreExpiration: true,
     });
+  }
+
+  /**
+   * HS256: passport-jwt's own flow. EdDSA / ES256: the same flow, with the signature checked by
+   * AccessTokenSigner instead of jsonwebtoken; `validate` and the answers to passport are the same.
+   */
+  override authenticate(...args: Parameters<Strategy['authenticate']>): void {
+    if (!this.signer.asymmetric) return super.authenticate(...args);
+    const token = extractAccessToken(args[0] as unknown as HttpRequest)?.token;
+    if (!token) return this.fail(new Error('No auth token'), 401);
+    this.signer
+      .verifySignature(token)
+      .then(
+        async (payload) => {
+          const result = await this.validate(payload);
+          if (Array.isArray(result)) return this.fail(result[1], 401);
+          if (!result) return this.fail(undefined, 401);
+          return this.success(result);
+        },
+        (error: Error) => this.fail(error, 401),
+      )
+      .catch((error: unknown) => this.error(error as Error));
   }
 
   /** `[false, info]`: a refusal with its reason, which passport hands to JwtAuthGuard. */

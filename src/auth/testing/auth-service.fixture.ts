@@ -87,7 +87,7 @@ export function authServiceMocks(): AuthServiceMocks {
       revokeOwn: jest.fn().mockResolvedValue(false),
       revokeAllOfUser: jest.fn().mockResolvedValue(undefined),
     },
-    accessTokens: { issue: jest.fn().mockReturnValue(ACCESS), parseClaims: jest.fn() },
+    accessTokens: { issue: jest.fn().mockResolvedValue(ACCESS), parseClaims: jest.fn() },
     loginThrottle: { beginAttempt: jest.fn(), recordSuccess: jest.fn() },
   };
 }
