@@ -84,6 +84,14 @@ export class AccessTokenService {
     if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp))
       return null;
     if (iat > nowSeconds + CLOCK_SKEW_SECONDS || exp <= iat) return null;
+    // We never set nbf; a token that does must not be used early (jsonwebtoken checks it in HS256 mode,
+    // jose's signature check in the asymmetric modes does not).
+    const { nbf } = claims;
+    if (
+      nbf !== undefined &&
+      (typeof nbf !== 'number' || !Number.isFinite(nbf) || nbf > nowSeconds + CLOCK_SKEW_SECONDS)
+    )
+      return null;
     if (!Array.isArray(roles) || !roles.every((role): role is string => typeof role === 'string')) return null;
     if (this.signer.asymmetric) {
       if (claims.iss !== this.signer.issuer) return null;

@@ -4,6 +4,7 @@
 import './log-correlation.e2e-suite';
 import './credentials.e2e-suite';
 import './token-forgery.e2e-suite';
+import './token-forgery-asymmetric.e2e-suite';
 import './brute-force.e2e-suite';
 import './redis-write-faults.e2e-suite';
 

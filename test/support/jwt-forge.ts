@@ -1,9 +1,10 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { testClock } from './test-clock';
 
 /**
  * Hand-made JWTs for forgery tests: no JWT library, so the header, payload and signature are exactly
- * what the test says, including shapes a library would refuse to produce.
+ * what the test says, including shapes a library would refuse to produce. HMAC (HS256/384/512) and the
+ * two asymmetric algorithms the service can sign with (EdDSA with Ed25519, ES256 with P-256).
  */
 
 export type JwtPart = Record<string, unknown>;
@@ -15,14 +16,77 @@ export function base64UrlJson(value: unknown): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }
 
-export function hmacSignature(signingInput: string, secret: string, algorithm: HmacAlgorithm = 'HS256'): string {
+/** `secret` may be bytes: algorithm confusion uses a public key's DER or raw bytes as the HMAC key. */
+export function hmacSignature(
+  signingInput: string,
+  secret: string | Buffer,
+  algorithm: HmacAlgorithm = 'HS256',
+): string {
   return createHmac(HMAC_HASH[algorithm], secret).update(signingInput).digest('base64url');
 }
 
 /** `header.payload.signature`, the signature an HMAC of the first two parts with `secret`. */
-export function signJwt(header: JwtPart, payload: JwtPart, secret: string, algorithm: HmacAlgorithm = 'HS256'): string {
+export function signJwt(
+  header: JwtPart,
+  payload: JwtPart,
+  secret: string | Buffer,
+  algorithm: HmacAlgorithm = 'HS256',
+): string {
   const signingInput = `${base64UrlJson(header)}.${base64UrlJson(payload)}`;
   return `${signingInput}.${hmacSignature(signingInput, secret, algorithm)}`;
+}
+
+export type AsymmetricAlgorithm = 'EdDSA' | 'ES256';
+
+/** A key pair and the `kid` the service gives it (its RFC 7638 thumbprint). */
+export interface SigningKey {
+  alg: AsymmetricAlgorithm;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  kid: string;
+}
+
+export function newSigningKey(alg: AsymmetricAlgorithm): SigningKey {
+  const { privateKey, publicKey } =
+    alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { alg, privateKey, publicKey, kid: jwkThumbprint(publicKey) };
+}
+
+/**
+ * RFC 7638: SHA-256 of the key's required JWK members, in lexicographic order and without whitespace.
+ * Computed here rather than by jose, so that the service's own thumbprints are checked, not echoed.
+ */
+export function jwkThumbprint(publicKey: KeyObject): string {
+  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
+  const members = kty === 'EC' ? { crv, kty, x, y } : { crv, kty, x };
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
+
+export const pkcs8Pem = (key: KeyObject): string => key.export({ format: 'pem', type: 'pkcs8' }).toString();
+export const spkiPem = (key: KeyObject): string => key.export({ format: 'pem', type: 'spki' }).toString();
+
+/**
+ * The signature of `signingInput` with a private key, in its key's own algorithm: Ed25519, or ECDSA
+ * P-256 with SHA-256 as JWS encodes it (r and s, 32 bytes each: RFC 7518 section 3.4), or DER-encoded
+ * when asked (a form JWS forbids).
+ */
+export function keySignature(
+  signingInput: string,
+  privateKey: KeyObject,
+  ecdsaEncoding: 'jws' | 'der' = 'jws',
+): string {
+  const data = Buffer.from(signingInput);
+  const signature =
+    privateKey.asymmetricKeyType === 'ed25519'
+      ? sign(null, data, privateKey)
+      : sign('sha256', data, { key: privateKey, dsaEncoding: ecdsaEncoding === 'jws' ? 'ieee-p1363' : 'der' });
+  return signature.toString('base64url');
+}
+
+/** `header.payload.signature`, signed with a private key (whatever `header.alg` says). */
+export function signJwtWithKey(header: JwtPart, payload: JwtPart, privateKey: KeyObject): string {
+  const signingInput = `${base64UrlJson(header)}.${base64UrlJson(payload)}`;
+  return `${signingInput}.${keySignature(signingInput, privateKey)}`;
 }
 
 /** `header.payload.<signature as given>`: for `alg: none` and stripped or foreign signatures. */
@@ -35,6 +99,10 @@ export function withTamperedPayload(token: string, change: (payload: JwtPart) =>
   const [header, payload, signature] = token.split('.');
   const decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as JwtPart;
   return `${header}.${base64UrlJson(change(decoded))}.${signature}`;
+}
+
+export function jwtHeader(token: string): JwtPart {
+  return JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as JwtPart;
 }
 
 /** Now on the apps' Clock (testClock), in which they check iat and exp: ahead of the machine's time. */

@@ -51,9 +51,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
    * AccessTokenSigner instead of jsonwebtoken; `validate` and the answers to passport are the same.
    */
   override authenticate(...args: Parameters<Strategy['authenticate']>): void {
-    if (!this.signer.asymmetric) return super.authenticate(...args);
     const token = extractAccessToken(args[0] as unknown as HttpRequest)?.token;
     if (!token) return this.fail(new Error('No auth token'), 401);
+    // jsonwebtoken throws, instead of refusing, on a correctly signed payload that is not an object
+    // (`null`): a 500. Such a token is no token of ours whatever its signature.
+    if (!hasObjectPayload(token)) return this.fail(new Error('Malformed payload'), 401);
+    if (!this.signer.asymmetric) return super.authenticate(...args);
     this.signer
       .verifySignature(token)
       .then(
@@ -76,5 +79,14 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       return [false, new TokenExpiredError('jwt expired', new Date(exp * 1000))];
     }
     return (await this.authService.authenticateAccessToken(payload)) ?? false;
+  }
+}
+
+function hasObjectPayload(token: string): boolean {
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    return typeof payload === 'object' && payload !== null && !Array.isArray(payload);
+  } catch {
+    return false;
   }
 }

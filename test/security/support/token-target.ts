@@ -1,13 +1,44 @@
 import { randomBytes } from 'node:crypto';
-import { createTestApp, type TestApp } from '../../support/test-app';
+import { createTestApp, type EnvOverrides, type TestApp } from '../../support/test-app';
 import { jwtPayload, registerAndLogin, type LoggedIn } from '../../support/http';
-import { accessClaims, HS256_HEADER, signJwt, type JwtPart } from '../../support/jwt-forge';
+import {
+  accessClaims,
+  base64UrlJson,
+  HS256_HEADER,
+  hmacSignature,
+  keySignature,
+  newSigningKey,
+  pkcs8Pem,
+  signJwt,
+  signJwtWithKey,
+  spkiPem,
+  type AsymmetricAlgorithm,
+  type JwtPart,
+  type SigningKey,
+} from '../../support/jwt-forge';
 import { expectNoLeak, UNAUTHORIZED } from './attack-kit';
 
 /**
  * The target of the token suites (token-forgery, token-presentation): one app, two users (alice and
- * bob) each with a live session, and the check every refusal must pass.
+ * bob) each with a live session, and the check every refusal must pass. The app signs its access
+ * tokens in one of the service's modes: HS256 (ACCESS_TOKEN_SECRET) or EdDSA / ES256 (a private key).
  */
+
+export type AccessTokenMode = 'HS256' | AsymmetricAlgorithm;
+export const ACCESS_TOKEN_MODES: readonly AccessTokenMode[] = ['HS256', 'EdDSA', 'ES256'];
+export const otherAlgorithm = (alg: AsymmetricAlgorithm): AsymmetricAlgorithm => (alg === 'EdDSA' ? 'ES256' : 'EdDSA');
+
+/** The keys of an asymmetric mode, all in the app's environment. */
+export interface AppSigningKeys {
+  /** ACCESS_TOKEN_ISSUER: not the default, so that a hard-coded default would show. */
+  issuer: string;
+  /** ACCESS_TOKEN_PRIVATE_KEY. */
+  active: SigningKey;
+  /** ACCESS_TOKEN_PREVIOUS_KEYS, as a public PEM: the mode's algorithm. */
+  retired: SigningKey;
+  /** ACCESS_TOKEN_PREVIOUS_KEYS, as a private PEM: the other algorithm (a rotation that changed it). */
+  retiredOther: SigningKey;
+}
 
 export type Headers = Record<string, string>;
 export const bearer = (token: string): Headers => ({ Authorization: `Bearer ${token}` });
@@ -21,14 +52,31 @@ export interface Caller extends LoggedIn {
 }
 
 export interface TokenTarget {
+  readonly mode: AccessTokenMode;
+  /** Undefined in HS256 mode. */
+  readonly keys: AppSigningKeys | undefined;
   readonly t: TestApp;
   readonly alice: Caller;
   readonly bob: Caller;
   newCaller(prefix: string): Promise<Caller>;
+  /** Claims the server would mint for a session (with `iss` in the asymmetric modes), with overrides. */
+  claims(sub: string, sid: string, overrides?: JwtPart): JwtPart;
   /** Claims the server would mint for alice's live session, with overrides. */
   aliceClaims(overrides?: JwtPart): JwtPart;
-  /** Signed exactly as the server signs (HS256, ACCESS_TOKEN_SECRET): only the claims are forged. */
-  signedRight(payload: JwtPart): string;
+  /** The header the server writes: `{alg, typ}` in HS256 mode, `{alg, kid, typ}` otherwise. */
+  header(): JwtPart;
+  /** The signature the server would put on `signingInput` (its secret or its active private key). */
+  signature(signingInput: string): string;
+  /**
+   * Signed exactly as the server signs (HS256 with ACCESS_TOKEN_SECRET, or the active private key):
+   * only the claims, or the header when given, are forged.
+   */
+  signedRight(payload: JwtPart, header?: JwtPart): string;
+  /**
+   * The server's header, signed with a key the server does not have: the guessed secret "secret"
+   * in HS256 mode, a fresh key of the mode's type otherwise.
+   */
+  signedWrong(payload: JwtPart): string;
   /**
    * On both protected routes: 401 with `expected` as the body, a challenge matching `challenge`, no
    * library, parser or framework words.
@@ -36,8 +84,30 @@ export interface TokenTarget {
   expectRefused(headers: Headers, expected?: object, challenge?: RegExp): Promise<void>;
 }
 
-/** Opens the app and the two callers in beforeAll and closes it in afterAll. */
-export function tokenTarget(label: string): TokenTarget {
+function signingKeysOf(mode: AsymmetricAlgorithm): AppSigningKeys {
+  return {
+    issuer: 'https://auth.token-forgery.test',
+    active: newSigningKey(mode),
+    retired: newSigningKey(mode),
+    retiredOther: newSigningKey(otherAlgorithm(mode)),
+  };
+}
+
+function signingEnv(keys: AppSigningKeys): EnvOverrides {
+  return {
+    ACCESS_TOKEN_ALGORITHM: keys.active.alg,
+    ACCESS_TOKEN_PRIVATE_KEY: pkcs8Pem(keys.active.privateKey),
+    ACCESS_TOKEN_PREVIOUS_KEYS: spkiPem(keys.retired.publicKey) + pkcs8Pem(keys.retiredOther.privateKey),
+    ACCESS_TOKEN_ISSUER: keys.issuer,
+  };
+}
+
+/** Opens the app and the two callers in beforeAll and closes it in afterAll. The keys exist at once. */
+export function tokenTarget(label: string, mode: AsymmetricAlgorithm): TokenTarget & { readonly keys: AppSigningKeys };
+export function tokenTarget(label: string, mode?: AccessTokenMode): TokenTarget;
+export function tokenTarget(label: string, mode: AccessTokenMode = 'HS256'): TokenTarget {
+  const keys = mode === 'HS256' ? undefined : signingKeysOf(mode);
+  const stranger = mode === 'HS256' ? undefined : newSigningKey(mode);
   let t: TestApp;
   let alice: Caller;
   let bob: Caller;
@@ -51,14 +121,24 @@ export function tokenTarget(label: string): TokenTarget {
     // Dozens of requests go to /api/auth/*: the per-address rate limit is not what is tested here.
     // Alice's and Bob's access tokens serve the whole file, while the apps' Clock moves on by about a
     // minute per test (a fresh rate window each): they must outlive dozens of tests, not 15 minutes.
-    t = await createTestApp({ AUTH_RATE_LIMIT: '0', ACCESS_TOKEN_EXPIRY: '1d' }, label);
+    const env = { AUTH_RATE_LIMIT: '0', ACCESS_TOKEN_EXPIRY: '1d', ...(keys ? signingEnv(keys) : {}) };
+    t = await createTestApp(env, label);
     [alice, bob] = await Promise.all([newCaller('alice'), newCaller('bob')]);
   });
   afterAll(async () => {
     await t?.close();
   });
 
+  const header = (): JwtPart =>
+    keys ? { alg: keys.active.alg, kid: keys.active.kid, typ: 'JWT' } : { ...HS256_HEADER };
+  const signature = (signingInput: string): string =>
+    keys ? keySignature(signingInput, keys.active.privateKey) : hmacSignature(signingInput, t.secrets.access);
+  const claims = (sub: string, sid: string, overrides: JwtPart = {}): JwtPart =>
+    accessClaims(sub, sid, keys ? { iss: keys.issuer, ...overrides } : overrides);
+
   return {
+    mode,
+    keys,
     get t() {
       return t;
     },
@@ -69,8 +149,16 @@ export function tokenTarget(label: string): TokenTarget {
       return bob;
     },
     newCaller,
-    aliceClaims: (overrides = {}) => accessClaims(alice.sub, alice.sid, overrides),
-    signedRight: (payload) => signJwt(HS256_HEADER, payload, t.secrets.access),
+    claims,
+    aliceClaims: (overrides = {}) => claims(alice.sub, alice.sid, overrides),
+    header,
+    signature,
+    signedRight(payload, head = header()) {
+      const signingInput = `${base64UrlJson(head)}.${base64UrlJson(payload)}`;
+      return `${signingInput}.${signature(signingInput)}`;
+    },
+    signedWrong: (payload) =>
+      stranger ? signJwtWithKey(header(), payload, stranger.privateKey) : signJwt(HS256_HEADER, payload, 'secret'),
     async expectRefused(headers, expected = UNAUTHORIZED, challenge = INVALID_TOKEN) {
       for (const route of PROTECTED_ROUTES) {
         const res = await t.http().get(route).set(headers);
