@@ -11,6 +11,7 @@ import { HealthModule } from './health/health.module';
 import { HttpPipelineModule } from './common/http/http-pipeline.module';
 import { LoggingModule } from './logging/logging.module';
 import { RedisModule } from './redis/redis.module';
+import { RevocationFeedModule } from './revocation-feed/revocation-feed.module';
 import { UsersModule } from './users/users.module';
 
 @Module({
@@ -28,6 +29,7 @@ import { UsersModule } from './users/users.module';
     CryptoModule,
     DatabaseModule,
     RedisModule,
+    RevocationFeedModule,
     UsersModule,
     AuthModule,
     HealthModule,

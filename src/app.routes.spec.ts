@@ -8,10 +8,17 @@ import { RATE_LIMIT_BUDGET_KEY } from './access/rate-limit-budget.decorator';
 import { ROLES_KEY } from './access/roles.decorator';
 import { HealthController } from './health/health.controller';
 import { JwksController } from './auth/jwks.controller';
+import { RevocationFeedController } from './revocation-feed/revocation-feed.controller';
 import { UsersController } from './users/users.controller';
 
 /** Every controller the application mounts. A new controller must be added here to be checked. */
-const CONTROLLERS: Type[] = [AuthController, JwksController, UsersController, HealthController];
+const CONTROLLERS: Type[] = [
+  AuthController,
+  JwksController,
+  RevocationFeedController,
+  UsersController,
+  HealthController,
+];
 
 const PUBLIC_ROUTES = [
   'POST auth/register',
@@ -20,6 +27,8 @@ const PUBLIC_ROUTES = [
   'GET health',
   'GET health/live',
   'GET .well-known/jwks.json',
+  // Not an access-token route: it checks the feed's own credential (REVOCATION_FEED_TOKEN).
+  'GET auth/revocations',
 ];
 
 /** The API contract's routes that need an access token (paths without the global /api prefix). */
@@ -85,7 +94,7 @@ describe('application routes', () => {
   const routes = routeTable();
   const byName = (route: string) => routes.find((entry) => entry.route === route);
 
-  it('makes exactly register, login, refresh, the two health probes and the key set public', () => {
+  it('makes exactly register, login, refresh, the two health probes, the key set and the feed public to the JWT guard', () => {
     const publicRoutes = routes.filter((entry) => entry.isPublic).map((entry) => entry.route);
 
     expect(publicRoutes.sort()).toEqual([...PUBLIC_ROUTES].sort());

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from './app.setup';
 import { installGracefulShutdown } from './common/http/graceful-shutdown';
+import { RevocationFeed } from './revocation-feed/revocation-feed.service';
 import { EnvironmentValidationError, type AppConfig } from './config';
 import { loadEnvironment } from './config/load-environment';
 
@@ -24,7 +25,7 @@ async function bootstrap(): Promise<void> {
   await app.listen(port, host);
   logger.log(`Listening on http://${host}:${port} (API under /api, explorer at /docs)`);
 
-  installGracefulShutdown(app, logger);
+  installGracefulShutdown(app, logger, { beforeDrain: () => app.get(RevocationFeed).endStreams() });
 }
 
 bootstrap().catch((error: unknown) => {

@@ -16,6 +16,7 @@ export function authConfigFrom(env: Environment) {
     passwordChangeRateLimitPerMinute: env.passwordChangeRateLimit,
     verifyRateLimitPerMinute: env.verifyRateLimit,
     corsOrigins: env.corsOrigins,
+    revocationFeedToken: env.revocationFeedToken,
   };
 }
 export type AuthConfig = ReturnType<typeof authConfigFrom>;

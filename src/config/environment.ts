@@ -25,6 +25,8 @@ export interface Environment {
   refreshTokenSecret: string;
   /** True when the secrets were generated for this process because none were configured. */
   secretsGenerated: boolean;
+  /** The credential of services reading GET /api/auth/revocations; unset: the feed is off. */
+  revocationFeedToken: string | undefined;
   /** ACCESS_TOKEN_ALGORITHM and its keys: HS256 with accessTokenSecret, or EdDSA / ES256. */
   accessTokenSigning: AccessTokenSigning;
   accessTokenTtlMs: number;
@@ -283,6 +285,7 @@ export function parseEnvironment(raw: RawEnvironment): Environment {
     refreshTokenSecret: refreshTokenSecret ?? '',
     secretsGenerated,
     accessTokenSigning: env.accessTokenSigning(production),
+    revocationFeedToken: env.secret('REVOCATION_FEED_TOKEN'),
     accessTokenTtlMs: env.duration('ACCESS_TOKEN_EXPIRY', '15m', { allowZero: false }),
     refreshTokenTtlMs: env.duration('REFRESH_TOKEN_EXPIRY', '7d', { allowZero: false }),
     sessionMaxLifetimeMs: env.duration('SESSION_MAX_LIFETIME', '30d', { allowZero: false }),

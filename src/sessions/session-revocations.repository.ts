@@ -104,6 +104,11 @@ export class SessionRevocationsRepository implements OnModuleInit {
 
   /** Every instance asks this every few seconds for the last minute, and after an outage for longer. */
   async listIdsRevokedSince(since: Date, now: Date): Promise<string[]> {
+    return (await this.listRevokedSince(since, now)).map((record) => record.sessionId);
+  }
+
+  /** The revocations recorded after `since`, oldest first: the revocation feed's source. */
+  async listRevokedSince(since: Date, now: Date): Promise<Array<{ sessionId: string; revokedAt: Date }>> {
     const minutes: string[] = [];
     // One minute past now: another instance's clock may run ahead of this one's.
     for (
@@ -115,10 +120,12 @@ export class SessionRevocationsRepository implements OnModuleInit {
     // A short window by its minutes (an index equality everywhere); a long one, rare, by the range.
     const window = minutes.length <= MAX_MINUTES_LISTED ? { revokedMinute: { $in: minutes } } : {};
     const records = await this.revocationModel
-      .find({ ...window, revokedAt: { $gt: since } }, { _id: 1 })
-      .lean<{ _id: Types.ObjectId }[]>()
+      .find({ ...window, revokedAt: { $gt: since } }, { _id: 1, revokedAt: 1 })
+      .lean<{ _id: Types.ObjectId; revokedAt: Date }[]>()
       .exec();
-    return records.map((record) => record._id.toHexString());
+    return records
+      .map((record) => ({ sessionId: record._id.toHexString(), revokedAt: record.revokedAt }))
+      .sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime());
   }
 
   /** Past its session's absolute expiry no session can be live: the record has nothing left to say. */

@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Types } from 'mongoose';
+import { Subject, type Observable } from 'rxjs';
 import { Clock } from '../common/clock/clock';
 import { authConfig, type AuthConfig } from '../config';
 import { AuditLogger } from '../logging/audit-logger.service';
 import type { LiveSession } from './live-session';
 import { RefreshTokenCodec } from './refresh-token.codec';
 import { SessionLedger } from './session-ledger';
+import { SessionRevocationsRepository } from './session-revocations.repository';
 import type { SessionRecord } from './sessions.repository';
 import { SessionStateStore } from './state/session-state.store';
 
@@ -34,6 +36,12 @@ export type RotationResult =
   /** Forged, malformed, or of a session that has ended. */
   | { outcome: 'invalid' };
 
+/** Sessions this instance has just revoked, at `at` (the Clock's time). */
+export interface LocalRevocation {
+  sessionIds: string[];
+  at: Date;
+}
+
 export type RevocationReason =
   | 'logout'
   | 'logout_all'
@@ -46,8 +54,11 @@ export type RevocationReason =
 
 @Injectable()
 export class SessionsService {
+  private readonly revoked = new Subject<LocalRevocation>();
+
   constructor(
     private readonly ledger: SessionLedger,
+    private readonly revocationRecords: SessionRevocationsRepository,
     private readonly refreshTokens: RefreshTokenCodec,
     private readonly state: SessionStateStore,
     private readonly audit: AuditLogger,
@@ -158,6 +169,7 @@ export class SessionsService {
     await this.ledger.revoke(sessionId, reason, now);
     // Published even if it was revoked already: an earlier publication may have failed.
     await this.state.recordRevoked([sessionId]);
+    this.revoked.next({ sessionIds: [sessionId], at: now });
   }
 
   /** False when the session is not the user's, or has already ended. */
@@ -166,6 +178,7 @@ export class SessionsService {
     // Revoked already, perhaps by an attempt whose publication failed: publish it again all the same.
     if (found || (await this.ledger.isRevokedOfUser(sessionId, userId))) {
       await this.state.recordRevoked([sessionId]);
+      this.revoked.next({ sessionIds: [sessionId], at: now });
     }
     return found;
   }
@@ -183,6 +196,20 @@ export class SessionsService {
   ): Promise<void> {
     const revokedIds = await this.ledger.revokeAllOfUser(userId, reason, now, exceptSessionId);
     await this.state.recordRevoked(revokedIds);
+    if (revokedIds.length > 0) this.revoked.next({ sessionIds: revokedIds, at: now });
+  }
+
+  /**
+   * The revocations this instance makes, as it makes them (after the database and the per-request store
+   * have them). Other instances' revocations are in the database: revokedSince.
+   */
+  get revocations(): Observable<LocalRevocation> {
+    return this.revoked.asObservable();
+  }
+
+  /** The revocations of every instance recorded after `since`, oldest first. */
+  revokedSince(since: Date): Promise<Array<{ sessionId: string; revokedAt: Date }>> {
+    return this.revocationRecords.listRevokedSince(since, this.now());
   }
 
   /** Revokes every session first (so no token of them is accepted anywhere), then forgets them. */

@@ -17,7 +17,12 @@ const QUIET_PERIOD_MS = 250;
  * the client to close its connection, and the listener and the app close once nothing has been in
  * flight for a short quiet period.
  */
-export function installGracefulShutdown(app: INestApplication, logger: LoggerService, drainTimeoutMs = 8000): void {
+export function installGracefulShutdown(
+  app: INestApplication,
+  logger: LoggerService,
+  options: { drainTimeoutMs?: number; beforeDrain?: () => void } = {},
+): void {
+  const drainTimeoutMs = options.drainTimeoutMs ?? 8000;
   const server = app.getHttpServer() as Server;
   let inFlight = 0;
   let lastActivity = 0;
@@ -36,6 +41,8 @@ export function installGracefulShutdown(app: INestApplication, logger: LoggerSer
   const shutdown = async (signal: string) => {
     logger.log(`${signal} received: finishing ${inFlight} request(s) in flight, then closing`);
     draining = true;
+    // Streams that never end by themselves (the revocation feed) are ended first: their clients reconnect.
+    options.beforeDrain?.();
     const deadline = Date.now() + drainTimeoutMs;
     while (Date.now() < deadline && (inFlight > 0 || Date.now() - lastActivity < QUIET_PERIOD_MS)) {
       await new Promise((resolve) => setTimeout(resolve, 25));

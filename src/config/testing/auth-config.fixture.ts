@@ -14,6 +14,7 @@ export function makeAuthConfig(overrides: Partial<AuthConfig> = {}): AuthConfig 
     passwordChangeRateLimitPerMinute: 10,
     verifyRateLimitPerMinute: 0,
     corsOrigins: [],
+    revocationFeedToken: undefined,
     ...overrides,
   };
 }

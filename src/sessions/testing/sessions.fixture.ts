@@ -5,6 +5,7 @@ import { makeAuthConfig } from '../../config/testing/auth-config.fixture';
 import { TokenCrypto } from '../../crypto/token-crypto.service';
 import { RefreshTokenCodec } from '../refresh-token.codec';
 import type { RotationAttempt, SessionLedger } from '../session-ledger';
+import type { SessionRevocationsRepository } from '../session-revocations.repository';
 import type { SessionRecord } from '../sessions.repository';
 import { SessionsService, type ClientInfo } from '../sessions.service';
 import type { SessionStateStore } from '../state/session-state.store';
@@ -111,10 +112,12 @@ export interface SessionsServiceHarness {
 export function sessionsServiceHarness(overrides: Partial<AuthConfig> = {}): SessionsServiceHarness {
   const ledger = sessionLedgerMock();
   const state = sessionStateMock();
+  const revocationRecords = { listRevokedSince: jest.fn().mockResolvedValue([]) };
   const codec = new RefreshTokenCodec(new TokenCrypto(), sessionsConfig);
   const createSut = (configOverrides: Partial<AuthConfig> = {}): SessionsService =>
     new SessionsService(
       ledger as unknown as SessionLedger,
+      revocationRecords as unknown as SessionRevocationsRepository,
       codec,
       state as unknown as SessionStateStore,
       new AuditLogger(),
