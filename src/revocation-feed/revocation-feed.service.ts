@@ -51,6 +51,7 @@ export class RevocationFeed implements OnApplicationShutdown {
   private readonly ended = new Subject<void>();
   /** Sessions already sent on the live stream, until their `until`: the poll sees them again. */
   private readonly sent = new Map<string, number>();
+  private prunedAt = 0;
   private readonly live: Observable<MessageEvent>;
 
   constructor(
@@ -138,7 +139,11 @@ export class RevocationFeed implements OnApplicationShutdown {
 
   private firstTime(record: Recorded): boolean {
     const now = this.clock.now();
-    if (this.sent.size > 10_000) for (const [sid, until] of this.sent) if (until * 1000 < now) this.sent.delete(sid);
+    // Past `until` a repeat is harmless (no token of the session is valid any more): pruned once a second.
+    if (now - this.prunedAt > 1000) {
+      this.prunedAt = now;
+      for (const [sid, until] of this.sent) if (until * 1000 < now) this.sent.delete(sid);
+    }
     if (this.sent.has(record.sessionId)) return false;
     this.sent.set(record.sessionId, this.revocation(record).until);
     return true;
