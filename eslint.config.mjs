@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test-output/', '.data/', '.venv-fuzz/', 'bench/results/'] },
+  { ignores: ['**/dist/', 'node_modules/', 'coverage/', 'test-output/', '.data/', '.venv-fuzz/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
