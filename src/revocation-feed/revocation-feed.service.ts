@@ -1,5 +1,6 @@
 import { Inject, Injectable, type MessageEvent, type OnApplicationShutdown } from '@nestjs/common';
 import {
+  concat,
   defer,
   EMPTY,
   filter,
@@ -72,8 +73,9 @@ export class RevocationFeed implements OnApplicationShutdown {
       map((): MessageEvent => ({ type: 'heartbeat', data: { at: this.clock.now() } })),
     );
     // The live events are listened to before the snapshot is read, so that none falls between the two;
-    // one may come twice, which a set of revoked sessions absorbs.
-    return merge(this.live, this.opening(lastEventId), heartbeats).pipe(takeUntil(this.ended));
+    // one may come twice, which a set of revoked sessions absorbs. Heartbeats start after the opening:
+    // a service may take the first one as the end of what it missed.
+    return merge(this.live, concat(this.opening(lastEventId), heartbeats)).pipe(takeUntil(this.ended));
   }
 
   /** Ends every stream (services reconnect elsewhere): on shutdown, before in-flight requests are awaited. */
