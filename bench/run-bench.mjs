@@ -21,17 +21,22 @@
 //   4. logins: POST /api/auth/login req/s (argon2id at the configured cost), interleaved rounds;
 //   5. login storm: p99 of GET /api/auth/verify at a fixed rate, alone and during a login storm;
 //   6. password-change flood: p99 of other users' logins at a fixed rate, alone and while one account
-//      floods wrong password changes, on a fifth instance that runs with the default limits.
+//      floods wrong password changes, on a fifth instance that runs with the default limits;
+//   7. guard package: the example resource service (examples/resource-service) reading the key set and the
+//      revocation feed of one of two EdDSA instances: from a logout's answer to the example's first 401
+//      (200 logouts on each instance), and its guarded route against the same route unguarded.
 // --flood-only starts FerretDB and that instance only, and measures step 6 alone. --proxy-only starts
 // FerretDB, Redis, the two Redis-mode instances, the upstream and nginx, and measures the nginx scenarios alone.
 // It writes bench/results/ and prints the Markdown that docs/performance.md shows. Every process it
 // started is stopped at the end, on error and on Ctrl-C, and its temporary folders are removed.
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startAppInstance, startBareExpress, startCeiling, startTutorial } from './lib/apps.mjs';
 import { FLOOD_INSTANCE, measureFlood } from './lib/flood.mjs';
+import { formatGuardMarkdown, GUARD_LOGOUTS, measureGuard } from './lib/guard.mjs';
 import { median, runClosedLoop, runOpenLoop, summarizeRounds } from './lib/load.mjs';
 import { CpuAccount, measureInterleaved, PAUSE_MS } from './lib/measure.mjs';
 import { parseOptions, USAGE } from './lib/options.mjs';
@@ -77,7 +82,13 @@ function floodSeconds() {
   return options.rounds * (2 * options.durationS + 3);
 }
 
+/** Two hundred logouts on each instance (an argon2 login each), and the two example scenarios. */
+function guardSeconds() {
+  return 30 + (2 * GUARD_LOGOUTS) / 10 + 2 * (options.warmupS + options.rounds * options.durationS);
+}
+
 function plannedSeconds(scenarioCount) {
+  if (options.guardOnly) return guardSeconds();
   if (options.floodOnly) return 30 + floodSeconds();
   const round = options.warmupS + options.rounds * options.durationS;
   if (options.proxyOnly) return 30 + PROXY_SCENARIO_COUNT * round;
@@ -89,7 +100,7 @@ function plannedSeconds(scenarioCount) {
   // The memory runs last as long as the machine needs, within their bound; 3000 req/s is a small machine.
   const memory =
     DEEP_CHECKED.length * (options.rssWarmupS + Math.min(options.rssMaxSeconds, options.rssRequests / 3000));
-  return 30 + volume + throughput + logins + storm + memory + floodSeconds();
+  return 30 + volume + throughput + logins + storm + memory + floodSeconds() + guardSeconds();
 }
 
 function throughputScenarios(instances, { ceiling, bareExpress, tutorial }) {
@@ -330,6 +341,10 @@ async function main() {
   const distBuiltAt = distBuildTime();
   const database = await startDatabase(processes, log);
   running.database = database;
+  if (options.guardOnly) {
+    const guard = await measureGuard(processes, { database, services: { ferretdbPid: database.pid }, options, log });
+    return { date: new Date(startedAt).toISOString(), command: commandLine(process.argv.slice(2)), machine, guard };
+  }
   const redis = options.floodOnly ? undefined : await startRedis(processes);
   const services = { ferretdbPid: database.pid, redisPid: redis?.pid };
   log(
@@ -364,6 +379,10 @@ async function main() {
       });
   // Started last, so that it sits idle through no other measurement.
   const flood = options.proxyOnly ? [] : [await measureFlood(await startInstance(FLOOD_INSTANCE), measuring)];
+  const guard =
+    options.proxyOnly || options.floodOnly
+      ? undefined
+      : await measureGuard(processes, { database, services, options, log });
 
   const { throughput, loginResults, storm, rss, proxy, volume } = measured;
   const byId = new Map(throughput.map((scenario) => [scenario.id, scenario]));
@@ -415,6 +434,7 @@ async function main() {
     storm,
     rss,
     flood,
+    guard,
   };
   if (report.distRebuiltDuringRun)
     log('warning: dist/ was rebuilt during the run, the instances may run different builds');
@@ -424,11 +444,18 @@ async function main() {
 
 try {
   const report = await main();
-  const written = await writeResults(report);
-  if (options.updateDocs) written.push(...(await updateDocs(report)));
-  console.log(`\n${await formatMarkdown(docsBlock(report, 'bench/results/latest.svg'))}`);
-  console.log(`Written: ${written.join(', ')}`);
-  if (!options.updateDocs) console.log('docs/performance.md shows a full run: npm run bench -- --update-docs');
+  if (options.guardOnly) {
+    const file = join(ROOT, 'bench', 'results', `bench-${report.date.slice(0, 10)}-guard-only.json`);
+    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\n${formatGuardMarkdown(report.guard)}\n\nWritten: ${file}`);
+  } else {
+    const written = await writeResults(report);
+    if (options.updateDocs) written.push(...(await updateDocs(report)));
+    console.log(`\n${await formatMarkdown(docsBlock(report, 'bench/results/latest.svg'))}`);
+    if (report.guard) console.log(`${formatGuardMarkdown(report.guard)}\n`);
+    console.log(`Written: ${written.join(', ')}`);
+    if (!options.updateDocs) console.log('docs/performance.md shows a full run: npm run bench -- --update-docs');
+  }
 } catch (error) {
   console.error(`\nbench failed: ${error.stack ?? error}`);
   process.exitCode = 1;

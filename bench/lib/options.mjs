@@ -18,6 +18,8 @@ export const USAGE = `Usage: npm run bench [-- options]      (or: node bench/run
                          target; results go to bench/results/bench-<date>-flood-only.*, not latest.*
   --proxy-only           only the scenarios through nginx: FerretDB, Redis, the two Redis-mode instances, the
                          upstream and nginx; results go to bench/results/bench-<date>-proxy-only.*, not latest.*
+  --guard-only           only the guard package in the example resource service: FerretDB, two auth instances
+                         (EdDSA, feed on) and the example; results go to bench/results/bench-<date>-guard-only.json
   --quick                smoke run of about five minutes: 1 round of 2 s, 1 s warm-up, 20000 RSS requests
                          (filling the four databases to 50,000 sessions takes more than a minute of it)
   --update-docs          also rewrite docs/performance.md between <!-- bench:start --> and <!-- bench:end -->
@@ -42,6 +44,7 @@ const BOOLEAN = {
   help: 'help',
   'flood-only': 'floodOnly',
   'proxy-only': 'proxyOnly',
+  'guard-only': 'guardOnly',
 };
 
 const DEFAULTS = {
