@@ -101,6 +101,21 @@ describe.each([
   });
 });
 
+describe('revocation feed and shutdown', () => {
+  it('closing the app ends the open streams instead of waiting for them', async () => {
+    const t = await createTestApp({ REVOCATION_FEED_TOKEN: FEED_TOKEN }, 'feedclose');
+    await t.app.listen(0, '127.0.0.1');
+    const base = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
+    const reader = new EventStreamReader(`${base}/api/auth/revocations`, auth());
+    await reader.waitFor((event) => event.event === 'snapshot', 5_000);
+    const closed = t.close().then(() => 'closed');
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5_000));
+    expect(await Promise.race([closed, timeout])).toBe('closed');
+    await reader.close();
+    expect(reader.ended).toBe(true);
+  });
+});
+
 describe('revocation feed off', () => {
   it('is 404 without REVOCATION_FEED_TOKEN, whatever the credential', async () => {
     const t = await createTestApp({ REVOCATION_FEED_TOKEN: undefined }, 'feedoff');

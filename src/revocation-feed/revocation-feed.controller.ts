@@ -1,4 +1,12 @@
-import { Controller, Headers, Inject, NotFoundException, Sse, UnauthorizedException } from '@nestjs/common';
+import {
+  Controller,
+  Headers,
+  Inject,
+  NotFoundException,
+  ServiceUnavailableException,
+  Sse,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { MessageEvent } from '@nestjs/common';
 import type { Observable } from 'rxjs';
@@ -45,6 +53,9 @@ export class RevocationFeedController {
   })
   @ApiErrorResponse(401, 'No feed credential, or another one', { unauthorized: 'Unauthorized' })
   @ApiErrorResponse(404, 'The feed is off: REVOCATION_FEED_TOKEN is not set', { notFound: 'Not Found' })
+  @ApiErrorResponse(503, 'The instance is shutting down: connect to another one', {
+    shuttingDown: 'Shutting down',
+  })
   revocations(
     @Headers('authorization') authorization: string | undefined,
     @Headers('last-event-id') lastEventId: string | undefined,
@@ -56,6 +67,8 @@ export class RevocationFeedController {
     if (!this.crypto.equals(this.crypto.digest(presented), this.crypto.digest(expected))) {
       throw new UnauthorizedException();
     }
+    // Shutting down: a new stream would keep the drain waiting; the service reconnects elsewhere.
+    if (this.feed.closing) throw new ServiceUnavailableException('Shutting down');
     return this.feed.stream(lastEventId);
   }
 }

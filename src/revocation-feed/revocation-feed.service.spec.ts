@@ -13,12 +13,14 @@ describe(RevocationFeed.name, () => {
   let local: Subject<LocalRevocation>;
   let revokedSince: jest.Mock;
   let sut: RevocationFeed;
+  let now: number;
 
   beforeEach(() => {
+    now = NOW;
     local = new Subject();
     revokedSince = jest.fn().mockResolvedValue([]);
     const sessions = { revocations: local.asObservable(), revokedSince } as unknown as SessionsService;
-    sut = new RevocationFeed(sessions, makeAuthConfig({ accessTokenTtlMs: TTL_MS }), { now: () => NOW });
+    sut = new RevocationFeed(sessions, makeAuthConfig({ accessTokenTtlMs: TTL_MS }), { now: () => now });
   });
   afterEach(() => sut.endStreams());
 
@@ -36,10 +38,10 @@ describe(RevocationFeed.name, () => {
     });
   });
 
-  it('resumes from a Last-Event-ID it wrote with the revocations since (2 s earlier), without a snapshot', async () => {
+  it('resumes from a Last-Event-ID it wrote with the revocations since (5 s earlier), without a snapshot', async () => {
     revokedSince.mockResolvedValue([{ sessionId: SID_2, revokedAt: new Date(NOW - 1_000) }]);
     const [event] = await next(1, `${NOW - 10_000}-${SID_1}`);
-    expect(revokedSince).toHaveBeenCalledWith(new Date(NOW - 12_000));
+    expect(revokedSince).toHaveBeenCalledWith(new Date(NOW - 15_000));
     expect(event).toMatchObject({ type: 'revoked', id: `${NOW - 1_000}-${SID_2}`, data: { sid: SID_2 } });
   });
 
@@ -78,6 +80,37 @@ describe(RevocationFeed.name, () => {
     revokedSince.mockResolvedValue([{ sessionId: SID_2, revokedAt: new Date(NOW - 100) }]);
     const [, revoked] = await events;
     expect(revoked).toMatchObject({ type: 'revoked', data: { sid: SID_2 } });
+  });
+
+  it('sends the snapshot before a live event that came while it was being read', async () => {
+    let answer!: (records: unknown[]) => void;
+    revokedSince.mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)));
+    const events = next(2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    local.next({ sessionIds: [SID_2], at: new Date(NOW) });
+    answer([{ sessionId: SID_1, revokedAt: new Date(NOW - 1_000) }]);
+    expect((await events).map((event) => event.type)).toEqual(['snapshot', 'revoked']);
+  });
+
+  it('stops the heartbeats while the database cannot be read, so that services fail closed', async () => {
+    const heartbeats: MessageEvent[] = [];
+    const subscription = sut
+      .stream(undefined)
+      .pipe(filter((event) => event.type === 'heartbeat'))
+      .subscribe((event) => heartbeats.push(event));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    revokedSince.mockRejectedValue(new Error('database down'));
+    // The last good read is now older than the database silence bound (1 s).
+    now = NOW + 1_500;
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    subscription.unsubscribe();
+    expect(heartbeats).toEqual([]);
+  });
+
+  it('refuses new streams once shutting down', () => {
+    expect(sut.closing).toBe(false);
+    sut.beforeApplicationShutdown();
+    expect(sut.closing).toBe(true);
   });
 
   it('sends heartbeats', async () => {

@@ -1,7 +1,10 @@
-import { Inject, Injectable, type MessageEvent, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type MessageEvent, type BeforeApplicationShutdown } from '@nestjs/common';
 import {
   concat,
   defer,
+  exhaustMap,
+  finalize,
+  ReplaySubject,
   EMPTY,
   filter,
   from,
@@ -12,7 +15,6 @@ import {
   Observable,
   share,
   Subject,
-  switchMap,
   takeUntil,
   timer,
 } from 'rxjs';
@@ -30,8 +32,13 @@ export interface FeedRevocation {
 export const HEARTBEAT_INTERVAL_MS = 500;
 /** How often the database is read for other instances' revocations, while anyone listens. */
 export const POLL_INTERVAL_MS = 50;
-/** Instances write revocations in their own clocks: each read goes back this far, and repeats are dropped. */
-const READ_OVERLAP_MS = 2_000;
+/**
+ * Instances write revocations in their own clocks: each read goes back this far, and repeats are dropped.
+ * So instances' clocks must agree within it (NTP keeps them within milliseconds).
+ */
+const READ_OVERLAP_MS = 5_000;
+/** No successful read of the database for this long: no more heartbeats. */
+const DATABASE_SILENCE_MS = 1_000;
 /** An instance ahead by this much issues tokens whose exp is that much later (AccessTokenService's iat skew). */
 const CLOCK_SKEW_MS = 60_000;
 
@@ -48,11 +55,13 @@ interface Recorded {
  * a service may resume from any instance with Last-Event-ID.
  */
 @Injectable()
-export class RevocationFeed implements OnApplicationShutdown {
+export class RevocationFeed implements BeforeApplicationShutdown {
   private readonly ended = new Subject<void>();
   /** Sessions already sent on the live stream, until their `until`: the poll sees them again. */
   private readonly sent = new Map<string, number>();
   private prunedAt = 0;
+  private lastReadAt = 0;
+  private closed = false;
   private readonly live: Observable<MessageEvent>;
 
   constructor(
@@ -69,22 +78,45 @@ export class RevocationFeed implements OnApplicationShutdown {
 
   /** The stream of one service: snapshot (or the events after Last-Event-ID), then live events and heartbeats. */
   stream(lastEventId: string | undefined): Observable<MessageEvent> {
-    const heartbeats = interval(HEARTBEAT_INTERVAL_MS).pipe(
-      map((): MessageEvent => ({ type: 'heartbeat', data: { at: this.clock.now() } })),
-    );
-    // The live events are listened to before the snapshot is read, so that none falls between the two;
-    // one may come twice, which a set of revoked sessions absorbs. Heartbeats start after the opening:
-    // a service may take the first one as the end of what it missed.
-    return merge(this.live, concat(this.opening(lastEventId), heartbeats)).pipe(takeUntil(this.ended));
+    return defer(() => {
+      // The live events are listened to before the snapshot is read, so that none falls between the two,
+      // and held until it is sent: a service sees the snapshot (or the resumed events) first, so no live
+      // event's id can become its Last-Event-ID before it has them. One may come twice, which a set of
+      // revoked sessions absorbs.
+      const held = new ReplaySubject<MessageEvent>();
+      const listening = this.live.subscribe(held);
+      return concat(this.opening(lastEventId), merge(held, this.heartbeats())).pipe(
+        takeUntil(this.ended),
+        finalize(() => listening.unsubscribe()),
+      );
+    });
+  }
+
+  /** True once the instance is shutting down: the controller refuses new streams (503). */
+  get closing(): boolean {
+    return this.closed;
   }
 
   /** Ends every stream (services reconnect elsewhere): on shutdown, before in-flight requests are awaited. */
   endStreams(): void {
+    this.closed = true;
     this.ended.next();
   }
 
-  onApplicationShutdown(): void {
+  /** Before Nest closes the HTTP server, which would otherwise wait for the open streams. */
+  beforeApplicationShutdown(): void {
     this.endStreams();
+  }
+
+  /**
+   * Every HEARTBEAT_INTERVAL_MS while the database answers: a service takes heartbeats as "nothing
+   * missed", which is only true while other instances' revocations are being read.
+   */
+  private heartbeats(): Observable<MessageEvent> {
+    return interval(HEARTBEAT_INTERVAL_MS).pipe(
+      filter(() => this.clock.now() - this.lastReadAt < DATABASE_SILENCE_MS),
+      map((): MessageEvent => ({ type: 'heartbeat', data: { at: this.clock.now() } })),
+    );
   }
 
   private opening(lastEventId: string | undefined): Observable<MessageEvent> {
@@ -94,9 +126,11 @@ export class RevocationFeed implements OnApplicationShutdown {
       const resumeAt = resumePoint(lastEventId);
       if (resumeAt !== undefined && resumeAt >= windowStart) {
         const records = await this.sessions.revokedSince(new Date(resumeAt - READ_OVERLAP_MS));
+        this.lastReadAt = this.clock.now();
         return records.map((record) => this.revokedEvent(record));
       }
       const records = await this.sessions.revokedSince(new Date(windowStart));
+      this.lastReadAt = this.clock.now();
       const last = records.at(-1);
       const snapshot: MessageEvent = {
         type: 'snapshot',
@@ -120,17 +154,19 @@ export class RevocationFeed implements OnApplicationShutdown {
   private pollFrom(start: number): Observable<Recorded> {
     let readFrom = start;
     return timer(0, POLL_INTERVAL_MS).pipe(
-      // One read at a time; a slow database skips ticks rather than piling reads up.
-      switchMap(() => {
+      // One read at a time: ticks that come while a read is in flight are dropped, not queued.
+      exhaustMap(() => {
         const since = new Date(readFrom - READ_OVERLAP_MS);
         const startedAt = this.clock.now();
         return from(
           this.sessions.revokedSince(since).then(
             (records) => {
               readFrom = startedAt;
+              this.lastReadAt = this.clock.now();
               return records;
             },
-            // The database is away: the next tick asks again from the same point.
+            // The database is away: the next tick asks again from the same point, and the heartbeats
+            // stop meanwhile (see heartbeats), so that services fail closed.
             () => [] as Recorded[],
           ),
         );
