@@ -77,18 +77,24 @@ describe(parseAccessTokenSigning.name, () => {
     expect(first.signing.privateKey.asymmetricKeyType).toBe('ed25519');
   });
 
-  it('keeps the public half of each previous key, public or private, of either asymmetric algorithm', () => {
+  it('keeps the public half of each previous key, given public or private', () => {
     const { signing, problems } = parse({
       algorithm: 'EdDSA',
       privateKey: pkcs8(ed.privateKey),
-      previousKeys: `${spki(ec.publicKey)}\n${pkcs8(generateKeyPairSync('ed25519').privateKey)}`,
+      previousKeys: `${spki(generateKeyPairSync('ed25519').publicKey)}\n${pkcs8(generateKeyPairSync('ed25519').privateKey)}`,
     });
     expect(problems).toEqual([]);
     if (signing.algorithm === 'HS256') throw new Error('expected EdDSA');
     expect(signing.previousKeys.map((key) => [key.type, key.asymmetricKeyType])).toEqual([
-      ['public', 'ec'],
+      ['public', 'ed25519'],
       ['public', 'ed25519'],
     ]);
+  });
+
+  it('refuses a previous key of the other algorithm: only the configured one is accepted', () => {
+    expect(
+      parse({ algorithm: 'EdDSA', privateKey: pkcs8(ed.privateKey), previousKeys: spki(ec.publicKey) }).problems,
+    ).toEqual(['ACCESS_TOKEN_PREVIOUS_KEYS: key 1 is not a key of ACCESS_TOKEN_ALGORITHM=EdDSA']);
   });
 
   it('refuses previous keys it cannot use, by position', () => {

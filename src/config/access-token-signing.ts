@@ -130,6 +130,11 @@ export function parseAccessTokenSigning(input: AccessTokenSigningInput): {
       const key = keyFromPem(block);
       if (!key || algorithmOfKey(key) === undefined) {
         problems.push(`ACCESS_TOKEN_PREVIOUS_KEYS: key ${index + 1} is not an Ed25519 or P-256 PEM key`);
+      } else if (algorithmOfKey(key) !== algorithm) {
+        // Only the configured algorithm is accepted: a retired key of another one would verify tokens of it.
+        problems.push(
+          `ACCESS_TOKEN_PREVIOUS_KEYS: key ${index + 1} is not a key of ACCESS_TOKEN_ALGORITHM=${algorithm}`,
+        );
       } else {
         previousKeys.push(key.type === 'private' ? createPublicKey(key) : key);
       }

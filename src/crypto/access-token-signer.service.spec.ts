@@ -17,7 +17,9 @@ const kidOf = async (key: KeyObject) =>
 
 describe(AccessTokenSigner.name, () => {
   const active = generateKeyPairSync('ed25519');
-  const retired = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const retired = generateKeyPairSync('ed25519');
+  // Refused by the configuration parser; handed over here to check the signer's own allow-list.
+  const otherAlgorithm = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const stranger = generateKeyPairSync('ed25519');
   let sut: AccessTokenSigner;
 
@@ -26,7 +28,7 @@ describe(AccessTokenSigner.name, () => {
       algorithm: 'EdDSA',
       issuer: 'https://auth.example',
       privateKey: active.privateKey,
-      previousKeys: [retired.publicKey],
+      previousKeys: [retired.publicKey, otherAlgorithm.publicKey],
       keyGenerated: false,
     });
   });
@@ -42,16 +44,24 @@ describe(AccessTokenSigner.name, () => {
     const set = sut.publicKeySet();
     expect(set?.keys.map(({ kid, alg, use, kty, crv }) => ({ kid, alg, use, kty, crv }))).toEqual([
       { kid: await kidOf(active.privateKey), alg: 'EdDSA', use: 'sig', kty: 'OKP', crv: 'Ed25519' },
-      { kid: await kidOf(retired.publicKey), alg: 'ES256', use: 'sig', kty: 'EC', crv: 'P-256' },
+      { kid: await kidOf(retired.publicKey), alg: 'EdDSA', use: 'sig', kty: 'OKP', crv: 'Ed25519' },
+      { kid: await kidOf(otherAlgorithm.publicKey), alg: 'ES256', use: 'sig', kty: 'EC', crv: 'P-256' },
     ]);
     expect(JSON.stringify(set)).not.toMatch(/"d"/);
   });
 
-  it("verifies a token of a retired key, under that key's own algorithm", async () => {
+  it('verifies a token of a retired key', async () => {
     const token = await new SignJWT(CLAIMS)
-      .setProtectedHeader({ alg: 'ES256', kid: await kidOf(retired.publicKey) })
+      .setProtectedHeader({ alg: 'EdDSA', kid: await kidOf(retired.publicKey) })
       .sign(retired.privateKey);
     await expect(sut.verifySignature(token)).resolves.toEqual(CLAIMS);
+  });
+
+  it('refuses a token of another algorithm than the configured one, even from a key it holds', async () => {
+    const token = await new SignJWT(CLAIMS)
+      .setProtectedHeader({ alg: 'ES256', kid: await kidOf(otherAlgorithm.publicKey) })
+      .sign(otherAlgorithm.privateKey);
+    await expect(sut.verifySignature(token)).rejects.toThrow('invalid signature');
   });
 
   it.each([

@@ -86,7 +86,7 @@ export class AccessTokenSigner implements OnModuleInit {
           if (!found || header.alg !== found.algorithm) throw new AccessTokenSignatureError('unknown key');
           return found.key;
         },
-        { algorithms: ['EdDSA', 'ES256'] },
+        { algorithms: this.signing.algorithm === 'HS256' ? [] : [this.signing.algorithm] },
       ));
     } catch {
       throw new AccessTokenSignatureError('invalid signature');

@@ -78,8 +78,10 @@ function asymmetricAttacks(mode: AsymmetricAlgorithm): void {
       await expectAccepted(signJwtWithKey(headerOf(keys.retired), aliceClaims(), keys.retired.privateKey));
     });
 
-    it(`positive control: signed by the retired ${other} key, with its own kid and alg: accepted (a rotation that changed algorithm)`, async () => {
-      await expectAccepted(signJwtWithKey(headerOf(keys.retiredOther), aliceClaims(), keys.retiredOther.privateKey));
+    it('positive control: signed by the retired key given as a private PEM, with its own kid: accepted', async () => {
+      await expectAccepted(
+        signJwtWithKey(headerOf(keys.retiredPrivate), aliceClaims(), keys.retiredPrivate.privateKey),
+      );
     });
 
     it.each([
@@ -170,11 +172,6 @@ function asymmetricAttacks(mode: AsymmetricAlgorithm): void {
       await expectRefused(bearer(token));
     });
 
-    it(`header alg ${mode} with the retired ${other} key's kid, signed by that key: 401`, async () => {
-      const header = headerOf(keys.retiredOther, { alg: mode });
-      await expectRefused(bearer(signJwtWithKey(header, aliceClaims(), keys.retiredOther.privateKey)));
-    });
-
     const signatures: [string, (input: string) => string][] = [
       ['64 zero bytes (for ECDSA r = s = 0, the "psychic signature")', () => Buffer.alloc(64).toString('base64url')],
     ];
@@ -243,12 +240,12 @@ function asymmetricAttacks(mode: AsymmetricAlgorithm): void {
   });
 
   describe('GET /.well-known/jwks.json (RFC 7517)', () => {
-    const allKeys = () => [keys.active, keys.retired, keys.retiredOther];
+    const allKeys = () => [keys.active, keys.retired, keys.retiredPrivate];
 
     it('lists the active key first, then the retired ones, each with kid, alg and use, public members only, and a max-age', async () => {
       const { t } = target;
       const res = await t.http().get('/.well-known/jwks.json').expect(200);
-      // Exactly the public JWK of each key (so no "d", although retiredOther was configured as a private
+      // Exactly the public JWK of each key (so no "d", although retiredPrivate was configured as a private
       // key), its thumbprint as kid and its own algorithm.
       expect(res.body).toEqual({
         keys: allKeys().map((key) => ({ ...publicJwk(key), kid: key.kid, alg: key.alg, use: 'sig' })),

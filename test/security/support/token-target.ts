@@ -36,8 +36,8 @@ export interface AppSigningKeys {
   active: SigningKey;
   /** ACCESS_TOKEN_PREVIOUS_KEYS, as a public PEM: the mode's algorithm. */
   retired: SigningKey;
-  /** ACCESS_TOKEN_PREVIOUS_KEYS, as a private PEM: the other algorithm (a rotation that changed it). */
-  retiredOther: SigningKey;
+  /** ACCESS_TOKEN_PREVIOUS_KEYS, as a private PEM: the mode's algorithm too (no other is accepted). */
+  retiredPrivate: SigningKey;
 }
 
 export type Headers = Record<string, string>;
@@ -89,7 +89,7 @@ function signingKeysOf(mode: AsymmetricAlgorithm): AppSigningKeys {
     issuer: 'https://auth.token-forgery.test',
     active: newSigningKey(mode),
     retired: newSigningKey(mode),
-    retiredOther: newSigningKey(otherAlgorithm(mode)),
+    retiredPrivate: newSigningKey(mode),
   };
 }
 
@@ -97,7 +97,7 @@ function signingEnv(keys: AppSigningKeys): EnvOverrides {
   return {
     ACCESS_TOKEN_ALGORITHM: keys.active.alg,
     ACCESS_TOKEN_PRIVATE_KEY: pkcs8Pem(keys.active.privateKey),
-    ACCESS_TOKEN_PREVIOUS_KEYS: spkiPem(keys.retired.publicKey) + pkcs8Pem(keys.retiredOther.privateKey),
+    ACCESS_TOKEN_PREVIOUS_KEYS: spkiPem(keys.retired.publicKey) + pkcs8Pem(keys.retiredPrivate.privateKey),
     ACCESS_TOKEN_ISSUER: keys.issuer,
   };
 }
