@@ -5,7 +5,10 @@ import { ApiErrorResponse } from '../common/http/api-error-response.decorator';
 import { AccessTokenSigner } from '../crypto/access-token-signer.service';
 import { JwkSetDto, toJwkSet } from './dto/jwk-set.dto';
 
-/** How long services may keep the key set: a rotation adds the new key here before it signs anything. */
+/**
+ * How long services may keep the key set. A rotation publishes the new key (in ACCESS_TOKEN_PREVIOUS_KEYS)
+ * for longer than this before any instance signs with it: docs/http-api.md, Tokens.
+ */
 export const JWKS_MAX_AGE_SECONDS = 300;
 
 @ApiTags('auth')

@@ -131,9 +131,9 @@ describe('example resource service with the guard package, two auth instances (E
     expect(await reports(revokedMeanwhile.accessToken)).toBe(200);
 
     await b.server.kill();
-    // Fail closed: it can no longer know of revocations. The bound plus the time a request takes.
-    const refusedAfter = await untilStatus(live.accessToken, 503, 3 * MAX_FEED_SILENCE_MS);
-    expect(refusedAfter).toBeGreaterThan(0);
+    // Fail closed: it can no longer know of revocations. Within the bound, plus the reconnection attempts
+    // and the time a request takes on a busy machine (untilStatus throws past it).
+    await untilStatus(live.accessToken, 503, 3 * MAX_FEED_SILENCE_MS);
     expect(await logout(a, revokedMeanwhile.accessToken)).toBe(200);
     expect(await reports(revokedMeanwhile.accessToken)).toBe(503);
 

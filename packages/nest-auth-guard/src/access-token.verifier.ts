@@ -16,6 +16,7 @@ export type VerificationResult =
 export const MAX_TOKEN_LENGTH = 4096;
 /** Verified tokens remembered at once: a few MB at most. */
 const VERIFIED_CACHE_SIZE = 10_000;
+const VERIFIED_CACHE_MS = 60_000;
 
 type VerifiedToken = Extract<VerificationResult, { status: 'valid' }>;
 
@@ -61,9 +62,9 @@ export class AccessTokenVerifier {
   /**
    * Tokens whose signature and claims were verified, by their exact text: a client sends the same token
    * with every request until it refreshes, and verifying its signature each time is most of what the
-   * guard costs. Kept until the token's `exp` and at most the key set's cache age (a key removed from
-   * the set stops verifying within that time either way); the oldest go first beyond the size bound.
-   * Revocation is not cached: the guard asks the feed on every request.
+   * guard costs. Kept until the token's `exp` and at most a minute, so that a key removed from the set
+   * stops verifying within the set's cache age plus a minute; the oldest go first beyond the size
+   * bound. Revocation is not cached: the guard asks the feed on every request.
    */
   private readonly verified = new Map<string, { result: VerifiedToken; expMs: number; keepUntilMs: number }>();
 
@@ -87,7 +88,7 @@ export class AccessTokenVerifier {
     this.verified.set(token, {
       result,
       expMs: (result.payload.exp as number) * 1000,
-      keepUntilMs: nowMs + this.options.jwksCacheMaxAgeMs,
+      keepUntilMs: nowMs + VERIFIED_CACHE_MS,
     });
   }
 
