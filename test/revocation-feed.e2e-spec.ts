@@ -75,7 +75,9 @@ describe.each([
     const now = testClock.now() / 1000;
     expect(entry!.until).toBeGreaterThan(now);
     expect(entry!.until).toBeLessThanOrEqual(now + 15 * 60 + 60 + 5);
-    await reader.waitFor((event) => event.event === 'heartbeat', 5_000);
+    // A heartbeat repeats the last event's id: a client's Last-Event-ID stays a cursor of this feed.
+    const heartbeat = await reader.waitFor((event) => event.event === 'heartbeat', 5_000);
+    expect(heartbeat.id).toBe(snapshot.id);
   });
 
   it('tells a service connected to B of a logout answered by A, and of one answered by B', async () => {

@@ -113,8 +113,9 @@ describe(RevocationFeed.name, () => {
     expect(sut.closing).toBe(true);
   });
 
-  it('sends heartbeats', async () => {
+  it('sends heartbeats carrying the id of the last event sent, never a number of their own', async () => {
+    revokedSince.mockResolvedValueOnce([{ sessionId: SID_1, revokedAt: new Date(NOW - 5_000) }]);
     const [heartbeat] = await next(1, undefined, (event) => event.type === 'heartbeat');
-    expect(heartbeat).toEqual({ type: 'heartbeat', data: { at: NOW } });
+    expect(heartbeat).toEqual({ type: 'heartbeat', id: `${NOW - 5_000}-${SID_1}`, data: { at: NOW } });
   });
 });

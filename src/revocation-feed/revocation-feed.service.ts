@@ -16,6 +16,7 @@ import {
   share,
   Subject,
   takeUntil,
+  tap,
   timer,
 } from 'rxjs';
 import { Clock } from '../common/clock/clock';
@@ -85,7 +86,19 @@ export class RevocationFeed implements BeforeApplicationShutdown {
       // revoked sessions absorbs.
       const held = new ReplaySubject<MessageEvent>();
       const listening = this.live.subscribe(held);
-      return concat(this.opening(lastEventId), merge(held, this.heartbeats())).pipe(
+      // Heartbeats repeat the id of the last event sent, so that a service's Last-Event-ID stays a cursor
+      // this feed can resume from (an event without an id would be numbered 1, 2, 3... by Nest).
+      let cursor = lastEventId ?? '';
+      const track = tap((event: MessageEvent) => {
+        if (event.id !== undefined) cursor = String(event.id);
+      });
+      return concat(
+        this.opening(lastEventId).pipe(track),
+        merge(
+          held.pipe(track),
+          this.heartbeats(() => cursor),
+        ),
+      ).pipe(
         takeUntil(this.ended),
         finalize(() => listening.unsubscribe()),
       );
@@ -112,10 +125,10 @@ export class RevocationFeed implements BeforeApplicationShutdown {
    * Every HEARTBEAT_INTERVAL_MS while the database answers: a service takes heartbeats as "nothing
    * missed", which is only true while other instances' revocations are being read.
    */
-  private heartbeats(): Observable<MessageEvent> {
+  private heartbeats(cursor: () => string): Observable<MessageEvent> {
     return interval(HEARTBEAT_INTERVAL_MS).pipe(
       filter(() => this.clock.now() - this.lastReadAt < DATABASE_SILENCE_MS),
-      map((): MessageEvent => ({ type: 'heartbeat', data: { at: this.clock.now() } })),
+      map((): MessageEvent => ({ type: 'heartbeat', id: cursor(), data: { at: this.clock.now() } })),
     );
   }
 
