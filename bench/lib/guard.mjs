@@ -4,17 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { baseEnvironment, logIn, postJson, registerUser, spawnAppInstance } from './apps.mjs';
+import { Latencies } from './load.mjs';
 import { measureInterleaved, PAUSE_MS } from './measure.mjs';
 import { ferretDbHelpers, ROOT, sleep, waitForHttp } from './processes.mjs';
 
 /** Logouts measured on each auth instance: the one whose feed the example reads, and the other one. */
 export const GUARD_LOGOUTS = 200;
 const REFUSAL_TIMEOUT_MS = 5000;
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 /** Compiles the package and the example with TypeScript 5, as their own build scripts would. */
 function buildExample(log) {
@@ -39,7 +35,7 @@ async function refusalDelay(example, token) {
 
 async function measureDelays(label, auth, example, count, log) {
   const user = await registerUser(label, auth.base, 'guard');
-  const delays = [];
+  const delays = new Latencies();
   for (let i = 0; i < count; i++) {
     const { accessToken } = await logIn(label, auth.base, user);
     // Accepted first: the example knows the key and the session is live.
@@ -47,10 +43,11 @@ async function measureDelays(label, auth, example, count, log) {
     if (accepted.status !== 200) throw new Error(`guard: a fresh token was answered ${accepted.status}`);
     const logout = await postJson(`${auth.base}/api/auth/logout`, {}, { authorization: `Bearer ${accessToken}` });
     if (logout.status !== 200) throw new Error(`guard: logout answered ${logout.status}`);
-    delays.push(await refusalDelay(example, accessToken));
+    delays.add(await refusalDelay(example, accessToken));
     if ((i + 1) % 50 === 0) log(`guard: ${label}: ${i + 1}/${count} logouts`);
   }
-  return { logouts: count, p50: percentile(delays, 50), p99: percentile(delays, 99), max: Math.max(...delays) };
+  const { p50, p99, max } = delays.summary();
+  return { logouts: count, p50, p99, max };
 }
 
 /**

@@ -24,7 +24,7 @@ export interface IssuedAccessToken {
 }
 
 /** Tolerated clock difference between instances for `iat`. */
-const CLOCK_SKEW_SECONDS = 60;
+export const CLOCK_SKEW_SECONDS = 60;
 const OBJECT_ID = /^[a-f0-9]{24}$/;
 
 @Injectable()

@@ -19,6 +19,7 @@ import {
   tap,
   timer,
 } from 'rxjs';
+import { CLOCK_SKEW_SECONDS } from '../auth/access-token.service';
 import { Clock } from '../common/clock/clock';
 import { authConfig, type AuthConfig } from '../config';
 import { SessionsService } from '../sessions/sessions.service';
@@ -40,8 +41,8 @@ export const POLL_INTERVAL_MS = 50;
 const READ_OVERLAP_MS = 5_000;
 /** No successful read of the database for this long: no more heartbeats. */
 const DATABASE_SILENCE_MS = 1_000;
-/** An instance ahead by this much issues tokens whose exp is that much later (AccessTokenService's iat skew). */
-const CLOCK_SKEW_MS = 60_000;
+/** An instance ahead by the iat skew AccessTokenService tolerates issues tokens whose exp is that much later. */
+const CLOCK_SKEW_MS = CLOCK_SKEW_SECONDS * 1000;
 
 interface Recorded {
   sessionId: string;
@@ -71,8 +72,9 @@ export class RevocationFeed implements BeforeApplicationShutdown {
     private readonly clock: Clock,
   ) {
     this.live = merge(this.localRevocations(), this.polledRevocations()).pipe(
-      filter((event) => this.firstTime(event)),
-      map((event) => this.revokedEvent(event)),
+      // Repeats (every read goes back READ_OVERLAP_MS) are dropped before any event is built.
+      filter((record) => this.firstTime(record)),
+      map((record) => this.revokedEvent(record)),
       share(),
     );
   }

@@ -2,8 +2,7 @@ import { Test } from '@nestjs/testing';
 import type { INestApplication } from '@nestjs/common';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ResourceAppModule } from '../../examples/resource-service/src/resource-app.module';
-import { builtMainJs, runServer, type ServerProcess } from '../support/built-server';
-import { freePorts } from '../support/free-port';
+import { startApp, type AppProcess } from '../faults/support/processes';
 import { jwtPayload, PASSWORD, sleep, uniqueUsername } from '../support/http';
 import { randomSecret, uniqueDbName } from '../support/test-app';
 
@@ -24,56 +23,36 @@ const pem = (key: ReturnType<typeof generateKeyPairSync>['privateKey']) =>
 const firstKey = pem(generateKeyPairSync('ed25519').privateKey);
 const secondKey = pem(generateKeyPairSync('ed25519').privateKey);
 
-interface AuthInstance {
-  port: number;
-  url: string;
-  server: ServerProcess;
-}
-
 describe('example resource service with the guard package, two auth instances (EdDSA)', () => {
+  // startApp adds NODE_ENV=production, the loopback host, the limits off and LOG_LEVEL=warn.
   const shared = {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
     MONGODB_URI: process.env.MONGODB_URI,
     MONGODB_DB_NAME: uniqueDbName('example'),
     ACCESS_TOKEN_SECRET: randomSecret(),
     REFRESH_TOKEN_SECRET: randomSecret(),
     ACCESS_TOKEN_ALGORITHM: 'EdDSA',
+    ACCESS_TOKEN_PRIVATE_KEY: firstKey,
     REVOCATION_FEED_TOKEN: FEED_TOKEN,
-    AUTH_RATE_LIMIT: '0',
-    LOG_LEVEL: 'warn',
   };
-  let a: AuthInstance;
-  let b: AuthInstance;
+  let a: AppProcess;
+  let b: AppProcess;
   let example: INestApplication;
   let exampleUrl: string;
 
-  async function startAuth(port: number, env: Record<string, string | undefined> = {}): Promise<AuthInstance> {
-    const server = runServer(await builtMainJs(), {
-      ...shared,
-      ACCESS_TOKEN_PRIVATE_KEY: firstKey,
-      ...env,
-      PORT: String(port),
-    });
-    await server.waitForPort(port);
-    return { port, url: `http://127.0.0.1:${port}`, server };
-  }
+  /** An auth instance; with `port`, started again where it was (the example keeps B's URLs). */
+  const startAuth = (env: Record<string, string> = {}, port?: number) => startApp({ ...shared, ...env }, port);
 
-  async function session(on: AuthInstance) {
+  async function session(on: AppProcess) {
     const username = uniqueUsername('ex');
-    const json = { 'content-type': 'application/json' };
-    const body = JSON.stringify({ username, password: PASSWORD });
-    expect((await fetch(`${on.url}/api/auth/register`, { method: 'POST', headers: json, body })).status).toBe(201);
-    const res = await fetch(`${on.url}/api/auth/login`, { method: 'POST', headers: json, body });
-    const { accessToken } = (await res.json()) as { accessToken: string };
+    expect((await on.client.register(username, PASSWORD)).status).toBe(201);
+    const accessToken = (await on.client.login(username, PASSWORD)).body.accessToken as string;
     return { accessToken, sid: jwtPayload(accessToken).sid as string };
   }
 
   const reports = async (token: string) =>
     (await fetch(`${exampleUrl}/reports`, { headers: { Authorization: `Bearer ${token}` } })).status;
-  const logout = async (on: AuthInstance, token: string) =>
-    (await fetch(`${on.url}/api/auth/logout`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } }))
-      .status;
+  const logout = async (on: AppProcess, token: string) =>
+    (await on.client.request('POST', '/api/auth/logout', { token })).status;
 
   /** Polls until `status` is answered; returns how long that took. */
   async function untilStatus(token: string, status: number, timeoutMs: number): Promise<number> {
@@ -88,14 +67,13 @@ describe('example resource service with the guard package, two auth instances (E
   }
 
   beforeAll(async () => {
-    const [portA, portB] = await freePorts(2);
-    [a, b] = await Promise.all([startAuth(portA), startAuth(portB)]);
+    [a, b] = await Promise.all([startAuth(), startAuth()]);
     const moduleRef = await Test.createTestingModule({
       imports: [
         ResourceAppModule.register({
           issuer: 'secure-logout-jwt',
-          jwksUrl: `${b.url}/.well-known/jwks.json`,
-          feedUrl: `${b.url}/api/auth/revocations`,
+          jwksUrl: `${b.baseUrl}/.well-known/jwks.json`,
+          feedUrl: `${b.baseUrl}/api/auth/revocations`,
           feedToken: FEED_TOKEN,
           maxFeedSilenceMs: MAX_FEED_SILENCE_MS,
           // A rotation below must be seen at once; production keeps the package's 30 s.
@@ -112,7 +90,7 @@ describe('example resource service with the guard package, two auth instances (E
   });
   afterAll(async () => {
     await example?.close();
-    await Promise.all([a?.server.kill(), b?.server.kill()]);
+    await Promise.all([a?.kill(), b?.kill()]);
   });
 
   it('accepts a live token and refuses it once logged out on either auth instance (the feed of B)', async () => {
@@ -130,25 +108,25 @@ describe('example resource service with the guard package, two auth instances (E
     await untilStatus(live.accessToken, 200, 5_000);
     expect(await reports(revokedMeanwhile.accessToken)).toBe(200);
 
-    await b.server.kill();
+    await b.kill();
     // Fail closed: it can no longer know of revocations. Within the bound, plus the reconnection attempts
     // and the time a request takes on a busy machine (untilStatus throws past it).
     await untilStatus(live.accessToken, 503, 3 * MAX_FEED_SILENCE_MS);
     expect(await logout(a, revokedMeanwhile.accessToken)).toBe(200);
     expect(await reports(revokedMeanwhile.accessToken)).toBe(503);
 
-    b = await startAuth(b.port);
+    b = await startAuth({}, b.port);
     await untilStatus(live.accessToken, 200, 15_000);
     expect(await reports(revokedMeanwhile.accessToken)).toBe(401);
   });
 
   it('after a key rotation, accepts tokens of the new key and, until they expire, those of the retired one', async () => {
     // A signs with the first key, its tokens short-lived; B signs with the second, the first retired.
-    await a.server.kill();
-    a = await startAuth(a.port, { ACCESS_TOKEN_EXPIRY: '4s' });
+    await a.kill();
+    a = await startAuth({ ACCESS_TOKEN_EXPIRY: '4s' }, a.port);
     const old = await session(a);
-    await b.server.kill();
-    b = await startAuth(b.port, { ACCESS_TOKEN_PRIVATE_KEY: secondKey, ACCESS_TOKEN_PREVIOUS_KEYS: firstKey });
+    await b.kill();
+    b = await startAuth({ ACCESS_TOKEN_PRIVATE_KEY: secondKey, ACCESS_TOKEN_PREVIOUS_KEYS: firstKey }, b.port);
     const current = await session(b);
     expect(jwtPayload(old.accessToken).sid).not.toBe(jwtPayload(current.accessToken).sid);
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { TokenExpiredError } from '@nestjs/jwt';
+import { JsonWebTokenError, TokenExpiredError } from '@nestjs/jwt';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { Clock } from '../../common/clock/clock';
@@ -36,10 +36,14 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     private readonly clock: Clock,
     private readonly signer: AccessTokenSigner,
   ) {
+    // passport-jwt hands this to jsonwebtoken.verify as is; its types predate KeyObject.
+    const secret = crypto.secretKey(config.accessTokenSecret) as unknown as string;
     super({
       jwtFromRequest: ExtractJwt.fromExtractors([(req: HttpRequest) => extractAccessToken(req)?.token ?? null]),
-      // passport-jwt hands this to jsonwebtoken.verify as is; its types predate KeyObject.
-      secretOrKey: crypto.secretKey(config.accessTokenSecret) as unknown as string,
+      // Asked with the raw token before jsonwebtoken verifies it. jsonwebtoken throws, instead of refusing,
+      // on a correctly signed payload that is not an object (`null`): a 500. Such a token is refused here.
+      secretOrKeyProvider: (_req: unknown, rawJwtToken: string, done: (error: Error | null, key?: string) => void) =>
+        hasObjectPayload(rawJwtToken) ? done(null, secret) : done(new JsonWebTokenError('jwt malformed')),
       algorithms: [ACCESS_TOKEN_ALGORITHM],
       // Checked in validate, against the Clock (see above); never skipped.
       ignoreExpiration: true,
@@ -51,12 +55,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
    * AccessTokenSigner instead of jsonwebtoken; `validate` and the answers to passport are the same.
    */
   override authenticate(...args: Parameters<Strategy['authenticate']>): void {
+    if (!this.signer.asymmetric) return super.authenticate(...args);
     const token = extractAccessToken(args[0] as unknown as HttpRequest)?.token;
     if (!token) return this.fail(new Error('No auth token'), 401);
-    // jsonwebtoken throws, instead of refusing, on a correctly signed payload that is not an object
-    // (`null`): a 500. Such a token is no token of ours whatever its signature.
-    if (!hasObjectPayload(token)) return this.fail(new Error('Malformed payload'), 401);
-    if (!this.signer.asymmetric) return super.authenticate(...args);
+    // Any JSON payload (null, an array) goes on to validate, whose claim checks refuse it.
     this.signer
       .verifySignature(token)
       .then(

@@ -22,13 +22,16 @@ export interface AppProcess extends ServerProcess {
   client: InstanceClient;
 }
 
-/** Starts `node main.js` (built from the current src/) on a free loopback port and waits until it listens. */
-export async function startApp(env: Record<string, string | undefined>): Promise<AppProcess> {
-  const [mainJs, port] = await Promise.all([builtMainJs(), findFreePort()]);
+/**
+ * Starts `node main.js` (built from the current src/) on a free loopback port, or on `port` (a restart
+ * in place), and waits until it listens.
+ */
+export async function startApp(env: Record<string, string | undefined>, port?: number): Promise<AppProcess> {
+  const [mainJs, listenPort] = await Promise.all([builtMainJs(), port ?? findFreePort()]);
   const server = runServer(mainJs, {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
-    PORT: String(port),
+    PORT: String(listenPort),
     AUTH_RATE_LIMIT: '0',
     LOGIN_MAX_FAILURES: '1000',
     // Warnings (every 503 is one) and errors (every 500 is one) are what the suites read.
@@ -36,12 +39,12 @@ export async function startApp(env: Record<string, string | undefined>): Promise
     ...env,
   });
   // Ready when the port accepts connections (the start-up log line is below LOG_LEVEL=warn).
-  await server.waitForPort(port).catch(async (error: unknown) => {
+  await server.waitForPort(listenPort).catch(async (error: unknown) => {
     await server.kill();
     throw error;
   });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  return { ...server, port, baseUrl, client: new InstanceClient(baseUrl, 'app', overSocket()) };
+  const baseUrl = `http://127.0.0.1:${listenPort}`;
+  return { ...server, port: listenPort, baseUrl, client: new InstanceClient(baseUrl, 'app', overSocket()) };
 }
 
 export interface KillableServer {
